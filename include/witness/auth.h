@@ -1,0 +1,110 @@
+/*
+ * auth.h - the one interface between the DCERPC core and the security
+ * mechanisms (NTLMSSP, Kerberos via GSSAPI, SPNEGO). The core knows nothing
+ * of any mechanism; a mechanism knows nothing of PDUs beyond the byte ranges
+ * it is handed.
+ *
+ * Byte ranges ([MS-RPCE] 3.3.1.5.2.2, see ../shared/notes/dcerpc.md 2.3):
+ *   pdu      = H|B|S|P|T  the fragment up to (not including) the auth token,
+ *              with frag_length and auth_length already final
+ *   body     = S|P        stub + auth padding, at pdu + body_off, body_len bytes
+ * A mechanism decides from its own rules and from hdr_sign what it protects
+ * (NTLMSSP with ESS always signs the whole pdu; GSSAPI signs the whole pdu only
+ * when header signing was negotiated). Seal encrypts body in place.
+ */
+#ifndef WITNESS_AUTH_H
+#define WITNESS_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* auth_type values of the sec_trailer ([MS-RPCE] 2.2.1.1.7) */
+enum {
+	AUTH_TYPE_NONE = 0,
+	AUTH_TYPE_SPNEGO = 9,
+	AUTH_TYPE_NTLMSSP = 10,
+	AUTH_TYPE_KRB5 = 16,
+};
+
+/* auth_level values ([MS-RPCE] 2.2.1.1.8) */
+enum {
+	AUTH_LEVEL_NONE = 1,
+	AUTH_LEVEL_CONNECT = 2,
+	AUTH_LEVEL_CALL = 3,
+	AUTH_LEVEL_PACKET = 4,
+	AUTH_LEVEL_INTEGRITY = 5,
+	AUTH_LEVEL_PRIVACY = 6,
+};
+
+typedef struct auth_server auth_server_t; /* configured mechanisms + secrets */
+typedef struct auth_ctx auth_ctx_t;       /* one security context */
+
+struct auth_server_opts {
+	const char *netname;        /* NetBIOS-style name, e.g. "WITSRV" */
+	const char *dns_name;       /* e.g. "witsrv.testdom.example"; may be NULL */
+	const char *domain;         /* NetBIOS domain for NTLM target info; may be NULL */
+	const char *keytab;         /* krb5 keytab path; NULL disables krb5 */
+	const char *ntlm_password_file; /* smbpasswd-style NT hashes; NULL disables NTLM */
+	unsigned methods;           /* AUTH_METHOD_* bits offered */
+};
+
+enum {
+	AUTH_METHOD_NTLMSSP = 1u << 0,
+	AUTH_METHOD_KRB5 = 1u << 1,
+	AUTH_METHOD_SPNEGO = 1u << 2,
+};
+
+/* Who authenticated; strings are empty (never NULL) when unknown. */
+struct auth_session {
+	uint8_t auth_type;
+	uint8_t auth_level;
+	char account[256];
+	char domain[256];
+	char sid[80];
+};
+
+/* Creates the server; on error *out is untouched. Free with auth_server_free. */
+int auth_server_new(const struct auth_server_opts *opts, auth_server_t **out);
+void auth_server_free(auth_server_t *srv);
+/* Reload secrets (password file) - SIGHUP. */
+int auth_server_reload(auth_server_t *srv);
+bool auth_server_offers(const auth_server_t *srv, uint8_t auth_type);
+
+/*
+ * Start a context for auth_type at auth_level. WD_ENOTSUP when the type is not
+ * offered (the core answers bind_nak reason 8). Free with auth_ctx_free.
+ */
+int auth_ctx_start(auth_server_t *srv, uint8_t auth_type, uint8_t auth_level,
+		   auth_ctx_t **out);
+void auth_ctx_free(auth_ctx_t *ctx); /* wipes keys */
+
+/*
+ * Feed one token from the client. *out / *out_len receive the reply token
+ * (malloc'd, caller frees; may be NULL/0 when the mechanism has nothing to
+ * say). Returns 0 when the context is complete, WD_EAGAIN when another leg is
+ * expected, WD_EAUTH for a refused credential, WD_EPROTO for a malformed
+ * token.
+ */
+int auth_ctx_update(auth_ctx_t *ctx, const uint8_t *in, size_t in_len,
+		    uint8_t **out, size_t *out_len);
+bool auth_ctx_complete(const auth_ctx_t *ctx);
+/* Valid once complete. */
+const struct auth_session *auth_ctx_session(const auth_ctx_t *ctx);
+
+/* The client asked for header signing and we agreed (pfc 0x04). */
+void auth_ctx_set_hdr_sign(auth_ctx_t *ctx, bool on);
+
+/* Size of the token that sign/seal will produce for the context's level. */
+size_t auth_ctx_sig_size(const auth_ctx_t *ctx);
+
+int auth_ctx_sign(auth_ctx_t *ctx, const uint8_t *pdu, size_t pdu_len,
+		  size_t body_off, size_t body_len, uint8_t *sig, size_t sig_len);
+int auth_ctx_check(auth_ctx_t *ctx, const uint8_t *pdu, size_t pdu_len,
+		   size_t body_off, size_t body_len, const uint8_t *sig, size_t sig_len);
+int auth_ctx_seal(auth_ctx_t *ctx, uint8_t *pdu, size_t pdu_len, size_t body_off,
+		  size_t body_len, uint8_t *sig, size_t sig_len);
+int auth_ctx_unseal(auth_ctx_t *ctx, uint8_t *pdu, size_t pdu_len, size_t body_off,
+		    size_t body_len, const uint8_t *sig, size_t sig_len);
+
+#endif

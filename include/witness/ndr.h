@@ -1,0 +1,96 @@
+/*
+ * ndr.h - NDR32 marshalling primitives ([C706] ch. 14, [MS-RPCE] 2.2.5), pure:
+ * no I/O, no event loop. Little-endian data representation only (drep 0x10);
+ * the DCERPC layer rejects other representations before NDR sees them.
+ *
+ * Push: an ndr_push grows its own buffer. Errors are sticky: after the first
+ * failure every later push is a no-op and ndr_push_finish() returns the error,
+ * so encoders can push a whole structure and check once.
+ *
+ * Pull: an ndr_pull reads a borrowed buffer. Every pull checks the remaining
+ * length first; errors are sticky the same way. Strings are bounded
+ * (NDR_MAX_STRING chars) before anything is allocated. Outputs are set only
+ * on success.
+ */
+#ifndef WITNESS_NDR_H
+#define WITNESS_NDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "witness/guid.h"
+
+#define NDR_MAX_STRING 4096      /* UTF-16 code units, NUL included */
+#define NDR_MAX_ARRAY (1u << 20) /* elements in any conformant array */
+
+struct ndr_push {
+	uint8_t *data; /* owned; release with ndr_push_free or take with _steal */
+	size_t len;
+	size_t cap;
+	uint32_t next_ref_id; /* referent ids for unique/full pointers */
+	int err;              /* sticky, 0 or WD_E* */
+};
+
+struct ndr_pull {
+	const uint8_t *data; /* borrowed */
+	size_t len;
+	size_t off;
+	int err; /* sticky */
+};
+
+void ndr_push_init(struct ndr_push *p);
+void ndr_push_free(struct ndr_push *p);
+/* Returns the sticky error (0 on success). */
+int ndr_push_finish(const struct ndr_push *p);
+/* Hands the buffer to the caller (free()), resets p. NULL if p->err. */
+uint8_t *ndr_push_steal(struct ndr_push *p, size_t *len);
+
+void ndr_push_align(struct ndr_push *p, size_t n); /* zero padding */
+void ndr_push_u8(struct ndr_push *p, uint8_t v);
+void ndr_push_u16(struct ndr_push *p, uint16_t v);
+void ndr_push_u32(struct ndr_push *p, uint32_t v);
+void ndr_push_u64(struct ndr_push *p, uint64_t v);
+void ndr_push_bytes(struct ndr_push *p, const void *b, size_t n);
+void ndr_push_zero(struct ndr_push *p, size_t n);
+void ndr_push_guid(struct ndr_push *p, const struct wd_guid *g);
+/* A unique/full pointer: 0 for NULL, else a fresh nonzero referent id. */
+void ndr_push_ptr(struct ndr_push *p, const void *ptr);
+/*
+ * A [string] conformant-varying UTF-16 string from UTF-8 s (not NULL):
+ * max_count, offset 0, actual_count (NUL included), code units. Invalid
+ * UTF-8 sets WD_EINVAL.
+ */
+void ndr_push_wstring(struct ndr_push *p, const char *s);
+/* Overwrite a u32 at an earlier offset (lengths known only later). */
+void ndr_push_u32_at(struct ndr_push *p, size_t off, uint32_t v);
+
+void ndr_pull_init(struct ndr_pull *p, const uint8_t *data, size_t len);
+int ndr_pull_finish(const struct ndr_pull *p); /* sticky error */
+size_t ndr_pull_remaining(const struct ndr_pull *p);
+void ndr_pull_align(struct ndr_pull *p, size_t n);
+void ndr_pull_u8(struct ndr_pull *p, uint8_t *v);
+void ndr_pull_u16(struct ndr_pull *p, uint16_t *v);
+void ndr_pull_u32(struct ndr_pull *p, uint32_t *v);
+void ndr_pull_u64(struct ndr_pull *p, uint64_t *v);
+void ndr_pull_bytes(struct ndr_pull *p, void *b, size_t n);
+/* Borrow n bytes in place (NULL on error). */
+const uint8_t *ndr_pull_borrow(struct ndr_pull *p, size_t n);
+void ndr_pull_guid(struct ndr_pull *p, struct wd_guid *g);
+/* Referent id of a unique pointer; *present = (id != 0). */
+void ndr_pull_ptr(struct ndr_pull *p, bool *present);
+/*
+ * A [string] conformant-varying UTF-16 string, converted to a malloc'd UTF-8
+ * string in *out (caller frees). Rejects offset != 0, actual > max,
+ * a missing terminating NUL, embedded NULs, unpaired surrogates and lengths
+ * above NDR_MAX_STRING (WD_EPROTO / WD_ERANGE).
+ */
+void ndr_pull_wstring(struct ndr_pull *p, char **out);
+
+/* UTF-8 <-> UTF-16LE helpers shared by NDR and the auth mechanisms. */
+/* Encodes s into a malloc'd UTF-16LE buffer without NUL; *units = code units. */
+int wd_utf8_to_utf16le(const char *s, uint8_t **out, size_t *units);
+/* Decodes n code units of UTF-16LE into a malloc'd NUL-terminated UTF-8 string. */
+int wd_utf16le_to_utf8(const uint8_t *in, size_t units, char **out);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * wit.h - the MS-SWN service: registrations, interface list, notification
+ * queues and the rules of [MS-SWN] 3.1.4 (with Samba's choices where they
+ * differ; notes swn.md 2-3). Exposes a dcerpc_iface for the DCERPC core and
+ * admin operations for witnessctl (src/ctl).
+ */
+#ifndef WITNESS_WIT_H
+#define WITNESS_WIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include <cjson/cJSON.h>
+
+#include "witness/cluster.h"
+#include "witness/dcerpc.h"
+#include "witness/store.h"
+
+typedef struct wit_service wit_service_t;
+
+struct wit_config {
+	const char *netname;          /* ServerGlobalName ("witsrv" or "witsrv.example.com") */
+	const char *const *aliases;   /* further NetBIOS names accepted before the first '.' */
+	size_t n_aliases;
+	const char *group_name;       /* InterfaceGroupName; NULL: netname */
+	uint8_t min_auth_level;       /* AUTH_LEVEL_*; for the witness iface */
+	uint32_t unused_timeout_ms;   /* [MS-SWN] <7>: 30000 */
+	uint32_t reregister_delay_ms; /* forced unregistration after UNAVAILABLE/move: 5000 */
+	unsigned max_registrations;           /* total */
+	unsigned max_registrations_per_client;/* per remote IP */
+	uint32_t node;                /* this node's number (vnn) */
+};
+
+/* cluster and store are borrowed and must outlive the service. store may be NULL (tests). */
+int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cluster,
+		    store_t *store, wit_service_t **out);
+/* Fails pending calls, drops registrations. */
+void wit_service_free(wit_service_t *ws);
+const struct dcerpc_iface *wit_service_iface(wit_service_t *ws);
+
+struct wit_stats {
+	uint32_t registrations;
+	uint32_t pending_notifies;
+	uint64_t notifications_sent;
+	uint64_t registrations_total;
+};
+void wit_service_stats(const wit_service_t *ws, struct wit_stats *out);
+
+/* ---- admin operations (`net witness` equivalents) ---- */
+
+/* Filters are POSIX extended regexes, case-insensitive, unanchored (like net witness). */
+struct wit_filter {
+	const char *registration_uuid;
+	const char *net_name;
+	const char *share_name;       /* NULL share matched as "" */
+	const char *ip_address;
+	const char *client_computer_name;
+	bool apply_to_all;            /* required by updates when no filter is given */
+};
+
+#define WIT_NEW_NODE_ALL 0xFFFFFFFFu
+#define WIT_NEW_NODE_UNSET 0xFFFFFFFEu
+
+/*
+ * Every op matches registrations through the filter (WD_EINVAL with a message
+ * in err for a bad regex, or for an update with neither filter nor
+ * apply_to_all) and returns in *out a cJSON object in `net witness --json`
+ * form ({"filters", "message", "registrations"}), caller frees.
+ */
+int wit_admin_list(wit_service_t *ws, const struct wit_filter *f, cJSON **out,
+		   char *err, size_t errlen);
+/* new_node (or WIT_NEW_NODE_ALL) xor new_ip. */
+int wit_admin_client_move(wit_service_t *ws, const struct wit_filter *f, uint32_t new_node,
+			  const char *new_ip, cJSON **out, char *err, size_t errlen);
+int wit_admin_share_move(wit_service_t *ws, const struct wit_filter *f, uint32_t new_node,
+			 const char *new_ip, cJSON **out, char *err, size_t errlen);
+int wit_admin_force_unregister(wit_service_t *ws, const struct wit_filter *f, cJSON **out,
+			       char *err, size_t errlen);
+/* forced: net witness --witness-forced-response JSON (NULL: empty response, WERR_OK). */
+int wit_admin_force_response(wit_service_t *ws, const struct wit_filter *f,
+			     const cJSON *forced, cJSON **out, char *err, size_t errlen);
+
+#endif
