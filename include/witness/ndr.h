@@ -7,6 +7,14 @@
  * failure every later push is a no-op and ndr_push_finish() returns the error,
  * so encoders can push a whole structure and check once.
  *
+ * Alignment: the fixed-size primitives (u8, u16, u32, u64, bytes, guid) NEVER
+ * align by themselves (the same buffers build PDU headers and EPM tower
+ * octets, which are unaligned); call ndr_push_align/ndr_pull_align before a
+ * scalar as NDR requires. ndr_push_ptr/ndr_pull_ptr and the wstring
+ * functions, which exist only in NDR, align to 4 themselves.
+ * Referent ids start at 0x00020000 and step by 4, as Samba's
+ * ndr_push_unique_ptr does (byte-exact vectors depend on it).
+ *
  * Pull: an ndr_pull reads a borrowed buffer. Every pull checks the remaining
  * length first; errors are sticky the same way. Strings are bounded
  * (NDR_MAX_STRING chars) before anything is allocated. Outputs are set only
@@ -21,8 +29,8 @@
 
 #include "witness/guid.h"
 
-#define NDR_MAX_STRING 4096      /* UTF-16 code units, NUL included */
-#define NDR_MAX_ARRAY (1u << 20) /* elements in any conformant array */
+#define NDR_MAX_STRING 4096       /* UTF-16 code units, NUL included */
+#define NDR_MAX_ARRAY  (1u << 20) /* elements in any conformant array */
 
 struct ndr_push {
 	uint8_t *data; /* owned; release with ndr_push_free or take with _steal */

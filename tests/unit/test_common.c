@@ -1,0 +1,165 @@
+/*
+ * test_common.c - err, log escaping, memzero, GUIDs (src/common).
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "witness/err.h"
+#include "witness/guid.h"
+#include "witness/log.h"
+
+START_TEST(test_strerror)
+{
+	for (int e = WD_EVERSION; e <= 0; e++) {
+		const char *s = wd_strerror(e);
+		ck_assert_ptr_nonnull(s);
+		ck_assert_str_ne(s, "unknown error");
+	}
+	ck_assert_str_eq(wd_strerror(-1000), "unknown error");
+	ck_assert_str_eq(wd_strerror(5), "unknown error");
+	ck_assert_str_eq(wd_strerror(WD_ESHORT), "input truncated");
+}
+END_TEST
+
+START_TEST(test_escape)
+{
+	char out[64];
+	ck_assert_str_eq(wd_log_escape("abc-DEF_1.2", out, sizeof(out)), "abc-DEF_1.2");
+	ck_assert_str_eq(wd_log_escape("a b", out, sizeof(out)), "a\\x20b");
+	ck_assert_str_eq(wd_log_escape("q\"\\", out, sizeof(out)), "q\\x22\\x5c");
+	ck_assert_str_eq(wd_log_escape("\n\x01\xc3\xa9", out, sizeof(out)), "\\x0a\\x01\\xc3\\xa9");
+	ck_assert_str_eq(wd_log_escape("x=y", out, sizeof(out)), "x=y");
+	ck_assert_str_eq(wd_log_escape(NULL, out, sizeof(out)), "(null)");
+	/* truncation never splits an escape and always terminates */
+	char small[6];
+	ck_assert_str_eq(wd_log_escape("ab cd", small, sizeof(small)), "ab");
+	ck_assert_str_eq(wd_log_escape("abcdefgh", small, sizeof(small)), "abcde");
+	char one[1];
+	ck_assert_str_eq(wd_log_escape("abc", one, sizeof(one)), "");
+}
+END_TEST
+
+START_TEST(test_memzero)
+{
+	unsigned char buf[32];
+	memset(buf, 0xaa, sizeof(buf));
+	wd_memzero(buf, sizeof(buf));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		ck_assert_uint_eq(buf[i], 0);
+	wd_memzero(NULL, 10); /* no crash */
+}
+END_TEST
+
+/* Captures what wd_log writes to stderr. */
+static char *capture_log(int level, const char *event, const char *val)
+{
+	char path[] = "/tmp/wdlogXXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	int saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	wd_log(level, event, "k=%s n=%d", val, 7);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	static char buf[512];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+START_TEST(test_log_stderr)
+{
+	wd_log_use_stderr(1);
+	wd_log_set_level(WD_LOG_INFO);
+	ck_assert_int_eq(wd_log_get_level(), WD_LOG_INFO);
+	ck_assert_str_eq(capture_log(WD_LOG_INFO, "registration.add", "v"),
+	                 "registration.add k=v n=7\n");
+	ck_assert_str_eq(capture_log(WD_LOG_DEBUG, "x", "v"), ""); /* filtered */
+	wd_log_set_level(WD_LOG_DEBUG);
+	ck_assert_str_eq(capture_log(WD_LOG_DEBUG, "x", "v"), "x k=v n=7\n");
+	wd_log_set_level(99);
+	ck_assert_int_eq(wd_log_get_level(), WD_LOG_DEBUG);
+	wd_log_set_level(WD_LOG_INFO);
+}
+END_TEST
+
+START_TEST(test_guid_parse_format)
+{
+	struct wd_guid g;
+	char buf[WD_GUID_STRLEN];
+	ck_assert_int_eq(wd_guid_parse("CCD8C074-D0E5-4A40-92B4-D074FAA6BA28", &g), 0);
+	ck_assert_uint_eq(g.time_low, 0xccd8c074);
+	ck_assert_uint_eq(g.time_mid, 0xd0e5);
+	ck_assert_uint_eq(g.time_hi_and_version, 0x4a40);
+	ck_assert_uint_eq(g.clock_seq[0], 0x92);
+	ck_assert_uint_eq(g.node[5], 0x28);
+	ck_assert_str_eq(wd_guid_format(&g, buf), "ccd8c074-d0e5-4a40-92b4-d074faa6ba28");
+	/* wire form: [MS-DTYP] 2.3.4.2, as in EPM floor 1 (notes dcerpc.md 3) */
+	uint8_t w[16];
+	static const uint8_t want[16] = {0x74, 0xc0, 0xd8, 0xcc, 0xe5, 0xd0, 0x40, 0x4a,
+	                                 0x92, 0xb4, 0xd0, 0x74, 0xfa, 0xa6, 0xba, 0x28};
+	wd_guid_to_wire(&g, w);
+	ck_assert_mem_eq(w, want, 16);
+	struct wd_guid g2;
+	wd_guid_from_wire(w, &g2);
+	ck_assert(wd_guid_equal(&g, &g2));
+	ck_assert(!wd_guid_is_nil(&g));
+	ck_assert_int_eq(wd_guid_parse("00000000-0000-0000-0000-000000000000", &g2), 0);
+	ck_assert(wd_guid_is_nil(&g2));
+
+	const char *bad[] = {"",
+	                     "ccd8c074-d0e5-4a40-92b4-d074faa6ba2",
+	                     "ccd8c074-d0e5-4a40-92b4-d074faa6ba288",
+	                     "ccd8c074xd0e5-4a40-92b4-d074faa6ba28",
+	                     "ccd8c074-d0e5-4a40-92b4-d074faa6bag8",
+	                     "{ccd8c074-d0e5-4a40-92b4-d074faa6ba28}",
+	                     "ccd8c07-4d0e5-4a40-92b4-d074faa6ba28"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(wd_guid_parse(bad[i], &g2), WD_EINVAL);
+}
+END_TEST
+
+START_TEST(test_guid_random)
+{
+	struct wd_guid a, b;
+	char buf[WD_GUID_STRLEN];
+	ck_assert_int_eq(wd_guid_random(&a), 0);
+	ck_assert_int_eq(wd_guid_random(&b), 0);
+	ck_assert(!wd_guid_equal(&a, &b));
+	ck_assert_uint_eq(a.time_hi_and_version >> 12, 4);
+	ck_assert_uint_eq(a.clock_seq[0] & 0xc0, 0x80);
+	wd_guid_format(&a, buf);
+	ck_assert_uint_eq(strlen(buf), 36);
+	ck_assert_int_eq(wd_guid_parse(buf, &b), 0);
+	ck_assert(wd_guid_equal(&a, &b));
+}
+END_TEST
+
+static Suite *common_suite(void)
+{
+	Suite *s = suite_create("common");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_strerror);
+	tcase_add_test(tc, test_escape);
+	tcase_add_test(tc, test_memzero);
+	tcase_add_test(tc, test_log_stderr);
+	tcase_add_test(tc, test_guid_parse_format);
+	tcase_add_test(tc, test_guid_random);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(common_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
