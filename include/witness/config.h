@@ -53,11 +53,27 @@ struct wd_config {
 	uint32_t ctdb_reread_interval; /* seconds, default 10 */
 };
 
+/* Overwrites c with the defaults (allocates the default strings; free with wd_config_free). */
 void wd_config_defaults(struct wd_config *c);
-/* Parse text; name is used in messages. On error, err = "name:line: message". */
+/*
+ * Parse text; name is used in messages. On error, err = "name:line: message",
+ * WD_ECONFIG is returned and c is untouched. On success the previous content
+ * of c is freed and replaced, so c must be zeroed or hold a config (from
+ * wd_config_defaults or an earlier parse); free the result with wd_config_free.
+ * Pure: no I/O (reads $CTDB_SOCKET for the default ctdb socket only).
+ */
 int wd_config_parse(const char *text, size_t len, const char *name, struct wd_config *c,
 		    char *err, size_t errlen);
+/* Reads path (at most 1 MiB) and parses it; messages as above ("path:0:" for I/O errors). */
 int wd_config_load(const char *path, struct wd_config *c, char *err, size_t errlen);
+/* Frees every string and list and zeroes c. NULL is fine. */
 void wd_config_free(struct wd_config *c);
+/* "none", "connect", "packet", "integrity", "privacy" for an AUTH_LEVEL_* value. */
+const char *wd_config_auth_level_name(uint8_t level);
+/*
+ * The config as INI text that wd_config_parse reads back to an equal config
+ * (witnessd --check-config --verbose prints it). *out is malloc'd, caller frees.
+ */
+int wd_config_format(const struct wd_config *c, char **out);
 
 #endif
