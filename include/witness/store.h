@@ -31,12 +31,27 @@ struct store_registration {
 	int64_t registration_time_us;     /* Unix epoch microseconds */
 };
 
-/* Opens (creates) path, WAL mode, and clears rows left by an earlier run. */
+/*
+ * Opens (creates) path, WAL mode, synchronous=NORMAL, busy timeout 0 (a lock
+ * held by someone else is a failed write, never a blocked loop), and clears
+ * rows left by an earlier run. WD_EIO on any sqlite failure.
+ */
 int store_open(const char *path, store_t **out);
 void store_close(store_t *s);
+/* Strings are copied by sqlite. WD_EEXIST for a duplicate uuid, WD_EIO on failure. */
 int store_insert(store_t *s, const struct store_registration *r);
 /* WD_ENOTFOUND if absent. On WD_EIO the delete is queued and retried by the next write. */
 int store_delete(store_t *s, const char *uuid);
+/*
+ * Retry the queued failed deletes, oldest first (the witness calls it from a
+ * timer while store_pending_deletes() > 0). 0 when the queue is empty, WD_EIO
+ * if one still fails. Every write, count and foreach also retries first.
+ */
+int store_retry(store_t *s);
+unsigned store_pending_deletes(const store_t *s);
+/* Cap the file at bytes (rounded up to whole pages, never below the current
+ * size; 0 = no cap). Inserts beyond it fail with WD_EIO (disk-usage bound). */
+int store_limit_size(store_t *s, uint64_t bytes);
 /* Number of rows (tests, status). */
 int store_count(store_t *s, uint64_t *out);
 /* Visit rows (tests, offline listing). cb returns nonzero to stop. */
