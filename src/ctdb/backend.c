@@ -1,0 +1,853 @@
+/*
+ * backend.c - the CTDB cluster backend (`cluster backend = ctdb`).
+ *
+ * The view is GET_NODEMAP plus GET_PUBLIC_IPS from every connected node,
+ * merged the way `ctdb ip all` does (get_all_public_ips, ctdb/tools/ctdb.c):
+ * a node's claim for an IP it says it holds wins. It is rebuilt and handed
+ * to cluster_publish(), which diffs it and tells the witness service.
+ *
+ * When to rebuild, on both ctdb generations (notes ctdb.md 3.1-3.3):
+ *  - CTDB_SRVID_IPREALLOCATED (4.20+): every node, after each takeover run.
+ *  - 4.17 has no such message. RELEASE_IP and TAKE_IP go only to the
+ *    clients of the node that released or took the IP, so each witnessd
+ *    relays them to its peers on every node (CTDB_SRVID_WITNESSD to
+ *    CTDB_BROADCAST_CONNECTED; the payload names the sender, because
+ *    delivered headers do not). RECONFIGURE (after every recovery) reaches
+ *    every node.
+ *  - A periodic re-read (ctdb reread interval) catches what no message
+ *    announces: node flag changes (4.17 sends nothing, ctdb_monitor.c) and
+ *    moves whose node had no witnessd to relay them.
+ * Events are debounced (test-mode ctdbd re-sends TAKE_IP for every held IP
+ * on each takeover run) and refreshes never overlap.
+ *
+ * While the local ctdbd is down or not yet RUNNING, the last view stays:
+ * we cannot know better, and an empty view would tell every client its IP
+ * went away. Registrations therefore survive a ctdbd restart; the first
+ * view after reconnecting is diffed against the old one, so moves that
+ * happened meanwhile are still reported.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "witness/cluster.h"
+#include "witness/config.h"
+#include "witness/ctdb.h"
+#include "witness/err.h"
+#include "witness/log.h"
+
+#define DEFAULT_SOCKET "/run/ctdb/ctdbd.socket"
+#define DEBOUNCE_MS 20
+#define RETRY_MS 1000
+#define QUERY_TIMEOUT_MS 3000
+
+struct tracked {
+	struct tracked *next;
+	struct ctdb_connection conn;
+	char local_ip[CLUSTER_ADDRSTRLEN];
+};
+
+struct refresh;
+
+struct backend {
+	uv_loop_t *loop;
+	cluster_t *cluster;
+	ctdb_client_t *client;
+	char *socket;
+	bool include_node_ips, include_public_ips;
+	uint32_t reread_ms;
+
+	uv_timer_t reread_timer, debounce_timer;
+	int open_handles;
+	bool destroyed, started;
+
+	uint32_t pnn;
+	uint32_t runstate;
+	uint32_t local_flags;
+	uint32_t n_nodes;
+	struct refresh *refresh; /* in flight */
+	bool refresh_again;
+	bool synced; /* a view was published since the last (re)connect */
+	bool tcp_disconnected_unsupported;
+
+	struct tracked *tracked;
+	size_t n_tracked;
+
+	/* counters for status_json */
+	uint64_t refreshes, refresh_failures, publishes;
+	uint64_t msg_release, msg_take, msg_reconfigure, msg_ipreallocated, msg_peer;
+	uint64_t tcp_client_sent, tcp_client_refused;
+	uint64_t last_publish_ms, down_since_ms;
+	char last_error[160];
+};
+
+struct refresh {
+	struct backend *b;
+	bool cancelled;
+	int left;
+	int failed;
+	struct ctdb_node_map *nodemap;
+	uint32_t runstate;
+	size_t n;
+	uint32_t *pnns;
+	struct ctdb_public_ip_list **lists;
+	uint64_t started_ms;
+};
+
+static void schedule_refresh(struct backend *b, unsigned delay_ms);
+
+/* ---- pure view building ---- */
+
+struct merged {
+	struct ctdb_sock_addr addr;
+	uint32_t holder;
+};
+
+static int addr_cmp(const void *x, const void *y)
+{
+	const struct merged *a = x, *b = y;
+
+	if (a->addr.family != b->addr.family)
+		return a->addr.family == AF_INET ? -1 : 1;
+	return memcmp(a->addr.addr, b->addr.addr, 16);
+}
+
+static const struct ctdb_node_and_flags *find_node(const struct ctdb_node_map *m, uint32_t pnn)
+{
+	uint32_t i;
+
+	for (i = 0; m != NULL && i < m->num; i++)
+		if (m->node[i].pnn == pnn)
+			return &m->node[i];
+	return NULL;
+}
+
+/* Ownership: returns a new view the caller owns; NULL on ENOMEM. */
+struct cluster_view *ctdb_build_view(uint32_t local_pnn, const struct ctdb_node_map *nodemap,
+				     const uint32_t *pnns,
+				     struct ctdb_public_ip_list *const *lists, size_t nlists,
+				     bool include_public_ips, bool include_node_ips)
+{
+	struct cluster_view *v;
+	struct merged *m = NULL;
+	size_t nm = 0, cap = 0, i, k;
+	uint32_t j;
+	char s[CLUSTER_ADDRSTRLEN];
+
+	v = cluster_view_new(local_pnn);
+	if (v == NULL)
+		return NULL;
+	for (i = 0; include_public_ips && i < nlists; i++) {
+		if (lists[i] == NULL)
+			continue;
+		for (j = 0; j < lists[i]->num; j++) {
+			const struct ctdb_public_ip *ip = &lists[i]->ip[j];
+
+			for (k = 0; k < nm; k++)
+				if (ctdb_sock_addr_same_ip(&m[k].addr, &ip->addr))
+					break;
+			if (k == nm) {
+				if (nm == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					struct merged *t = realloc(m, nc * sizeof(*m));
+					if (t == NULL)
+						goto fail;
+					m = t;
+					cap = nc;
+				}
+				memset(&m[nm], 0, sizeof(m[nm]));
+				m[nm].addr = ip->addr;
+				m[nm].addr.port = 0;
+				m[nm].holder = CTDB_UNKNOWN_PNN;
+				nm++;
+			}
+			/* The node itself claims to hold it: authoritative.
+			 * Others only say who they believe holds it. */
+			if (ip->pnn == pnns[i])
+				m[k].holder = ip->pnn;
+		}
+	}
+	if (nm > 1)
+		qsort(m, nm, sizeof(*m), addr_cmp);
+	for (k = 0; k < nm; k++) {
+		const struct ctdb_node_and_flags *n = find_node(nodemap, m[k].holder);
+		bool avail = n != NULL && !(n->flags & (CTDB_NODE_FLAGS_INACTIVE |
+							CTDB_NODE_FLAGS_DISABLED));
+		int rc;
+
+		if (ctdb_sock_addr_to_string(&m[k].addr, s, sizeof(s)) != 0)
+			continue;
+		rc = cluster_view_add(v, s, n ? m[k].holder : CLUSTER_NODE_NONE,
+				      CLUSTER_NODE_NONE, avail);
+		if (rc == WD_ENOMEM)
+			goto fail;
+	}
+	/* Node IPs, like Samba's "include node ips": pinned to their node. */
+	for (j = 0; include_node_ips && nodemap != NULL && j < nodemap->num; j++) {
+		const struct ctdb_node_and_flags *n = &nodemap->node[j];
+		int rc;
+
+		if (n->flags & CTDB_NODE_DELETED)
+			continue;
+		if (ctdb_sock_addr_to_string(&n->addr, s, sizeof(s)) != 0)
+			continue;
+		rc = cluster_view_add(v, s, n->pnn, n->pnn, !(n->flags & CTDB_NODE_FLAGS_INACTIVE));
+		if (rc == WD_ENOMEM)
+			goto fail;
+	}
+	free(m);
+	return v;
+fail:
+	free(m);
+	cluster_view_free(v);
+	return NULL;
+}
+
+/* ---- refresh: GET_NODEMAP, then GET_RUNSTATE + GET_PUBLIC_IPS per node ---- */
+
+static void refresh_free(struct refresh *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		ctdb_public_ip_list_free(r->lists[i]);
+	free(r->lists);
+	free(r->pnns);
+	ctdb_node_map_free(r->nodemap);
+	free(r);
+}
+
+static void refresh_finish(struct refresh *r)
+{
+	struct backend *b = r->b;
+	struct cluster_view *v;
+	bool again;
+
+	if (r->cancelled) {
+		refresh_free(r);
+		return;
+	}
+	b->refresh = NULL;
+	again = b->refresh_again;
+	b->refresh_again = false;
+	if (r->failed) {
+		b->refresh_failures++;
+		wd_log(WD_LOG_WARNING, "ctdb.refresh_failed", "failed_queries=%d reason=\"%s\"",
+		       r->failed, b->last_error);
+		schedule_refresh(b, RETRY_MS);
+		refresh_free(r);
+		return;
+	}
+	b->runstate = r->runstate;
+	if (r->runstate != CTDB_RUNSTATE_RUNNING) {
+		/* FIRST_RECOVERY / STARTUP after a (re)start: this node does
+		 * not know the cluster yet (notes ctdb.md 5); keep the view. */
+		snprintf(b->last_error, sizeof(b->last_error), "ctdbd runstate %u, waiting",
+			 r->runstate);
+		schedule_refresh(b, RETRY_MS);
+		refresh_free(r);
+		return;
+	}
+	v = ctdb_build_view(b->pnn, r->nodemap, r->pnns,
+			    (struct ctdb_public_ip_list *const *)r->lists, r->n,
+			    b->include_public_ips, b->include_node_ips);
+	if (v == NULL) {
+		snprintf(b->last_error, sizeof(b->last_error), "out of memory");
+		schedule_refresh(b, RETRY_MS);
+		refresh_free(r);
+		return;
+	}
+	b->publishes++;
+	b->synced = true;
+	b->last_error[0] = 0;
+	b->last_publish_ms = uv_now(b->loop);
+	wd_log(WD_LOG_DEBUG, "ctdb.view", "pnn=%u nodes=%u ips=%zu ms=%llu", b->pnn, b->n_nodes,
+	       v->n, (unsigned long long)(uv_now(b->loop) - r->started_ms));
+	refresh_free(r);
+	cluster_publish(b->cluster, v);
+	if (again)
+		schedule_refresh(b, 0);
+}
+
+static void refresh_part_done(struct refresh *r)
+{
+	if (--r->left == 0)
+		refresh_finish(r);
+}
+
+struct query_arg {
+	struct refresh *r;
+	size_t i; /* index into lists, or SIZE_MAX for the runstate */
+};
+
+static void public_ips_done(void *arg, int err, const struct ctdb_reply_control *reply)
+{
+	struct query_arg *qa = arg;
+	struct refresh *r = qa->r;
+	size_t i = qa->i;
+	int rc;
+
+	free(qa);
+	if (r->cancelled) {
+		refresh_part_done(r);
+		return;
+	}
+	if (i == SIZE_MAX) {
+		rc = err ? err : ctdb_reply_runstate(reply, &r->runstate);
+		if (rc) {
+			r->failed++;
+			snprintf(r->b->last_error, sizeof(r->b->last_error),
+				 "GET_RUNSTATE: %s", wd_strerror(rc));
+		}
+	} else {
+		rc = err ? err : ctdb_reply_public_ips(reply, &r->lists[i]);
+		if (rc) {
+			/* A node that just went away answers "ctdb_control to
+			 * disconnected node"; retry with a fresh nodemap
+			 * rather than publish a half view. */
+			r->failed++;
+			snprintf(r->b->last_error, sizeof(r->b->last_error),
+				 "GET_PUBLIC_IPS from node %u: %s", r->pnns[i], wd_strerror(rc));
+		}
+	}
+	refresh_part_done(r);
+}
+
+static int query(struct refresh *r, uint32_t dest, uint32_t opcode, size_t i)
+{
+	struct query_arg *qa = malloc(sizeof(*qa));
+	int rc;
+
+	if (qa == NULL)
+		return WD_ENOMEM;
+	qa->r = r;
+	qa->i = i;
+	r->left++;
+	rc = ctdb_client_control(r->b->client, dest, opcode, 0, 0, NULL, 0, QUERY_TIMEOUT_MS,
+				 public_ips_done, qa, NULL);
+	if (rc) {
+		r->left--;
+		free(qa);
+	}
+	return rc;
+}
+
+static void nodemap_done(void *arg, int err, const struct ctdb_reply_control *reply)
+{
+	struct refresh *r = arg;
+	struct backend *b = r->b;
+	const struct ctdb_node_and_flags *self;
+	uint32_t i;
+	int rc;
+
+	if (r->cancelled) {
+		refresh_finish(r);
+		return;
+	}
+	rc = err ? err : ctdb_reply_node_map(reply, &r->nodemap);
+	if (rc) {
+		snprintf(b->last_error, sizeof(b->last_error), "GET_NODEMAP: %s", wd_strerror(rc));
+		r->failed++;
+		refresh_finish(r);
+		return;
+	}
+	b->n_nodes = r->nodemap->num;
+	self = find_node(r->nodemap, b->pnn);
+	b->local_flags = self ? self->flags : 0;
+	r->pnns = calloc(r->nodemap->num + 1, sizeof(*r->pnns));
+	r->lists = calloc(r->nodemap->num + 1, sizeof(*r->lists));
+	if (r->pnns == NULL || r->lists == NULL) {
+		r->failed++;
+		refresh_finish(r);
+		return;
+	}
+	r->left = 1; /* guard while sending */
+	if (query(r, CTDB_CURRENT_NODE, CTDB_CONTROL_GET_RUNSTATE, SIZE_MAX) != 0)
+		r->failed++;
+	for (i = 0; i < r->nodemap->num; i++) {
+		const struct ctdb_node_and_flags *n = &r->nodemap->node[i];
+
+		/* Nodes that cannot answer: "ctdb_control to disconnected
+		 * node" (notes ctdb.md 1.4). Their IPs have no holder unless
+		 * another node claims them. */
+		if (n->flags & (CTDB_NODE_DISCONNECTED | CTDB_NODE_DELETED))
+			continue;
+		r->pnns[r->n] = n->pnn;
+		if (query(r, n->pnn, CTDB_CONTROL_GET_PUBLIC_IPS, r->n) != 0)
+			r->failed++;
+		r->n++;
+	}
+	refresh_part_done(r);
+}
+
+static void start_refresh(struct backend *b)
+{
+	struct refresh *r;
+
+	if (!ctdb_client_is_connected(b->client))
+		return; /* redone after reconnect */
+	if (b->refresh != NULL) {
+		b->refresh_again = true;
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		schedule_refresh(b, RETRY_MS);
+		return;
+	}
+	r->b = b;
+	r->runstate = CTDB_RUNSTATE_UNKNOWN;
+	r->started_ms = uv_now(b->loop);
+	b->refresh = r;
+	b->refreshes++;
+	if (ctdb_client_control(b->client, CTDB_CURRENT_NODE, CTDB_CONTROL_GET_NODEMAP, 0, 0, NULL,
+				0, QUERY_TIMEOUT_MS, nodemap_done, r, NULL) != 0) {
+		b->refresh = NULL;
+		refresh_free(r);
+		schedule_refresh(b, RETRY_MS);
+	}
+}
+
+static void debounce_cb(uv_timer_t *t)
+{
+	start_refresh(t->data);
+}
+
+static void schedule_refresh(struct backend *b, unsigned delay_ms)
+{
+	uint64_t due;
+
+	if (b->destroyed || !b->started)
+		return;
+	/* Keep an earlier deadline if one is set. */
+	due = uv_timer_get_due_in(&b->debounce_timer);
+	if (uv_is_active((uv_handle_t *)&b->debounce_timer) && due <= delay_ms)
+		return;
+	uv_timer_start(&b->debounce_timer, debounce_cb, delay_ms, 0);
+}
+
+static void reread_cb(uv_timer_t *t)
+{
+	schedule_refresh(t->data, 0);
+}
+
+/* ---- messages ---- */
+
+static void relay(struct backend *b, uint32_t event, const char *ip)
+{
+	struct ctdb_wdpeer_msg m;
+	uint8_t buf[16 + CLUSTER_ADDRSTRLEN];
+
+	memset(&m, 0, sizeof(m));
+	m.event = event;
+	m.pnn = b->pnn;
+	if (ip)
+		snprintf(m.ip, sizeof(m.ip), "%s", ip);
+	ctdb_wdpeer_msg_push(&m, buf);
+	/* Every connected node, this one included (notes ctdb.md 3.3). */
+	ctdb_client_send_message(b->client, CTDB_BROADCAST_CONNECTED, CTDB_SRVID_WITNESSD, buf,
+				 ctdb_wdpeer_msg_len(&m));
+}
+
+/* The IP string of RELEASE_IP / TAKE_IP ("10.77.0.203\0"), validated. */
+static bool ip_payload(const uint8_t *data, size_t len, char *out)
+{
+	struct ctdb_sock_addr a;
+	size_t l = strnlen((const char *)data, len);
+
+	if (l == 0 || l >= CLUSTER_ADDRSTRLEN)
+		return false;
+	memcpy(out, data, l);
+	out[l] = 0;
+	if (ctdb_sock_addr_from_string(out, 0, &a) != 0)
+		return false;
+	return ctdb_sock_addr_to_string(&a, out, CLUSTER_ADDRSTRLEN) == 0;
+}
+
+static void on_release_ip(void *arg, uint64_t srvid, const uint8_t *data, size_t len)
+{
+	struct backend *b = arg;
+	char ip[CLUSTER_ADDRSTRLEN], esc[64];
+
+	b->msg_release++;
+	if (!ip_payload(data, len, ip)) {
+		wd_log(WD_LOG_WARNING, "ctdb.bad_message", "srvid=RELEASE_IP len=%zu", len);
+		schedule_refresh(b, DEBOUNCE_MS);
+		return;
+	}
+	wd_log(WD_LOG_INFO, "ctdb.release_ip", "ip=%s", wd_log_escape(ip, esc, sizeof(esc)));
+	relay(b, CTDB_WDPEER_RELEASE_IP, ip);
+	schedule_refresh(b, DEBOUNCE_MS);
+	/* This node no longer holds it: connections to it must go now, as
+	 * smbd exits on RELEASE_IP (notes ctdb.md 2.2). Last: the callee may
+	 * close connections and call track_connection. */
+	cluster_notify_release(b->cluster, ip);
+}
+
+static void on_take_ip(void *arg, uint64_t srvid, const uint8_t *data, size_t len)
+{
+	struct backend *b = arg;
+	char ip[CLUSTER_ADDRSTRLEN], esc[64];
+
+	b->msg_take++;
+	if (ip_payload(data, len, ip)) {
+		wd_log(WD_LOG_DEBUG, "ctdb.take_ip", "ip=%s", wd_log_escape(ip, esc, sizeof(esc)));
+		relay(b, CTDB_WDPEER_TAKE_IP, ip);
+	}
+	schedule_refresh(b, DEBOUNCE_MS);
+}
+
+static void on_reconfigure(void *arg, uint64_t srvid, const uint8_t *data, size_t len)
+{
+	struct backend *b = arg;
+
+	if (srvid == CTDB_SRVID_IPREALLOCATED)
+		b->msg_ipreallocated++;
+	else
+		b->msg_reconfigure++;
+	schedule_refresh(b, DEBOUNCE_MS);
+}
+
+static void on_peer(void *arg, uint64_t srvid, const uint8_t *data, size_t len)
+{
+	struct backend *b = arg;
+	struct ctdb_wdpeer_msg m;
+	size_t n;
+
+	if (ctdb_wdpeer_msg_pull(data, len, &m, &n) != 0) {
+		wd_log(WD_LOG_DEBUG, "ctdb.bad_peer_message", "len=%zu", len);
+		return;
+	}
+	b->msg_peer++;
+	if (m.pnn == b->pnn && m.event != CTDB_WDPEER_HELLO)
+		return; /* our own relay: already scheduled */
+	schedule_refresh(b, DEBOUNCE_MS);
+}
+
+/* ---- connection tracking (TCP_CLIENT, notes ctdb.md 2.2) ---- */
+
+static void tcp_client_done(void *arg, int err, const struct ctdb_reply_control *reply)
+{
+	struct backend *b = arg;
+
+	if (err == 0 && reply->status != 0) {
+		/* The IP is public and held by another node: ctdbd wants
+		 * the connection gone ("failing this call will tell smbd to
+		 * die", ctdb_takeover.c). */
+		b->tcp_client_refused++;
+		wd_log(WD_LOG_INFO, "ctdb.tcp_client_refused", "status=%d", reply->status);
+	}
+}
+
+static void send_tcp_client(struct backend *b, const struct tracked *t)
+{
+	uint8_t buf[CTDB_CONNECTION_LEN];
+
+	ctdb_connection_push(&t->conn, buf);
+	if (ctdb_client_control(b->client, CTDB_CURRENT_NODE, CTDB_CONTROL_TCP_CLIENT, 0, 0, buf,
+				sizeof(buf), 0, tcp_client_done, b, NULL) == 0)
+		b->tcp_client_sent++;
+}
+
+static void tcp_disconnected_done(void *arg, int err, const struct ctdb_reply_control *reply)
+{
+	struct backend *b = arg;
+
+	/* 4.17 answers -1 for the unknown opcode 159 (notes ctdb.md 2): stop
+	 * trying; its tickle entries then live until we reconnect. */
+	if (err == 0 && reply->status != 0 && reply->errorlen == 0)
+		b->tcp_disconnected_unsupported = true;
+}
+
+static void ctdb_track_connection(cluster_t *c, bool up, const char *local_ip, uint16_t local_port,
+				  const char *remote_ip, uint16_t remote_port)
+{
+	struct backend *b = cluster_impl(c);
+	struct tracked *t, **pp;
+	struct ctdb_connection conn;
+
+	memset(&conn, 0, sizeof(conn));
+	if (ctdb_sock_addr_from_string(remote_ip, remote_port, &conn.src) != 0 ||
+	    ctdb_sock_addr_from_string(local_ip, local_port, &conn.dst) != 0)
+		return;
+	if (!up) {
+		for (pp = &b->tracked; (t = *pp) != NULL; pp = &t->next)
+			if (memcmp(&t->conn, &conn, sizeof(conn)) == 0)
+				break;
+		if (t == NULL)
+			return;
+		*pp = t->next;
+		b->n_tracked--;
+		if (!b->tcp_disconnected_unsupported && ctdb_client_is_connected(b->client)) {
+			uint8_t buf[CTDB_CONNECTION_LEN];
+
+			ctdb_connection_push(&t->conn, buf);
+			ctdb_client_control(b->client, CTDB_CURRENT_NODE,
+					    CTDB_CONTROL_TCP_CLIENT_DISCONNECTED, 0, 0, buf,
+					    sizeof(buf), 0, tcp_disconnected_done, b, NULL);
+		}
+		free(t);
+		return;
+	}
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return;
+	t->conn = conn;
+	ctdb_sock_addr_to_string(&conn.dst, t->local_ip, sizeof(t->local_ip));
+	t->next = b->tracked;
+	b->tracked = t;
+	b->n_tracked++;
+	if (ctdb_client_is_connected(b->client))
+		send_tcp_client(b, t);
+}
+
+/* ---- connection state ---- */
+
+static void on_state(void *arg, bool up, uint32_t pnn)
+{
+	struct backend *b = arg;
+	struct tracked *t;
+
+	if (!up) {
+		b->down_since_ms = uv_now(b->loop);
+		b->synced = false;
+		if (b->refresh) {
+			/* Its controls already failed with WD_EIO. */
+			b->refresh = NULL;
+		}
+		wd_log(WD_LOG_WARNING, "ctdb.down", "pnn=%u keeping_view=1", b->pnn);
+		return;
+	}
+	if (b->pnn != CTDB_UNKNOWN_PNN && b->pnn != pnn)
+		wd_log(WD_LOG_WARNING, "ctdb.pnn_changed", "old=%u new=%u", b->pnn, pnn);
+	b->pnn = pnn;
+	b->down_since_ms = 0;
+	/* ctdbd dropped our tickle entries with the old connection (notes
+	 * ctdb.md 5): register every live witness connection again. */
+	for (t = b->tracked; t; t = t->next)
+		send_tcp_client(b, t);
+	relay(b, CTDB_WDPEER_HELLO, NULL);
+	schedule_refresh(b, 0);
+}
+
+/* ---- cluster_ops ---- */
+
+static int ctdb_start(cluster_t *c)
+{
+	struct backend *b = cluster_impl(c);
+	int rc;
+
+	if (b->client == NULL) {
+		rc = ctdb_client_new(b->loop, b->socket, &b->client);
+		if (rc)
+			return rc;
+		ctdb_client_set_state_cb(b->client, on_state, b);
+		ctdb_client_register_srvid(b->client, CTDB_SRVID_RELEASE_IP, on_release_ip, b);
+		ctdb_client_register_srvid(b->client, CTDB_SRVID_TAKE_IP, on_take_ip, b);
+		ctdb_client_register_srvid(b->client, CTDB_SRVID_RECONFIGURE, on_reconfigure, b);
+		/* Only 4.20+ sends it; registering it on 4.17 is harmless. */
+		ctdb_client_register_srvid(b->client, CTDB_SRVID_IPREALLOCATED, on_reconfigure, b);
+		ctdb_client_register_srvid(b->client, CTDB_SRVID_WITNESSD, on_peer, b);
+	}
+	b->started = true;
+	rc = ctdb_client_start(b->client);
+	if (rc)
+		return rc;
+	if (b->reread_ms)
+		uv_timer_start(&b->reread_timer, reread_cb, b->reread_ms, b->reread_ms);
+	wd_log(WD_LOG_INFO, "ctdb.start", "socket=%s reread_s=%u node_ips=%d public_ips=%d",
+	       b->socket, b->reread_ms / 1000, b->include_node_ips, b->include_public_ips);
+	return 0;
+}
+
+static void cancel_refresh(struct backend *b)
+{
+	if (b->refresh) {
+		b->refresh->cancelled = true; /* freed when its controls complete */
+		b->refresh = NULL;
+	}
+}
+
+static void ctdb_stop(cluster_t *c)
+{
+	struct backend *b = cluster_impl(c);
+
+	b->started = false;
+	uv_timer_stop(&b->reread_timer);
+	uv_timer_stop(&b->debounce_timer);
+	cancel_refresh(b);
+	if (b->client) {
+		/* Completes pending controls with WD_ECANCELED, synchronously. */
+		ctdb_client_close(b->client);
+		b->client = NULL;
+	}
+}
+
+static void backend_free(struct backend *b)
+{
+	struct tracked *t, *n;
+
+	for (t = b->tracked; t; t = n) {
+		n = t->next;
+		free(t);
+	}
+	free(b->socket);
+	free(b);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct backend *b = h->data;
+
+	if (--b->open_handles == 0)
+		backend_free(b);
+}
+
+/* Ownership: frees the backend once libuv closed its timers (run the loop). */
+static void ctdb_destroy(void *impl)
+{
+	struct backend *b = impl;
+
+	if (b == NULL)
+		return;
+	b->started = false;
+	cancel_refresh(b);
+	if (b->client) {
+		ctdb_client_close(b->client);
+		b->client = NULL;
+	}
+	b->destroyed = true;
+	uv_close((uv_handle_t *)&b->reread_timer, timer_closed);
+	uv_close((uv_handle_t *)&b->debounce_timer, timer_closed);
+}
+
+static const char *runstate_name(uint32_t r)
+{
+	static const char *const names[] = {"UNKNOWN", "INIT",    "SETUP",   "FIRST_RECOVERY",
+					    "STARTUP", "RUNNING", "SHUTDOWN"};
+
+	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+static void json_str(char *out, size_t outlen, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 7 < outlen; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, outlen - o, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = 0;
+}
+
+/* Ownership: returns malloc'd JSON text; the caller frees it. */
+static char *ctdb_status_json(cluster_t *c)
+{
+	struct backend *b = cluster_impl(c);
+	char sock[512], err[400], *out;
+	bool up = b->client && ctdb_client_is_connected(b->client);
+	uint64_t now = uv_now(b->loop);
+	const char *state;
+	size_t len = 2048;
+
+	if (!b->started)
+		state = "stopped";
+	else if (!up)
+		state = "ctdbd-down";
+	else if (!b->synced)
+		state = "syncing";
+	else if (b->local_flags & CTDB_NODE_BANNED)
+		state = "banned";
+	else if (b->local_flags & CTDB_NODE_STOPPED)
+		state = "stopped-node";
+	else if (b->local_flags & CTDB_NODE_FLAGS_DISABLED)
+		state = (b->local_flags & CTDB_NODE_PERMANENTLY_DISABLED) ? "disabled" : "unhealthy";
+	else
+		state = "ok";
+	json_str(sock, sizeof(sock), b->socket);
+	json_str(err, sizeof(err),
+		 b->last_error[0] ? b->last_error
+				  : (b->client && !up ? ctdb_client_last_error(b->client) : ""));
+	out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	snprintf(out, len,
+		 "{\"backend\":\"ctdb\",\"state\":\"%s\",\"socket\":\"%s\",\"connected\":%s,"
+		 "\"pnn\":%d,\"runstate\":\"%s\",\"node_flags\":%u,\"nodes\":%u,"
+		 "\"connects\":%u,\"down_for_ms\":%llu,\"refreshes\":%llu,"
+		 "\"refresh_failures\":%llu,\"views_published\":%llu,\"last_view_age_ms\":%lld,"
+		 "\"messages\":{\"release_ip\":%llu,\"take_ip\":%llu,\"reconfigure\":%llu,"
+		 "\"ipreallocated\":%llu,\"peer\":%llu},"
+		 "\"tracked_connections\":%zu,\"tcp_client_sent\":%llu,\"tcp_client_refused\":%llu,"
+		 "\"tcp_client_disconnected\":%s,\"reread_interval_s\":%u,\"last_error\":\"%s\"}",
+		 state, sock, up ? "true" : "false",
+		 b->pnn == CTDB_UNKNOWN_PNN ? -1 : (int)b->pnn, runstate_name(b->runstate),
+		 b->local_flags, b->n_nodes, b->client ? ctdb_client_connects(b->client) : 0,
+		 (unsigned long long)(b->down_since_ms ? now - b->down_since_ms : 0),
+		 (unsigned long long)b->refreshes, (unsigned long long)b->refresh_failures,
+		 (unsigned long long)b->publishes,
+		 b->publishes ? (long long)(now - b->last_publish_ms) : -1LL,
+		 (unsigned long long)b->msg_release, (unsigned long long)b->msg_take,
+		 (unsigned long long)b->msg_reconfigure, (unsigned long long)b->msg_ipreallocated,
+		 (unsigned long long)b->msg_peer, b->n_tracked,
+		 (unsigned long long)b->tcp_client_sent, (unsigned long long)b->tcp_client_refused,
+		 b->tcp_disconnected_unsupported ? "false" : "true", b->reread_ms / 1000, err);
+	return out;
+}
+
+static const struct cluster_ops ctdb_ops = {
+	.name = "ctdb",
+	.start = ctdb_start,
+	.stop = ctdb_stop,
+	.set_ip = NULL,
+	.track_connection = ctdb_track_connection,
+	.status_json = ctdb_status_json,
+	.destroy = ctdb_destroy,
+};
+
+/* Ownership: *out is freed with cluster_free (which frees the backend). */
+int ctdb_cluster_new(uv_loop_t *loop, const struct wd_config *cfg, cluster_t **out)
+{
+	struct backend *b;
+	const char *sock;
+
+	*out = NULL;
+	if (loop == NULL || cfg == NULL)
+		return WD_EINVAL;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return WD_ENOMEM;
+	sock = cfg->ctdb_socket;
+	if (sock == NULL || sock[0] == 0)
+		sock = getenv("CTDB_SOCKET");
+	if (sock == NULL || sock[0] == 0)
+		sock = DEFAULT_SOCKET;
+	b->socket = strdup(sock);
+	if (b->socket == NULL) {
+		free(b);
+		return WD_ENOMEM;
+	}
+	b->loop = loop;
+	b->include_node_ips = cfg->ctdb_include_node_ips;
+	b->include_public_ips = cfg->ctdb_include_public_ips;
+	b->reread_ms = cfg->ctdb_reread_interval * 1000u;
+	b->pnn = CTDB_UNKNOWN_PNN;
+	uv_timer_init(loop, &b->reread_timer);
+	uv_timer_init(loop, &b->debounce_timer);
+	b->reread_timer.data = b;
+	b->debounce_timer.data = b;
+	b->open_handles = 2;
+	b->cluster = cluster_new(loop, &ctdb_ops, b);
+	if (b->cluster == NULL) {
+		ctdb_destroy(b);
+		return WD_ENOMEM;
+	}
+	*out = b->cluster;
+	return 0;
+}
