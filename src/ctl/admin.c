@@ -1,0 +1,291 @@
+/*
+ * admin.c - witnessd's admin command table: maps admin-protocol requests
+ * (include/witness/ctl.h) to the witness service's `net witness` operations
+ * (wit_admin_*) and to the cluster backend (cluster_set_ip).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "witness/cluster.h"
+#include "witness/ctl.h"
+#include "witness/err.h"
+#include "witness/log.h"
+#include "witness/wit.h"
+
+static const char *const filter_keys[] = {
+    "registration", "net_name", "share_name", "ip_address", "client_computer_name", "apply_to_all",
+};
+
+/* Fills f from req's "filters" (borrowed strings). Unknown keys are errors. */
+static int get_filters(const cJSON *req, struct wit_filter *f, char *err, size_t errlen)
+{
+	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(req, "filters");
+	const cJSON *it;
+
+	memset(f, 0, sizeof(*f));
+	if (fl == NULL || cJSON_IsNull(fl))
+		return 0;
+	if (!cJSON_IsObject(fl)) {
+		snprintf(err, errlen, "\"filters\" must be an object");
+		return WD_EINVAL;
+	}
+	cJSON_ArrayForEach(it, fl)
+	{
+		size_t i;
+
+		for (i = 0; i < sizeof(filter_keys) / sizeof(filter_keys[0]); i++) {
+			if (it->string != NULL && strcmp(it->string, filter_keys[i]) == 0)
+				break;
+		}
+		if (i == sizeof(filter_keys) / sizeof(filter_keys[0])) {
+			snprintf(err, errlen, "unknown filter \"%.64s\"",
+			         it->string ? it->string : "");
+			return WD_EINVAL;
+		}
+		if (i == 5) {
+			if (!cJSON_IsBool(it)) {
+				snprintf(err, errlen, "filter \"apply_to_all\" must be a boolean");
+				return WD_EINVAL;
+			}
+			f->apply_to_all = cJSON_IsTrue(it);
+			continue;
+		}
+		if (!cJSON_IsString(it)) {
+			snprintf(err, errlen, "filter \"%s\" must be a string", filter_keys[i]);
+			return WD_EINVAL;
+		}
+		switch (i) {
+		case 0:
+			f->registration_uuid = it->valuestring;
+			break;
+		case 1:
+			f->net_name = it->valuestring;
+			break;
+		case 2:
+			f->share_name = it->valuestring;
+			break;
+		case 3:
+			f->ip_address = it->valuestring;
+			break;
+		case 4:
+			f->client_computer_name = it->valuestring;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* new_node (-1 = all) or new_ip, exactly one (net witness --witness-new-node/-ip). */
+static int get_move_target(const cJSON *req, uint32_t *node, const char **ip, char *err,
+                           size_t errlen)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "new_node");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "new_ip");
+
+	*node = WIT_NEW_NODE_UNSET;
+	*ip = NULL;
+	if ((n == NULL) == (a == NULL)) {
+		snprintf(err, errlen, "exactly one of \"new_node\" and \"new_ip\" is required");
+		return WD_EINVAL;
+	}
+	if (n != NULL) {
+		double d = cJSON_IsNumber(n) ? n->valuedouble : -2;
+
+		if (!cJSON_IsNumber(n) || d != floor(d) || d < -1 ||
+		    d >= (double)WIT_NEW_NODE_UNSET) {
+			snprintf(err, errlen, "\"new_node\" must be a node number or -1 (all)");
+			return WD_EINVAL;
+		}
+		*node = d == -1 ? WIT_NEW_NODE_ALL : (uint32_t)d;
+		return 0;
+	}
+	if (!cJSON_IsString(a) || a->valuestring[0] == '\0') {
+		snprintf(err, errlen, "\"new_ip\" must be an IP address string");
+		return WD_EINVAL;
+	}
+	*ip = a->valuestring;
+	return 0;
+}
+
+static cJSON *ip_list(struct ctl_admin *adm)
+{
+	const struct cluster_view *v = cluster_view(adm->cluster);
+	cJSON *res = cJSON_CreateObject(), *arr;
+
+	if (res == NULL)
+		return NULL;
+	cJSON_AddStringToObject(res, "backend", cluster_backend_name(adm->cluster));
+	cJSON_AddNumberToObject(res, "local_node", v != NULL ? v->local_node : 0);
+	arr = cJSON_AddArrayToObject(res, "interfaces");
+	for (size_t i = 0; v != NULL && i < v->n; i++) {
+		const struct cluster_ip *ip = &v->ips[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (o == NULL)
+			break;
+		cJSON_AddStringToObject(o, "ip", ip->addr);
+		if (ip->node == CLUSTER_NODE_NONE)
+			cJSON_AddNullToObject(o, "node");
+		else
+			cJSON_AddNumberToObject(o, "node", ip->node);
+		cJSON_AddStringToObject(o, "state", ip->available ? "AVAILABLE" : "UNAVAILABLE");
+		cJSON_AddBoolToObject(o, "available", ip->available);
+		cJSON_AddBoolToObject(o, "local", cluster_ip_is_local(v, ip));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return res;
+}
+
+static cJSON *ip_set(struct ctl_admin *adm, const cJSON *req)
+{
+	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(req, "ip");
+	const cJSON *av = cJSON_GetObjectItemCaseSensitive(req, "available");
+	const cJSON *nd = cJSON_GetObjectItemCaseSensitive(req, "node");
+	int available = -1;
+	uint32_t node = CLUSTER_NODE_NONE;
+	char msg[256];
+	int rc;
+
+	if (!cJSON_IsString(ip) || ip->valuestring[0] == '\0')
+		return ctl_reply_error(WD_EINVAL, "\"ip\" must be an IP address string");
+	if (av != NULL) {
+		if (!cJSON_IsBool(av))
+			return ctl_reply_error(WD_EINVAL, "\"available\" must be a boolean");
+		available = cJSON_IsTrue(av) ? 1 : 0;
+	}
+	if (nd != NULL) {
+		if (!cJSON_IsNumber(nd) || nd->valuedouble != floor(nd->valuedouble) ||
+		    nd->valuedouble < 0 || nd->valuedouble >= (double)CLUSTER_NODE_NONE)
+			return ctl_reply_error(WD_EINVAL, "\"node\" must be a node number");
+		node = (uint32_t)nd->valuedouble;
+	}
+	if (available < 0 && node == CLUSTER_NODE_NONE)
+		return ctl_reply_error(WD_EINVAL, "give \"available\" and/or \"node\"");
+	rc = cluster_set_ip(adm->cluster, ip->valuestring, available, node);
+	if (rc == WD_ENOTSUP) {
+		snprintf(msg, sizeof(msg),
+		         "the %s cluster backend does not take IP changes from witnessctl "
+		         "(only the static backend does)",
+		         cluster_backend_name(adm->cluster));
+		return ctl_reply_error(rc, msg);
+	}
+	if (rc == WD_ENOTFOUND) {
+		snprintf(msg, sizeof(msg), "%.64s is not one of the cluster's interfaces",
+		         ip->valuestring);
+		return ctl_reply_error(rc, msg);
+	}
+	if (rc == WD_EINVAL) {
+		snprintf(msg, sizeof(msg), "%.64s is not an IP address", ip->valuestring);
+		return ctl_reply_error(rc, msg);
+	}
+	if (rc != 0)
+		return ctl_reply_error(rc, NULL);
+	{
+		char esc[80];
+
+		wd_log(WD_LOG_NOTICE, "ctl.ip_set", "ip=%s available=%d node=%d",
+		       wd_log_escape(ip->valuestring, esc, sizeof(esc)), available,
+		       node == CLUSTER_NODE_NONE ? -1 : (int)node);
+	}
+	return ctl_reply_ok(ip_list(adm));
+}
+
+static cJSON *status(struct ctl_admin *adm)
+{
+	cJSON *res = adm->status != NULL ? adm->status(adm->status_arg) : cJSON_CreateObject();
+	char *cs;
+
+	if (res == NULL)
+		return NULL;
+	if (adm->cluster != NULL) {
+		const struct cluster_view *v = cluster_view(adm->cluster);
+		size_t avail = 0;
+
+		cJSON_AddStringToObject(res, "backend", cluster_backend_name(adm->cluster));
+		for (size_t i = 0; v != NULL && i < v->n; i++)
+			avail += v->ips[i].available;
+		cJSON_AddNumberToObject(res, "interfaces", v != NULL ? (double)v->n : 0);
+		cJSON_AddNumberToObject(res, "interfaces_available", (double)avail);
+		cs = cluster_status_json(adm->cluster);
+		if (cs != NULL) {
+			cJSON *c = cJSON_Parse(cs);
+
+			if (c != NULL)
+				cJSON_AddItemToObject(res, "cluster", c);
+			free(cs);
+		}
+	}
+	if (adm->wit != NULL) {
+		struct wit_stats st;
+
+		wit_service_stats(adm->wit, &st);
+		cJSON_AddNumberToObject(res, "registrations", st.registrations);
+		cJSON_AddNumberToObject(res, "pending_notifies", st.pending_notifies);
+		cJSON_AddNumberToObject(res, "notifications_sent", (double)st.notifications_sent);
+		cJSON_AddNumberToObject(res, "registrations_total", (double)st.registrations_total);
+	}
+	return res;
+}
+
+cJSON *ctl_admin_handle(void *arg, const cJSON *req)
+{
+	struct ctl_admin *adm = arg;
+	const char *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd")->valuestring;
+	struct wit_filter f;
+	char err[256] = "";
+	cJSON *out = NULL;
+	uint32_t node;
+	const char *ip;
+	int rc;
+
+	if (strcmp(cmd, "status") == 0)
+		return ctl_reply_ok(status(adm));
+	if (strcmp(cmd, "ip-list") == 0)
+		return adm->cluster ? ctl_reply_ok(ip_list(adm))
+		                    : ctl_reply_error(WD_ESTATE, "no cluster backend");
+	if (strcmp(cmd, "ip-set") == 0)
+		return adm->cluster ? ip_set(adm, req)
+		                    : ctl_reply_error(WD_ESTATE, "no cluster backend");
+	if (strcmp(cmd, "list") != 0 && strcmp(cmd, "client-move") != 0 &&
+	    strcmp(cmd, "share-move") != 0 && strcmp(cmd, "force-unregister") != 0 &&
+	    strcmp(cmd, "force-response") != 0) {
+		char esc[64], msg[160];
+
+		snprintf(msg, sizeof(msg), "unknown command \"%s\"",
+		         wd_log_escape(cmd, esc, sizeof(esc)));
+		return ctl_reply_error(WD_EINVAL, msg);
+	}
+	if (adm->wit == NULL)
+		return ctl_reply_error(WD_ESTATE, "the witness service is not running");
+	if ((rc = get_filters(req, &f, err, sizeof(err))) != 0)
+		return ctl_reply_error(rc, err);
+	if (strcmp(cmd, "list") == 0) {
+		rc = wit_admin_list(adm->wit, &f, &out, err, sizeof(err));
+	} else if (strcmp(cmd, "client-move") == 0 || strcmp(cmd, "share-move") == 0) {
+		if ((rc = get_move_target(req, &node, &ip, err, sizeof(err))) != 0)
+			return ctl_reply_error(rc, err);
+		rc = cmd[0] == 'c'
+		         ? wit_admin_client_move(adm->wit, &f, node, ip, &out, err, sizeof(err))
+		         : wit_admin_share_move(adm->wit, &f, node, ip, &out, err, sizeof(err));
+	} else if (strcmp(cmd, "force-unregister") == 0) {
+		rc = wit_admin_force_unregister(adm->wit, &f, &out, err, sizeof(err));
+	} else {
+		const cJSON *fr = cJSON_GetObjectItemCaseSensitive(req, "forced_response");
+
+		if (fr != NULL && cJSON_IsNull(fr))
+			fr = NULL;
+		if (fr != NULL && !cJSON_IsObject(fr))
+			return ctl_reply_error(WD_EINVAL, "\"forced_response\" must be an object");
+		rc = wit_admin_force_response(adm->wit, &f, fr, &out, err, sizeof(err));
+	}
+	if (rc != 0) {
+		cJSON_Delete(out);
+		return ctl_reply_error(rc, err);
+	}
+	if (strcmp(cmd, "list") != 0)
+		wd_log(WD_LOG_NOTICE, "ctl.update", "cmd=%s matched=%d", cmd,
+		       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "registrations")));
+	return ctl_reply_ok(out);
+}

@@ -1,0 +1,648 @@
+/*
+ * main_witnessd.c - witnessd: the SMB Witness (MS-SWN) daemon.
+ *
+ *   witnessd --config FILE [--foreground] [--check-config [--verbose]] [--version]
+ *
+ * One libuv loop runs everything: the DCERPC listeners (witness port on every
+ * listen address, endpoint mapper on 135), the cluster backend, the witness
+ * service, the sqlite store, the admin socket and the signal handlers.
+ * witnessd never forks and writes no pid file: it is meant for systemd
+ * Type=notify (READY=1 once every listener is up, STATUS=, STOPPING=1,
+ * WATCHDOG=1 when WatchdogSec= is set) or any other supervisor.
+ *
+ * Exit status: 0 clean shutdown, 1 runtime failure (a port in use...),
+ * 2 bad command line or configuration.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+#include <systemd/sd-daemon.h>
+
+#include "witness/auth.h"
+#include "witness/cluster.h"
+#include "witness/config.h"
+#include "witness/ctl.h"
+#include "witness/dcerpc.h"
+#include "witness/err.h"
+#include "witness/log.h"
+#include "witness/ndr_witness.h"
+#include "witness/store.h"
+#include "witness/wit.h"
+#if defined(__has_include)
+#if __has_include("witness/ctdb.h")
+#include "witness/ctdb.h"
+#define WD_HAVE_CTDB 1
+#endif
+#endif
+
+#define DEFAULT_CONFIG     "/etc/witnessd/witnessd.conf"
+#define EXIT_CONFIG        2
+#define STATUS_INTERVAL_MS 10000
+
+struct daemon {
+	uv_loop_t loop;
+	struct wd_config cfg;
+	const char *config_path;
+	cluster_t *cluster;
+	store_t *store;
+	auth_server_t *auth;
+	wit_service_t *wit;
+	dcerpc_server_t *rpc;
+	ctl_server_t *ctl;
+	struct ctl_admin admin;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t watchdog, status_timer;
+	uint64_t watchdog_usec;
+	uint16_t witness_port; /* bound */
+	bool stopping;
+	int exit_code;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: witnessd [--config FILE] [--foreground] [--check-config [--verbose]]\n"
+	           "                [--version] [--help]\n"
+	           "  -c, --config FILE    configuration file (default " DEFAULT_CONFIG ")\n"
+	           "  -F, --foreground     log to stderr, not to the journal\n"
+	           "  -t, --check-config   check the configuration and exit (2 if bad)\n"
+	           "  -v, --verbose        with --check-config: print the effective configuration\n"
+	           "  -V, --version        print the version and exit\n"
+	           "See witnessd(8) and witnessd.conf(5).\n");
+}
+
+/* ---- status / sd_notify ---- */
+
+static cJSON *daemon_status(void *arg)
+{
+	struct daemon *d = arg;
+	cJSON *o = cJSON_CreateObject();
+	cJSON *la;
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "version", WITNESSD_VERSION);
+	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	cJSON_AddStringToObject(o, "netname", d->cfg.netname);
+	la = cJSON_AddArrayToObject(o, "listen_addresses");
+	for (size_t i = 0; i < d->cfg.n_listen_addresses; i++)
+		cJSON_AddItemToArray(la, cJSON_CreateString(d->cfg.listen_addresses[i]));
+	cJSON_AddNumberToObject(o, "witness_port", d->witness_port);
+	cJSON_AddNumberToObject(o, "epmapper_port", d->cfg.epmapper_port);
+	cJSON_AddStringToObject(o, "min_auth_level",
+	                        wd_config_auth_level_name(d->cfg.min_auth_level));
+	cJSON_AddBoolToObject(o, "auth", d->auth != NULL);
+	if (d->rpc != NULL) {
+		struct dcerpc_stats st;
+
+		dcerpc_server_stats(d->rpc, &st);
+		cJSON_AddNumberToObject(o, "connections", st.connections_open);
+		cJSON_AddNumberToObject(o, "connections_total", (double)st.connections_total);
+		cJSON_AddNumberToObject(o, "calls_total", (double)st.calls_total);
+		cJSON_AddNumberToObject(o, "faults_total", (double)st.faults_total);
+		cJSON_AddNumberToObject(o, "auth_failures", (double)st.auth_failures);
+	}
+	return o;
+}
+
+static void notify_status(struct daemon *d)
+{
+	struct wit_stats ws = {0};
+	struct dcerpc_stats rs = {0};
+	const struct cluster_view *v = d->cluster ? cluster_view(d->cluster) : NULL;
+
+	if (d->wit != NULL)
+		wit_service_stats(d->wit, &ws);
+	if (d->rpc != NULL)
+		dcerpc_server_stats(d->rpc, &rs);
+	sd_notifyf(
+	    0, "STATUS=%u registrations, %u pending notifies, %u connections, %zu interfaces (%s)",
+	    ws.registrations, ws.pending_notifies, rs.connections_open, v ? v->n : (size_t)0,
+	    d->cluster ? cluster_backend_name(d->cluster) : "-");
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+	notify_status(t->data);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+	/* The loop ran this timer, so the loop is alive: that is what we vouch for. */
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* ---- shutdown ---- */
+
+static void close_handle(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void shutdown_rest(void *arg)
+{
+	struct daemon *d = arg;
+
+	/* The DCERPC server is gone (calls cancelled): now the service and below. */
+	d->rpc = NULL;
+	if (d->wit != NULL) {
+		wit_service_free(d->wit);
+		d->wit = NULL;
+	}
+	d->admin.wit = NULL;
+	if (d->cluster != NULL) {
+		cluster_stop(d->cluster);
+		cluster_free(d->cluster);
+		d->cluster = NULL;
+	}
+	d->admin.cluster = NULL;
+	if (d->store != NULL) {
+		store_close(d->store);
+		d->store = NULL;
+	}
+	if (d->auth != NULL) {
+		auth_server_free(d->auth);
+		d->auth = NULL;
+	}
+	close_handle((uv_handle_t *)&d->sig_term);
+	close_handle((uv_handle_t *)&d->sig_int);
+	close_handle((uv_handle_t *)&d->sig_hup);
+	close_handle((uv_handle_t *)&d->watchdog);
+	close_handle((uv_handle_t *)&d->status_timer);
+	wd_log(WD_LOG_INFO, "daemon.stopped", "exit=%d", d->exit_code);
+}
+
+static void ctl_closed(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->ctl = NULL;
+	if (d->rpc != NULL)
+		dcerpc_server_close(d->rpc, shutdown_rest, d);
+	else
+		shutdown_rest(d);
+}
+
+static void daemon_stop(struct daemon *d, int exit_code)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	d->exit_code = exit_code;
+	sd_notify(0, "STOPPING=1");
+	wd_log(WD_LOG_INFO, "daemon.stopping", "exit=%d", exit_code);
+	uv_timer_stop(&d->watchdog);
+	uv_timer_stop(&d->status_timer);
+	if (d->ctl != NULL)
+		ctl_server_close(d->ctl, ctl_closed, d);
+	else
+		ctl_closed(d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (signum == SIGHUP) {
+		/* Reload what can change at run time: the NTLM password file. */
+		int rc = d->auth != NULL ? auth_server_reload(d->auth) : 0;
+
+		sd_notifyf(0, "RELOADING=1");
+		wd_log(rc == 0 ? WD_LOG_INFO : WD_LOG_ERR, "daemon.reload", "auth=%s result=%s",
+		       d->auth ? "yes" : "no", wd_strerror(rc));
+		sd_notify(0, "READY=1");
+		notify_status(d);
+		return;
+	}
+	wd_log(WD_LOG_INFO, "daemon.signal", "signal=%s", signum == SIGTERM ? "TERM" : "INT");
+	daemon_stop(d, 0);
+}
+
+/* ---- wiring ---- */
+
+static void on_conn(void *arg, bool up, const char *local_ip, uint16_t local_port,
+                    const char *remote_ip, uint16_t remote_port)
+{
+	struct daemon *d = arg;
+
+	if (d->cluster != NULL)
+		cluster_track_connection(d->cluster, up, local_ip, local_port, remote_ip,
+		                         remote_port);
+}
+
+static void on_release(void *arg, const char *addr)
+{
+	struct daemon *d = arg;
+
+	if (d->rpc != NULL) {
+		unsigned n = dcerpc_server_drop_local_ip(d->rpc, addr);
+
+		wd_log(WD_LOG_NOTICE, "daemon.ip_released", "ip=%s connections_closed=%u", addr, n);
+	}
+}
+
+static int make_cluster(struct daemon *d)
+{
+	const struct wd_config *c = &d->cfg;
+	struct cluster_view *v;
+	int rc;
+
+	if (c->cluster_backend == WD_BACKEND_CTDB) {
+#ifdef WD_HAVE_CTDB
+		rc = ctdb_cluster_new(&d->loop, c, &d->cluster);
+		if (rc != 0)
+			fprintf(stderr,
+			        "witnessd: cannot set up the ctdb backend (socket %s): %s\n",
+			        c->ctdb_socket, wd_strerror(rc));
+		return rc;
+#else
+		fprintf(stderr, "witnessd: \"cluster backend = ctdb\" is not available in this "
+		                "build (no CTDB backend compiled in)\n");
+		return WD_ENOTSUP;
+#endif
+	}
+	v = cluster_view_new(c->static_local_node);
+	if (v == NULL)
+		return WD_ENOMEM;
+	for (size_t i = 0; i < c->n_static_interfaces; i++) {
+		rc = cluster_view_add(v, c->static_interfaces[i].addr, c->static_interfaces[i].node,
+		                      CLUSTER_NODE_NONE, true);
+		if (rc != 0) {
+			fprintf(stderr, "witnessd: [static] interfaces: %s: %s\n",
+			        c->static_interfaces[i].addr, wd_strerror(rc));
+			cluster_view_free(v);
+			return rc;
+		}
+	}
+	rc = cluster_static_new(&d->loop, v, &d->cluster);
+	cluster_view_free(v);
+	return rc;
+}
+
+/* NetBIOS form of the netname: the first DNS label, upper case, at most 15 chars. */
+static void netbios_name(const char *netname, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; netname[i] != '\0' && netname[i] != '.' && i < 15 && i + 1 < outlen; i++)
+		out[i] =
+		    (char)(netname[i] >= 'a' && netname[i] <= 'z' ? netname[i] - 32 : netname[i]);
+	out[i] = '\0';
+}
+
+static int make_auth(struct daemon *d)
+{
+	const struct wd_config *c = &d->cfg;
+	char nb[16];
+	struct auth_server_opts o = {0};
+	int rc;
+
+	if (c->keytab == NULL && c->ntlm_password_file == NULL)
+		return 0; /* anonymous binds only */
+	netbios_name(c->netname, nb, sizeof(nb));
+	o.netname = nb;
+	o.dns_name = strchr(c->netname, '.') != NULL ? c->netname : NULL;
+	o.domain = c->workgroup;
+	o.keytab = c->keytab;
+	o.ntlm_password_file = c->ntlm_password_file;
+	o.methods = c->auth_methods;
+	rc = auth_server_new(&o, &d->auth);
+	if (rc != 0)
+		fprintf(
+		    stderr,
+		    "witnessd: cannot set up authentication (keytab %s, password file %s): %s\n",
+		    c->keytab ? c->keytab : "-",
+		    c->ntlm_password_file ? c->ntlm_password_file : "-", wd_strerror(rc));
+	return rc;
+}
+
+static int make_store(struct daemon *d)
+{
+	char path[4096];
+	int rc;
+
+	if (mkdir(d->cfg.state_directory, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "witnessd: cannot create state directory %s: %s\n",
+		        d->cfg.state_directory, strerror(errno));
+		return WD_EIO;
+	}
+	snprintf(path, sizeof(path), "%s/registrations.sqlite", d->cfg.state_directory);
+	rc = store_open(path, &d->store);
+	if (rc != 0)
+		fprintf(stderr, "witnessd: cannot open the registration store %s: %s\n", path,
+		        wd_strerror(rc));
+	return rc;
+}
+
+/*
+ * Endpoint mapper entries for the witness interface. A wildcard listen
+ * address is registered as every local address of its family (127.0.0.1
+ * included), so that ept_map answers with an address the client can reach
+ * whatever IP it asked on (rpcclient and Windows send the server's IP in the
+ * map tower; notes dcerpc.md 3).
+ */
+static int register_epm(struct daemon *d, const struct dcerpc_syntax_id *wit_syntax)
+{
+	for (size_t i = 0; i < d->cfg.n_listen_addresses; i++) {
+		const char *la = d->cfg.listen_addresses[i];
+		bool any4 = strcmp(la, "0.0.0.0") == 0, any6 = strcmp(la, "::") == 0;
+		int rc;
+
+		if (!any4 && !any6) {
+			rc =
+			    dcerpc_epm_register(d->rpc, wit_syntax, la, d->witness_port, "witness");
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		{
+			uv_interface_address_t *ifs;
+			int n;
+
+			if (uv_interface_addresses(&ifs, &n) != 0)
+				n = 0, ifs = NULL;
+			rc = dcerpc_epm_register(d->rpc, wit_syntax, any4 ? "127.0.0.1" : "::1",
+			                         d->witness_port, "witness");
+			for (int k = 0; rc == 0 && k < n; k++) {
+				char ip[INET6_ADDRSTRLEN];
+				int fam = ifs[k].address.address4.sin_family;
+
+				if ((any4 && fam != AF_INET) || (any6 && fam != AF_INET6))
+					continue;
+				if (fam == AF_INET)
+					uv_ip4_name(&ifs[k].address.address4, ip, sizeof(ip));
+				else
+					uv_ip6_name(&ifs[k].address.address6, ip, sizeof(ip));
+				if (strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0 ||
+				    strncmp(ip, "fe80:", 5) == 0)
+					continue;
+				rc = dcerpc_epm_register(d->rpc, wit_syntax, ip, d->witness_port,
+				                         "witness");
+			}
+			if (ifs != NULL)
+				uv_free_interface_addresses(ifs, n);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int make_rpc(struct daemon *d)
+{
+	const struct wd_config *c = &d->cfg;
+	struct dcerpc_limits lim;
+	const struct dcerpc_iface *wi = wit_service_iface(d->wit);
+	char princ[300];
+	int rc;
+
+	dcerpc_limits_default(&lim);
+	lim.max_connections = c->max_connections;
+	lim.max_connections_per_ip = c->max_connections_per_client;
+	lim.max_request = c->max_request_size;
+	lim.max_pending_calls = c->max_pending_calls;
+	if ((rc = dcerpc_server_new(&d->loop, &lim, d->auth, &d->rpc)) != 0)
+		return rc;
+	if ((rc = dcerpc_server_add_iface(d->rpc, wi)) != 0)
+		return rc;
+	snprintf(princ, sizeof(princ), "cifs/%s", c->netname);
+	if ((rc = dcerpc_mgmt_enable(d->rpc, princ)) != 0)
+		return rc;
+	if (c->epmapper_port != 0 && (rc = dcerpc_epm_enable(d->rpc)) != 0)
+		return rc;
+	dcerpc_server_set_conn_observer(d->rpc, on_conn, d);
+	/* The same witness port on every address: the first bind picks it if 0. */
+	d->witness_port = c->witness_port;
+	for (size_t i = 0; i < c->n_listen_addresses; i++) {
+		uint16_t bound = 0;
+
+		rc = dcerpc_server_listen(d->rpc, c->listen_addresses[i], d->witness_port, &bound);
+		if (rc != 0) {
+			fprintf(stderr, "witnessd: cannot listen on %s port %u: %s\n",
+			        c->listen_addresses[i], d->witness_port, wd_strerror(rc));
+			return rc;
+		}
+		if (d->witness_port == 0)
+			d->witness_port = bound;
+	}
+	if (c->epmapper_port != 0) {
+		for (size_t i = 0; i < c->n_listen_addresses; i++) {
+			rc = dcerpc_server_listen(d->rpc, c->listen_addresses[i], c->epmapper_port,
+			                          NULL);
+			if (rc != 0) {
+				fprintf(stderr,
+				        "witnessd: cannot listen on %s port %u (endpoint mapper): "
+				        "%s\n",
+				        c->listen_addresses[i], c->epmapper_port, wd_strerror(rc));
+				return rc;
+			}
+		}
+		if ((rc = register_epm(d, &wi->syntax)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int make_wit(struct daemon *d)
+{
+	const struct wd_config *c = &d->cfg;
+	const struct cluster_view *v = cluster_view(d->cluster);
+	struct wit_config wc = {
+	    .netname = c->netname,
+	    .aliases = (const char *const *)c->netname_aliases,
+	    .n_aliases = c->n_netname_aliases,
+	    .group_name = NULL,
+	    .min_auth_level = c->min_auth_level,
+	    .unused_timeout_ms = c->unused_registration_timeout * 1000u,
+	    .reregister_delay_ms = c->reregister_delay * 1000u,
+	    .max_registrations = c->max_connections * 4u,
+	    .max_registrations_per_client = c->max_registrations_per_client,
+	    .node = c->cluster_backend == WD_BACKEND_STATIC ? c->static_local_node
+	                                                    : (v != NULL ? v->local_node : 0),
+	};
+	return wit_service_new(&d->loop, &wc, d->cluster, d->store, &d->wit);
+}
+
+static int check_semantics(const struct wd_config *c, const char *path)
+{
+	if (c->min_auth_level > AUTH_LEVEL_NONE && c->keytab == NULL &&
+	    c->ntlm_password_file == NULL) {
+		fprintf(stderr,
+		        "%s:0: min auth level = %s, but neither \"keytab\" nor \"ntlm password "
+		        "file\" is set, so no client could bind; configure one of them or set "
+		        "\"min auth level = none\"\n",
+		        path, wd_config_auth_level_name(c->min_auth_level));
+		return WD_ECONFIG;
+	}
+	return 0;
+}
+
+static int run(struct daemon *d)
+{
+	const struct wd_config *c = &d->cfg;
+	uint64_t usec = 0;
+	int rc;
+
+	if ((rc = make_auth(d)) != 0)
+		return rc;
+	if ((rc = make_cluster(d)) != 0)
+		return rc;
+	if ((rc = make_store(d)) != 0)
+		return rc;
+	if ((rc = make_wit(d)) != 0) {
+		fprintf(stderr, "witnessd: cannot start the witness service: %s\n",
+		        wd_strerror(rc));
+		return rc;
+	}
+	if ((rc = make_rpc(d)) != 0)
+		return rc;
+	cluster_on_release(d->cluster, on_release, d);
+	if ((rc = cluster_start(d->cluster)) != 0) {
+		fprintf(stderr, "witnessd: cannot start the %s cluster backend: %s\n",
+		        cluster_backend_name(d->cluster), wd_strerror(rc));
+		return rc;
+	}
+	d->admin.wit = d->wit;
+	d->admin.cluster = d->cluster;
+	d->admin.status = daemon_status;
+	d->admin.status_arg = d;
+	rc = ctl_server_new(&d->loop, c->admin_socket, (uint32_t)geteuid(), ctl_admin_handle,
+	                    &d->admin, &d->ctl);
+	if (rc != 0) {
+		fprintf(stderr, "witnessd: cannot create the admin socket %s: %s%s\n",
+		        c->admin_socket, wd_strerror(rc),
+		        rc == WD_EEXIST
+		            ? " (another witnessd is running, or the path is not a socket)"
+		            : "");
+		return rc;
+	}
+	{
+		char listen[512] = "";
+		size_t off = 0;
+
+		for (size_t i = 0; i < c->n_listen_addresses && off < sizeof(listen); i++)
+			off += (size_t)snprintf(listen + off, sizeof(listen) - off, "%s%s",
+			                        i ? "," : "", c->listen_addresses[i]);
+		wd_log(WD_LOG_INFO, "daemon.ready",
+		       "version=%s netname=%s backend=%s listen=%s witness_port=%u "
+		       "epmapper_port=%u admin_socket=%s min_auth_level=%s auth=%s "
+		       "interfaces=%zu local_node=%u",
+		       WITNESSD_VERSION, c->netname, cluster_backend_name(d->cluster), listen,
+		       d->witness_port, c->epmapper_port, c->admin_socket,
+		       wd_config_auth_level_name(c->min_auth_level), d->auth ? "yes" : "no",
+		       cluster_view(d->cluster)->n, cluster_view(d->cluster)->local_node);
+	}
+	sd_notifyf(0, "READY=1\nMAINPID=%lu", (unsigned long)getpid());
+	notify_status(d);
+	uv_timer_start(&d->status_timer, on_status_timer, STATUS_INTERVAL_MS, STATUS_INTERVAL_MS);
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		d->watchdog_usec = usec;
+		uv_timer_start(&d->watchdog, on_watchdog, usec / 2000 ? usec / 2000 : 1,
+		               usec / 2000 ? usec / 2000 : 1);
+		wd_log(WD_LOG_INFO, "daemon.watchdog", "interval_ms=%llu",
+		       (unsigned long long)(usec / 2000));
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'F'},
+	    {"check-config", no_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static struct daemon d; /* static: zeroed, and its handles outlive nothing */
+	bool check = false, verbose = false, foreground = false;
+	char err[1024];
+	int opt, rc;
+
+	d.config_path = DEFAULT_CONFIG;
+	while ((opt = getopt_long(argc, argv, "c:FtvVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'F':
+			foreground = true;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'V':
+			printf("witnessd %s\n", WITNESSD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "witnessd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if (wd_config_load(d.config_path, &d.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_CONFIG;
+	}
+	if (check_semantics(&d.cfg, d.config_path) != 0) {
+		wd_config_free(&d.cfg);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		if (verbose) {
+			char *text = NULL;
+
+			if (wd_config_format(&d.cfg, &text) == 0)
+				fputs(text, stdout);
+			free(text);
+		}
+		printf("%s: configuration OK\n", d.config_path);
+		wd_config_free(&d.cfg);
+		return 0;
+	}
+	if (foreground)
+		wd_log_use_stderr(1);
+	wd_log_set_level(d.cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+
+	uv_loop_init(&d.loop);
+	uv_signal_init(&d.loop, &d.sig_term);
+	uv_signal_init(&d.loop, &d.sig_int);
+	uv_signal_init(&d.loop, &d.sig_hup);
+	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
+	uv_signal_start(&d.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d.sig_int, on_signal, SIGINT);
+	uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
+	uv_timer_init(&d.loop, &d.watchdog);
+	uv_timer_init(&d.loop, &d.status_timer);
+	d.watchdog.data = d.status_timer.data = &d;
+
+	rc = run(&d);
+	if (rc != 0) {
+		wd_log(WD_LOG_ERR, "daemon.start_failed", "error=%s", wd_strerror(rc));
+		daemon_stop(&d, rc == WD_ECONFIG ? EXIT_CONFIG : 1);
+	}
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&d.loop) != 0)
+		wd_log(WD_LOG_WARNING, "daemon.loop_busy", "reason=handles_left_open");
+	wd_config_free(&d.cfg);
+	return d.exit_code;
+}
