@@ -3,7 +3,6 @@
  * (include/witness/ctl.h) to the witness service's `net witness` operations
  * (wit_admin_*) and to the cluster backend (cluster_set_ip).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +12,12 @@
 #include "witness/err.h"
 #include "witness/log.h"
 #include "witness/wit.h"
+
+/* Integral and in a sane range (no libm in the tools: no floor()). */
+static bool is_whole(double d)
+{
+	return d > -1e15 && d < 1e15 && (double)(long long)d == d;
+}
 
 static const char *const filter_keys[] = {
     "registration", "net_name", "share_name", "ip_address", "client_computer_name", "apply_to_all",
@@ -93,7 +98,7 @@ static int get_move_target(const cJSON *req, uint32_t *node, const char **ip, ch
 	if (n != NULL) {
 		double d = cJSON_IsNumber(n) ? n->valuedouble : -2;
 
-		if (!cJSON_IsNumber(n) || d != floor(d) || d < -1 ||
+		if (!cJSON_IsNumber(n) || !is_whole(d) || d < -1 ||
 		    d >= (double)WIT_NEW_NODE_UNSET) {
 			snprintf(err, errlen, "\"new_node\" must be a node number or -1 (all)");
 			return WD_EINVAL;
@@ -156,7 +161,7 @@ static cJSON *ip_set(struct ctl_admin *adm, const cJSON *req)
 		available = cJSON_IsTrue(av) ? 1 : 0;
 	}
 	if (nd != NULL) {
-		if (!cJSON_IsNumber(nd) || nd->valuedouble != floor(nd->valuedouble) ||
+		if (!cJSON_IsNumber(nd) || !is_whole(nd->valuedouble) ||
 		    nd->valuedouble < 0 || nd->valuedouble >= (double)CLUSTER_NODE_NONE)
 			return ctl_reply_error(WD_EINVAL, "\"node\" must be a node number");
 		node = (uint32_t)nd->valuedouble;
