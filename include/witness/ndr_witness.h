@@ -6,6 +6,15 @@
  *
  * Strings are UTF-8 in C, UTF-16 on the wire; a NULL char* is a NULL unique
  * pointer. Pulled strings are malloc'd; free a pulled struct with its _free.
+ *
+ * Every push returns ndr_push_finish(p) (0 or the sticky WD_E*). Every pull
+ * consumes exactly its structure and leaves p->off after it: trailing bytes
+ * are NOT an error here (a request may carry a verification trailer,
+ * [MS-RPCE] 2.2.2.13; the caller decides). Pull outputs are set only on
+ * success; on failure nothing is allocated. Errors: WD_ESHORT truncated,
+ * WD_EPROTO malformed (bad string, size_is mismatch), WD_ERANGE over a bound.
+ * Unique pointers get Samba's referent ids (0x00020000, +4 per non-NULL
+ * pointer) from the ndr_push, so push each stub with a fresh ndr_push.
  */
 #ifndef WITNESS_NDR_WITNESS_H
 #define WITNESS_NDR_WITNESS_H
@@ -88,10 +97,18 @@ struct witness_interface_list {
 int ndr_witness_get_interface_list_out_push(struct ndr_push *p,
 					    const struct witness_interface_list *list, /* NULL ok */
 					    uint32_t result);
-/* list->interfaces malloc'd; *list_present false for a NULL pointer. */
+/*
+ * list->interfaces malloc'd (free with witness_interface_list_free);
+ * *list_present false for a NULL pointer. On push, interfaces == NULL (num
+ * must be 0) is a NULL array pointer; a non-NULL pointer with num 0 is an
+ * empty array (what Samba sends). Pull keeps that distinction (a present
+ * empty array gives a non-NULL interfaces). group_name must encode to at most
+ * 259 UTF-16 units (WD_ERANGE), it is zero-filled to 520 bytes on the wire.
+ */
 int ndr_witness_get_interface_list_out_pull(struct ndr_pull *p,
 					    struct witness_interface_list *list,
 					    bool *list_present, uint32_t *result);
+void witness_interface_list_free(struct witness_interface_list *list);
 
 /* opnum 1 and 4 (Register is RegisterEx without share, flags and timeout) */
 struct witness_register_in {
@@ -121,7 +138,13 @@ int ndr_witness_handle_in_pull(struct ndr_pull *p, struct dcerpc_wire_handle *h)
 int ndr_witness_result_out_push(struct ndr_push *p, uint32_t result);
 int ndr_witness_result_out_pull(struct ndr_pull *p, uint32_t *result);
 
-/* opnum 3 response */
+/*
+ * opnum 3 response. resp == NULL pushes the NULL *pResp pointer of an error
+ * response (4 zero bytes + result, as Samba does on timeout / not found).
+ * buffer == NULL pushes a NULL MessageBuffer pointer; buffer != NULL with
+ * length 0 an empty array. Pull copies the buffer (malloc'd, non-NULL when
+ * the pointer was present; free with witness_notify_response_free).
+ */
 struct witness_notify_response {
 	uint32_t type;       /* WITNESS_NOTIFY_* */
 	uint32_t num;        /* NumberOfMessages */
@@ -135,7 +158,15 @@ int ndr_witness_async_notify_out_push(struct ndr_push *p,
 int ndr_witness_async_notify_out_pull(struct ndr_pull *p, struct witness_notify_response *resp,
 				      bool *resp_present, uint32_t *result);
 
-/* Message buffer contents ([MS-SWN] 2.2.2.1-2.2.2.4), appended to resp. */
+/*
+ * Message buffer contents ([MS-SWN] 2.2.2.1-2.2.2.4), appended to resp
+ * (start from a zeroed struct; free with witness_notify_response_free).
+ * add_resource_change sets resp->type = RESOURCE_CHANGE if it is 0, else it
+ * must already be RESOURCE_CHANGE (WD_EINVAL); num and length grow per entry.
+ * add_ipaddr_list needs resp->type set to CLIENT_MOVE, SHARE_MOVE or
+ * IP_CHANGE first (WD_EINVAL) and a response without messages (WD_EEXIST);
+ * it sets num = 1. The buffer is capped at NDR_MAX_ARRAY bytes (WD_ELIMIT).
+ */
 int witness_msg_add_resource_change(struct witness_notify_response *resp,
 				    uint32_t change_type, const char *name);
 struct witness_ipaddr_info {
@@ -147,14 +178,51 @@ struct witness_ipaddr_info {
 int witness_msg_add_ipaddr_list(struct witness_notify_response *resp,
 				const struct witness_ipaddr_info *addrs, uint32_t n);
 
-/* Parsed form of a message buffer, for tests and witnessctl. */
+/*
+ * Parsed form of a message buffer, for tests and witnessctl. *out is
+ * malloc'd (non-NULL on success, also for 0 entries); free resource changes
+ * with witness_resource_changes_free, ipaddr infos with free(). WD_EINVAL for
+ * the wrong resp->type, WD_EPROTO for a malformed buffer. Resource changes
+ * are walked by each entry's Length; the entries must cover the buffer. An
+ * IPADDR_INFO_LIST must fill the buffer exactly (num must be 1).
+ */
 struct witness_resource_change {
 	uint32_t change_type;
 	char *name;
 };
 int witness_msg_parse_resource_changes(const struct witness_notify_response *resp,
 				       struct witness_resource_change **out, uint32_t *n);
+void witness_resource_changes_free(struct witness_resource_change *changes, uint32_t n);
 int witness_msg_parse_ipaddr_list(const struct witness_notify_response *resp,
 				  struct witness_ipaddr_info **out, uint32_t *n);
+
+/*
+ * Stub kinds: one per distinct request/response layout, for code that
+ * handles stubs generically (the fuzz target, tests/bench/bench_ndr, the
+ * oracle test). Names match tests/vectors/witness_ndr.txt.
+ */
+enum witness_stub_kind {
+	WITNESS_STUB_REGISTER_IN,            /* opnum 1 request */
+	WITNESS_STUB_REGISTER_EX_IN,         /* opnum 4 request */
+	WITNESS_STUB_HANDLE_IN,              /* opnum 2, 3, 5 requests */
+	WITNESS_STUB_HANDLE_OUT,             /* opnum 1, 4, 5 responses */
+	WITNESS_STUB_RESULT_OUT,             /* opnum 2 response */
+	WITNESS_STUB_GET_INTERFACE_LIST_OUT, /* opnum 0 response (its request is empty) */
+	WITNESS_STUB_ASYNC_NOTIFY_OUT,       /* opnum 3 response */
+	WITNESS_STUB_NUM_KINDS,
+};
+/* Static name, NULL for an unknown kind. */
+const char *witness_stub_kind_name(int kind);
+/* Kind for a name, -1 if unknown. */
+int witness_stub_kind_from_name(const char *name);
+/* Kind of an opnum's request or response; -1 (opnum 0 request: empty stub, bad opnum). */
+int witness_stub_kind_for(int opnum, bool response);
+/*
+ * Pulls one stub of the given kind from in[0..len) and pushes the decoded
+ * values again into out (a fresh ndr_push, owned by the caller). Returns the
+ * pull or push error; *consumed (may be NULL) = bytes the pull used.
+ */
+int ndr_witness_stub_repush(int kind, const uint8_t *in, size_t len, struct ndr_push *out,
+			    size_t *consumed);
 
 #endif
