@@ -57,8 +57,14 @@ int ctl_client_call(const char *path, const cJSON *req, int timeout_ms, cJSON **
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		snprintf(err, errlen, "cannot connect to %s: %s (is witnessd running?)", path,
-		         strerror(errno));
+		if (errno == EACCES || errno == EPERM)
+			snprintf(err, errlen,
+			         "permission denied on %s: only root and the witnessd user may use "
+			         "the admin socket",
+			         path);
+		else
+			snprintf(err, errlen, "cannot connect to %s: %s (is witnessd running?)",
+			         path, strerror(errno));
 		goto out;
 	}
 	line = cJSON_PrintUnformatted(req);
