@@ -1,0 +1,272 @@
+/*
+ * auth_crypto.c - the few primitives NTLMSSP needs, on gnutls: MD4, MD5,
+ * HMAC-MD5, RC4 (GNUTLS_CIPHER_ARCFOUR_128) and random bytes, plus the
+ * UTF-8 <-> UTF-16LE conversions NTLM is defined over.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "witness/err.h"
+#include "witness/log.h"
+#include "auth_int.h"
+
+/*
+ * MD4 ([RFC 1320]). gnutls does not expose MD4 through its hash API (Samba
+ * carries its own for the same reason); it only ever hashes passwords here.
+ */
+#define MD4_F(x, y, z) (((x) & (y)) | (~(x) & (z)))
+#define MD4_G(x, y, z) (((x) & (y)) | ((x) & (z)) | ((y) & (z)))
+#define MD4_H(x, y, z) ((x) ^ (y) ^ (z))
+#define ROL(x, n)      (((x) << (n)) | ((x) >> (32 - (n))))
+
+static void md4_block(uint32_t st[4], const uint8_t *blk)
+{
+	uint32_t x[16], a = st[0], b = st[1], c = st[2], d = st[3];
+	static const int r1[4] = {3, 7, 11, 19}, r2[4] = {3, 5, 9, 13}, r3[4] = {3, 9, 11, 15};
+	static const int o3[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+
+	for (int i = 0; i < 16; i++)
+		x[i] = (uint32_t)blk[4 * i] | (uint32_t)blk[4 * i + 1] << 8 |
+		       (uint32_t)blk[4 * i + 2] << 16 | (uint32_t)blk[4 * i + 3] << 24;
+	for (int i = 0; i < 16; i++) {
+		uint32_t t = a + MD4_F(b, c, d) + x[i];
+		a = d, d = c, c = b, b = ROL(t, r1[i % 4]);
+	}
+	for (int i = 0; i < 16; i++) {
+		uint32_t t = a + MD4_G(b, c, d) + x[(i % 4) * 4 + i / 4] + 0x5a827999u;
+		a = d, d = c, c = b, b = ROL(t, r2[i % 4]);
+	}
+	for (int i = 0; i < 16; i++) {
+		uint32_t t = a + MD4_H(b, c, d) + x[o3[i]] + 0x6ed9eba1u;
+		a = d, d = c, c = b, b = ROL(t, r3[i % 4]);
+	}
+	st[0] += a, st[1] += b, st[2] += c, st[3] += d;
+	wd_memzero(x, sizeof(x));
+}
+
+int auth_md4(const void *in, size_t len, uint8_t out[16])
+{
+	uint32_t st[4] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
+	const uint8_t *p = in;
+	uint8_t tail[128];
+	size_t rest = len % 64, tl;
+	uint64_t bits = (uint64_t)len * 8;
+
+	for (size_t i = 0; i + 64 <= len; i += 64)
+		md4_block(st, p + i);
+	memset(tail, 0, sizeof(tail));
+	memcpy(tail, p + (len - rest), rest);
+	tail[rest] = 0x80;
+	tl = rest < 56 ? 64 : 128;
+	for (int i = 0; i < 8; i++)
+		tail[tl - 8 + i] = (uint8_t)(bits >> (8 * i));
+	md4_block(st, tail);
+	if (tl == 128)
+		md4_block(st, tail + 64);
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 4; k++)
+			out[4 * i + k] = (uint8_t)(st[i] >> (8 * k));
+	wd_memzero(tail, sizeof(tail));
+	wd_memzero(st, sizeof(st));
+	return 0;
+}
+
+int auth_md5(const void *in, size_t len, uint8_t out[16])
+{
+	return gnutls_hash_fast(GNUTLS_DIG_MD5, in, len, out) == 0 ? 0 : WD_EIO;
+}
+
+int auth_hmac_md5(const uint8_t *key, size_t key_len, const void *a, size_t alen, const void *b,
+                  size_t blen, const void *c, size_t clen, uint8_t out[16])
+{
+	gnutls_hmac_hd_t h;
+
+	if (gnutls_hmac_init(&h, GNUTLS_MAC_MD5, key, key_len) != 0)
+		return WD_EIO;
+	if ((a && alen && gnutls_hmac(h, a, alen) != 0) ||
+	    (b && blen && gnutls_hmac(h, b, blen) != 0) ||
+	    (c && clen && gnutls_hmac(h, c, clen) != 0)) {
+		gnutls_hmac_deinit(h, NULL);
+		return WD_EIO;
+	}
+	gnutls_hmac_deinit(h, out);
+	return 0;
+}
+
+int auth_random(void *out, size_t len)
+{
+	return gnutls_rnd(GNUTLS_RND_NONCE, out, len) == 0 ? 0 : WD_EIO;
+}
+
+bool auth_ct_equal(const void *a, const void *b, size_t len)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t d = 0;
+
+	for (size_t i = 0; i < len; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+struct auth_rc4 {
+	gnutls_cipher_hd_t h;
+};
+
+int auth_rc4_new(const uint8_t *key, size_t key_len, struct auth_rc4 **out)
+{
+	struct auth_rc4 *r;
+	gnutls_datum_t k = {(unsigned char *)key, (unsigned int)key_len};
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return WD_ENOMEM;
+	/* RC4 with a 40- or 56-bit key is legal in NTLM ([MS-NLMP] 3.4.5.3);
+	 * gnutls' ARCFOUR_128 accepts any key length through the datum. */
+	if (gnutls_cipher_init(&r->h, GNUTLS_CIPHER_ARCFOUR_128, &k, NULL) != 0) {
+		free(r);
+		return WD_EIO;
+	}
+	*out = r;
+	return 0;
+}
+
+void auth_rc4_crypt(struct auth_rc4 *h, uint8_t *buf, size_t len)
+{
+	if (len)
+		gnutls_cipher_encrypt(h->h, buf, len);
+}
+
+void auth_rc4_free(struct auth_rc4 *h)
+{
+	if (!h)
+		return;
+	gnutls_cipher_deinit(h->h);
+	free(h);
+}
+
+int auth_rc4k(const uint8_t *key, size_t key_len, uint8_t *buf, size_t len)
+{
+	struct auth_rc4 *h;
+	int rc = auth_rc4_new(key, key_len, &h);
+
+	if (rc)
+		return rc;
+	auth_rc4_crypt(h, buf, len);
+	auth_rc4_free(h);
+	return 0;
+}
+
+static uint32_t upper_cp(uint32_t c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 0x20;
+	/* Latin-1 small letters (not U+00F7 division, not U+00DF sharp s) */
+	if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
+		return c - 0x20;
+	if (c == 0xff)
+		return 0x178;
+	return c;
+}
+
+int auth_utf8_to_utf16le(const char *in, size_t in_len, bool upper, uint8_t *out, size_t out_cap)
+{
+	const uint8_t *s = (const uint8_t *)in;
+	size_t i = 0, o = 0;
+
+	while (i < in_len) {
+		uint32_t c = s[i];
+		size_t n;
+
+		if (c < 0x80)
+			n = 1;
+		else if ((c & 0xe0) == 0xc0)
+			n = 2, c &= 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			n = 3, c &= 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			n = 4, c &= 0x07;
+		else
+			return WD_EINVAL;
+		if (i + n > in_len)
+			return WD_EINVAL;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return WD_EINVAL;
+			c = (c << 6) | (s[i + k] & 0x3f);
+		}
+		i += n;
+		if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return WD_EINVAL;
+		if (upper)
+			c = upper_cp(c);
+		if (c >= 0x10000) {
+			uint32_t v = c - 0x10000;
+			uint16_t hi = 0xd800 | (v >> 10), lo = 0xdc00 | (v & 0x3ff);
+			if (out) {
+				if (o + 4 > out_cap)
+					return WD_ERANGE;
+				out[o] = hi & 0xff, out[o + 1] = hi >> 8;
+				out[o + 2] = lo & 0xff, out[o + 3] = lo >> 8;
+			}
+			o += 4;
+		} else {
+			if (out) {
+				if (o + 2 > out_cap)
+					return WD_ERANGE;
+				out[o] = c & 0xff, out[o + 1] = (c >> 8) & 0xff;
+			}
+			o += 2;
+		}
+		if (o > 0x7fffffff)
+			return WD_ERANGE;
+	}
+	return (int)o;
+}
+
+int auth_utf16le_to_utf8(const uint8_t *in, size_t in_len, char *out, size_t out_cap)
+{
+	size_t o = 0;
+
+	if (in_len % 2 || out_cap == 0)
+		return WD_EINVAL;
+	for (size_t i = 0; i < in_len; i += 2) {
+		uint32_t c = in[i] | (in[i + 1] << 8);
+		uint8_t tmp[4];
+		size_t n;
+
+		if (c >= 0xd800 && c <= 0xdbff) {
+			uint32_t lo;
+			if (i + 4 > in_len)
+				return WD_EINVAL;
+			lo = in[i + 2] | (in[i + 3] << 8);
+			if (lo < 0xdc00 || lo > 0xdfff)
+				return WD_EINVAL;
+			c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+			i += 2;
+		} else if (c >= 0xdc00 && c <= 0xdfff) {
+			return WD_EINVAL;
+		}
+		if (c == 0)
+			return WD_EINVAL; /* embedded NUL in a name */
+		if (c < 0x80) {
+			tmp[0] = c, n = 1;
+		} else if (c < 0x800) {
+			tmp[0] = 0xc0 | (c >> 6), tmp[1] = 0x80 | (c & 0x3f), n = 2;
+		} else if (c < 0x10000) {
+			tmp[0] = 0xe0 | (c >> 12), tmp[1] = 0x80 | ((c >> 6) & 0x3f);
+			tmp[2] = 0x80 | (c & 0x3f), n = 3;
+		} else {
+			tmp[0] = 0xf0 | (c >> 18), tmp[1] = 0x80 | ((c >> 12) & 0x3f);
+			tmp[2] = 0x80 | ((c >> 6) & 0x3f), tmp[3] = 0x80 | (c & 0x3f), n = 4;
+		}
+		if (o + n + 1 > out_cap)
+			return WD_ERANGE;
+		memcpy(out + o, tmp, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
