@@ -286,11 +286,10 @@ END_TEST
 /* ---- full exchange through auth.h ----------------------------------- */
 
 #define PWLINE                                                                                     \
-	"TESTDOM\\alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:%s:[U          ]:LCT-00000000:\n"
-"bob:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:%s:[U          ]:LCT-00000000:\n"
+	"TESTDOM\\alice:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:%s:[U          ]:LCT-00000000:\n"    \
+	"bob:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:%s:[U          ]:LCT-00000000:\n"
 
-    static auth_server_t *
-    make_server(char **path_out)
+static auth_server_t *make_server(char **path_out)
 {
 	uint8_t h1[16], h2[16];
 	char hex1[33], hex2[33], buf[1024];
