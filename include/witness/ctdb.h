@@ -35,8 +35,8 @@ struct wd_config;
 
 /* ---- constants (ctdb/protocol/protocol.h, samba-4.17.12) ---- */
 
-#define CTDB_MAGIC 0x43544442u /* "CTDB" */
-#define CTDB_PROTOCOL 1u
+#define CTDB_MAGIC        0x43544442u /* "CTDB" */
+#define CTDB_PROTOCOL     1u
 #define CTDB_DS_ALIGNMENT 8u /* ctdbd pads what it sends to clients */
 /* Upper bound for one packet we accept from ctdbd: far above any reply a
  * witness daemon asks for (a 1000-IP public IP list is 32 KB). */
@@ -55,11 +55,11 @@ enum ctdb_operation {
 	CTDB_REQ_TUNNEL = 10,
 };
 
-#define CTDB_CURRENT_NODE 0xF0000001u
-#define CTDB_BROADCAST_ALL 0xF0000002u
-#define CTDB_BROADCAST_ACTIVE 0xF0000003u
+#define CTDB_CURRENT_NODE        0xF0000001u
+#define CTDB_BROADCAST_ALL       0xF0000002u
+#define CTDB_BROADCAST_ACTIVE    0xF0000003u
 #define CTDB_BROADCAST_CONNECTED 0xF0000004u
-#define CTDB_UNKNOWN_PNN 0xFFFFFFFFu
+#define CTDB_UNKNOWN_PNN         0xFFFFFFFFu
 
 enum ctdb_control_opcode {
 	CTDB_CONTROL_PROCESS_EXISTS = 0,
@@ -85,27 +85,27 @@ enum ctdb_control_opcode {
 	CTDB_CONTROL_TCP_CLIENT_PASSED = 160,
 };
 
-#define CTDB_CTRL_FLAG_NOREPLY 0x00000001u
+#define CTDB_CTRL_FLAG_NOREPLY              0x00000001u
 #define CTDB_PUBLIC_IP_FLAGS_ONLY_AVAILABLE 0x00010000u
 
-#define CTDB_SRVID_ALL UINT64_MAX
-#define CTDB_SRVID_LEADER 0xF101000000000000ULL
-#define CTDB_SRVID_RECONFIGURE 0xF200000000000000ULL
-#define CTDB_SRVID_RELEASE_IP 0xF300000000000000ULL
-#define CTDB_SRVID_TAKE_IP 0xF301000000000000ULL
+#define CTDB_SRVID_ALL           UINT64_MAX
+#define CTDB_SRVID_LEADER        0xF101000000000000ULL
+#define CTDB_SRVID_RECONFIGURE   0xF200000000000000ULL
+#define CTDB_SRVID_RELEASE_IP    0xF300000000000000ULL
+#define CTDB_SRVID_TAKE_IP       0xF301000000000000ULL
 #define CTDB_SRVID_IPREALLOCATED 0xF302000000000000ULL /* 4.20+ */
 /* Ours: witnessd peers relay local IP events (notes ctdb.md 3.3 and 7: no
  * range is reserved for us; top byte 0x57 'W' is outside every listed one). */
 #define CTDB_SRVID_WITNESSD 0x5744000000000001ULL
 
 /* Node flags (protocol.h:706-713). */
-#define CTDB_NODE_DISCONNECTED 0x01u
-#define CTDB_NODE_UNHEALTHY 0x02u
+#define CTDB_NODE_DISCONNECTED         0x01u
+#define CTDB_NODE_UNHEALTHY            0x02u
 #define CTDB_NODE_PERMANENTLY_DISABLED 0x04u
-#define CTDB_NODE_BANNED 0x08u
-#define CTDB_NODE_DELETED 0x10u
-#define CTDB_NODE_STOPPED 0x20u
-#define CTDB_NODE_FLAGS_DISABLED (CTDB_NODE_UNHEALTHY | CTDB_NODE_PERMANENTLY_DISABLED)
+#define CTDB_NODE_BANNED               0x08u
+#define CTDB_NODE_DELETED              0x10u
+#define CTDB_NODE_STOPPED              0x20u
+#define CTDB_NODE_FLAGS_DISABLED       (CTDB_NODE_UNHEALTHY | CTDB_NODE_PERMANENTLY_DISABLED)
 #define CTDB_NODE_FLAGS_INACTIVE                                                                   \
 	(CTDB_NODE_DELETED | CTDB_NODE_DISCONNECTED | CTDB_NODE_BANNED | CTDB_NODE_STOPPED)
 
@@ -121,16 +121,16 @@ enum ctdb_runstate {
 
 /* ---- wire types ---- */
 
-#define CTDB_REQ_HEADER_LEN 32u
-#define CTDB_REQ_CONTROL_HDR_LEN 60u /* header + opcode..datalen */
+#define CTDB_REQ_HEADER_LEN        32u
+#define CTDB_REQ_CONTROL_HDR_LEN   60u /* header + opcode..datalen */
 #define CTDB_REPLY_CONTROL_HDR_LEN 44u
-#define CTDB_REQ_MESSAGE_HDR_LEN 44u
-#define CTDB_SOCK_ADDR_LEN 28u /* sizeof(union {sockaddr, sockaddr_in, sockaddr_in6}) */
-#define CTDB_CONNECTION_LEN 56u
-#define CTDB_IFACE_LEN 24u
-#define CTDB_IFACE_NAME_LEN 18u /* IFNAMSIZ + 2 */
-#define CTDB_NODE_AND_FLAGS_LEN 36u
-#define CTDB_PUBLIC_IP_LEN 32u
+#define CTDB_REQ_MESSAGE_HDR_LEN   44u
+#define CTDB_SOCK_ADDR_LEN         28u /* sizeof(union {sockaddr, sockaddr_in, sockaddr_in6}) */
+#define CTDB_CONNECTION_LEN        56u
+#define CTDB_IFACE_LEN             24u
+#define CTDB_IFACE_NAME_LEN        18u /* IFNAMSIZ + 2 */
+#define CTDB_NODE_AND_FLAGS_LEN    36u
+#define CTDB_PUBLIC_IP_LEN         32u
 
 struct ctdb_req_header {
 	uint32_t length; /* whole packet, header included (padded from ctdbd) */
@@ -148,7 +148,7 @@ struct ctdb_req_header {
 struct ctdb_sock_addr {
 	uint16_t family;
 	uint16_t port;
-	uint8_t addr[16]; /* network order; 4 bytes used for AF_INET */
+	uint8_t addr[16];  /* network order; 4 bytes used for AF_INET */
 	uint32_t flowinfo; /* AF_INET6 only */
 	uint32_t scope_id; /* AF_INET6 only */
 };
@@ -232,14 +232,13 @@ struct ctdb_public_ip_info {
 size_t ctdb_req_header_len(const struct ctdb_req_header *h);
 void ctdb_req_header_push(const struct ctdb_req_header *h, uint8_t *buf);
 int ctdb_req_header_pull(const uint8_t *buf, size_t buflen, struct ctdb_req_header *h,
-			 size_t *npull);
+                         size_t *npull);
 
 /* ctdb_sock_addr. push zeroes the 28 bytes first. pull rejects families
  * other than AF_INET / AF_INET6. */
 size_t ctdb_sock_addr_len(const struct ctdb_sock_addr *a);
 void ctdb_sock_addr_push(const struct ctdb_sock_addr *a, uint8_t *buf);
-int ctdb_sock_addr_pull(const uint8_t *buf, size_t buflen, struct ctdb_sock_addr *a,
-			size_t *npull);
+int ctdb_sock_addr_pull(const uint8_t *buf, size_t buflen, struct ctdb_sock_addr *a, size_t *npull);
 /* Text conversions: numeric IPv4/IPv6 only. IPv4-mapped IPv6 becomes IPv4
  * (as smbd_ctdb_canonicalize_ip, source3/lib/ctdbd_conn.c). */
 int ctdb_sock_addr_from_string(const char *s, uint16_t port, struct ctdb_sock_addr *a);
@@ -252,17 +251,17 @@ bool ctdb_sock_addr_same_ip(const struct ctdb_sock_addr *a, const struct ctdb_so
 size_t ctdb_req_control_len(const struct ctdb_req_control *c);
 void ctdb_req_control_push(const struct ctdb_req_control *c, uint8_t *buf);
 int ctdb_req_control_pull(const uint8_t *buf, size_t buflen, struct ctdb_req_control *c,
-			  size_t *npull);
+                          size_t *npull);
 
 size_t ctdb_reply_control_len(const struct ctdb_reply_control *r);
 void ctdb_reply_control_push(const struct ctdb_reply_control *r, uint8_t *buf);
 int ctdb_reply_control_pull(const uint8_t *buf, size_t buflen, struct ctdb_reply_control *r,
-			    size_t *npull);
+                            size_t *npull);
 
 size_t ctdb_req_message_len(const struct ctdb_req_message *m);
 void ctdb_req_message_push(const struct ctdb_req_message *m, uint8_t *buf);
 int ctdb_req_message_pull(const uint8_t *buf, size_t buflen, struct ctdb_req_message *m,
-			  size_t *npull);
+                          size_t *npull);
 
 /*
  * One whole packet as framed by hdr.length (buflen must equal it). Checks
@@ -276,7 +275,7 @@ int ctdb_packet_pull(const uint8_t *buf, size_t buflen, struct ctdb_packet *p);
 size_t ctdb_connection_len(const struct ctdb_connection *c);
 void ctdb_connection_push(const struct ctdb_connection *c, uint8_t *buf);
 int ctdb_connection_pull(const uint8_t *buf, size_t buflen, struct ctdb_connection *c,
-			 size_t *npull);
+                         size_t *npull);
 
 size_t ctdb_iface_len(const struct ctdb_iface *i);
 void ctdb_iface_push(const struct ctdb_iface *i, uint8_t *buf);
@@ -287,19 +286,19 @@ int ctdb_iface_pull(const uint8_t *buf, size_t buflen, struct ctdb_iface *i, siz
 size_t ctdb_node_map_len(const struct ctdb_node_map *m);
 void ctdb_node_map_push(const struct ctdb_node_map *m, uint8_t *buf);
 int ctdb_node_map_pull(const uint8_t *buf, size_t buflen, struct ctdb_node_map **out,
-		       size_t *npull);
+                       size_t *npull);
 void ctdb_node_map_free(struct ctdb_node_map *m);
 
 size_t ctdb_public_ip_list_len(const struct ctdb_public_ip_list *l);
 void ctdb_public_ip_list_push(const struct ctdb_public_ip_list *l, uint8_t *buf);
 int ctdb_public_ip_list_pull(const uint8_t *buf, size_t buflen, struct ctdb_public_ip_list **out,
-			     size_t *npull);
+                             size_t *npull);
 void ctdb_public_ip_list_free(struct ctdb_public_ip_list *l);
 
 size_t ctdb_public_ip_info_len(const struct ctdb_public_ip_info *i);
 void ctdb_public_ip_info_push(const struct ctdb_public_ip_info *i, uint8_t *buf);
 int ctdb_public_ip_info_pull(const uint8_t *buf, size_t buflen, struct ctdb_public_ip_info **out,
-			     size_t *npull);
+                             size_t *npull);
 void ctdb_public_ip_info_free(struct ctdb_public_ip_info *i);
 
 size_t ctdb_uint32_len(uint32_t v);
@@ -334,7 +333,7 @@ struct ctdb_wdpeer_msg {
 size_t ctdb_wdpeer_msg_len(const struct ctdb_wdpeer_msg *m);
 void ctdb_wdpeer_msg_push(const struct ctdb_wdpeer_msg *m, uint8_t *buf);
 int ctdb_wdpeer_msg_pull(const uint8_t *buf, size_t buflen, struct ctdb_wdpeer_msg *m,
-			 size_t *npull);
+                         size_t *npull);
 
 /* ---- the async client ---- */
 
@@ -379,8 +378,8 @@ const char *ctdb_client_last_error(const ctdb_client_t *c);
  * cb runs. WD_ESTATE when not connected (cb is not called then).
  */
 int ctdb_client_control(ctdb_client_t *c, uint32_t destnode, uint32_t opcode, uint64_t srvid,
-			uint32_t flags, const void *data, size_t datalen, unsigned timeout_ms,
-			ctdb_control_cb cb, void *arg, ctdb_control_req_t **req);
+                        uint32_t flags, const void *data, size_t datalen, unsigned timeout_ms,
+                        ctdb_control_cb cb, void *arg, ctdb_control_req_t **req);
 /* Completes the request with WD_ECANCELED, synchronously. */
 void ctdb_control_cancel(ctdb_control_req_t *req);
 
@@ -394,7 +393,7 @@ int ctdb_client_register_srvid(ctdb_client_t *c, uint64_t srvid, ctdb_message_cb
 int ctdb_client_deregister_srvid(ctdb_client_t *c, uint64_t srvid, ctdb_message_cb cb, void *arg);
 /* Fire-and-forget message; data copied. WD_ESTATE when not connected. */
 int ctdb_client_send_message(ctdb_client_t *c, uint32_t destnode, uint64_t srvid, const void *data,
-			     size_t len);
+                             size_t len);
 
 /* ---- the backend ---- */
 
@@ -416,8 +415,7 @@ int ctdb_cluster_new(uv_loop_t *loop, const struct wd_config *cfg, cluster_t **o
  * Returns a new view (caller owns) or NULL on ENOMEM.
  */
 struct cluster_view *ctdb_build_view(uint32_t local_pnn, const struct ctdb_node_map *nodemap,
-				     const uint32_t *pnns,
-				     struct ctdb_public_ip_list *const *lists, size_t nlists,
-				     bool include_public_ips, bool include_node_ips);
+                                     const uint32_t *pnns, struct ctdb_public_ip_list *const *lists,
+                                     size_t nlists, bool include_public_ips, bool include_node_ips);
 
 #endif

@@ -37,10 +37,13 @@
 #include "witness/err.h"
 #include "witness/log.h"
 
-#define DEFAULT_SOCKET "/run/ctdb/ctdbd.socket"
-#define DEBOUNCE_MS 20
-#define RETRY_MS 1000
+#define DEFAULT_SOCKET   "/run/ctdb/ctdbd.socket"
+#define DEBOUNCE_MS      20
+#define RETRY_MS         1000
 #define QUERY_TIMEOUT_MS 3000
+/* 4.17 raises no message when node flags change (ctdb_control_modflags only
+ * logs, notes ctdb.md 3.2): poll the local nodemap, one cheap local control. */
+#define FLAGS_POLL_MS 1000
 
 struct tracked {
 	struct tracked *next;
@@ -58,7 +61,10 @@ struct backend {
 	bool include_node_ips, include_public_ips;
 	uint32_t reread_ms;
 
-	uv_timer_t reread_timer, debounce_timer;
+	uv_timer_t reread_timer, debounce_timer, flags_timer;
+	uint32_t *known_flags; /* pnn,flags pairs of the last view's nodemap */
+	uint32_t n_known;
+	bool flags_poll_pending;
 	int open_handles;
 	bool destroyed, started;
 
@@ -125,9 +131,8 @@ static const struct ctdb_node_and_flags *find_node(const struct ctdb_node_map *m
 
 /* Ownership: returns a new view the caller owns; NULL on ENOMEM. */
 struct cluster_view *ctdb_build_view(uint32_t local_pnn, const struct ctdb_node_map *nodemap,
-				     const uint32_t *pnns,
-				     struct ctdb_public_ip_list *const *lists, size_t nlists,
-				     bool include_public_ips, bool include_node_ips)
+                                     const uint32_t *pnns, struct ctdb_public_ip_list *const *lists,
+                                     size_t nlists, bool include_public_ips, bool include_node_ips)
 {
 	struct cluster_view *v;
 	struct merged *m = NULL;
@@ -172,14 +177,14 @@ struct cluster_view *ctdb_build_view(uint32_t local_pnn, const struct ctdb_node_
 		qsort(m, nm, sizeof(*m), addr_cmp);
 	for (k = 0; k < nm; k++) {
 		const struct ctdb_node_and_flags *n = find_node(nodemap, m[k].holder);
-		bool avail = n != NULL && !(n->flags & (CTDB_NODE_FLAGS_INACTIVE |
-							CTDB_NODE_FLAGS_DISABLED));
+		bool avail = n != NULL &&
+		             !(n->flags & (CTDB_NODE_FLAGS_INACTIVE | CTDB_NODE_FLAGS_DISABLED));
 		int rc;
 
 		if (ctdb_sock_addr_to_string(&m[k].addr, s, sizeof(s)) != 0)
 			continue;
-		rc = cluster_view_add(v, s, n ? m[k].holder : CLUSTER_NODE_NONE,
-				      CLUSTER_NODE_NONE, avail);
+		rc = cluster_view_add(v, s, n ? m[k].holder : CLUSTER_NODE_NONE, CLUSTER_NODE_NONE,
+		                      avail);
 		if (rc == WD_ENOMEM)
 			goto fail;
 	}
@@ -218,6 +223,35 @@ static void refresh_free(struct refresh *r)
 	free(r);
 }
 
+static bool flags_differ(const struct backend *b, const struct ctdb_node_map *m)
+{
+	uint32_t i;
+
+	if (m->num != b->n_known)
+		return true;
+	for (i = 0; i < m->num; i++)
+		if (b->known_flags[2 * i] != m->node[i].pnn ||
+		    b->known_flags[2 * i + 1] != m->node[i].flags)
+			return true;
+	return false;
+}
+
+static void remember_flags(struct backend *b, const struct ctdb_node_map *m)
+{
+	uint32_t *f = calloc(2 * (size_t)m->num + 1, sizeof(*f));
+	uint32_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < m->num; i++) {
+		f[2 * i] = m->node[i].pnn;
+		f[2 * i + 1] = m->node[i].flags;
+	}
+	free(b->known_flags);
+	b->known_flags = f;
+	b->n_known = m->num;
+}
+
 static void refresh_finish(struct refresh *r)
 {
 	struct backend *b = r->b;
@@ -244,20 +278,21 @@ static void refresh_finish(struct refresh *r)
 		/* FIRST_RECOVERY / STARTUP after a (re)start: this node does
 		 * not know the cluster yet (notes ctdb.md 5); keep the view. */
 		snprintf(b->last_error, sizeof(b->last_error), "ctdbd runstate %u, waiting",
-			 r->runstate);
+		         r->runstate);
 		schedule_refresh(b, RETRY_MS);
 		refresh_free(r);
 		return;
 	}
 	v = ctdb_build_view(b->pnn, r->nodemap, r->pnns,
-			    (struct ctdb_public_ip_list *const *)r->lists, r->n,
-			    b->include_public_ips, b->include_node_ips);
+	                    (struct ctdb_public_ip_list *const *)r->lists, r->n,
+	                    b->include_public_ips, b->include_node_ips);
 	if (v == NULL) {
 		snprintf(b->last_error, sizeof(b->last_error), "out of memory");
 		schedule_refresh(b, RETRY_MS);
 		refresh_free(r);
 		return;
 	}
+	remember_flags(b, r->nodemap);
 	b->publishes++;
 	b->synced = true;
 	b->last_error[0] = 0;
@@ -297,8 +332,8 @@ static void public_ips_done(void *arg, int err, const struct ctdb_reply_control 
 		rc = err ? err : ctdb_reply_runstate(reply, &r->runstate);
 		if (rc) {
 			r->failed++;
-			snprintf(r->b->last_error, sizeof(r->b->last_error),
-				 "GET_RUNSTATE: %s", wd_strerror(rc));
+			snprintf(r->b->last_error, sizeof(r->b->last_error), "GET_RUNSTATE: %s",
+			         wd_strerror(rc));
 		}
 	} else {
 		rc = err ? err : ctdb_reply_public_ips(reply, &r->lists[i]);
@@ -308,7 +343,7 @@ static void public_ips_done(void *arg, int err, const struct ctdb_reply_control 
 			 * rather than publish a half view. */
 			r->failed++;
 			snprintf(r->b->last_error, sizeof(r->b->last_error),
-				 "GET_PUBLIC_IPS from node %u: %s", r->pnns[i], wd_strerror(rc));
+			         "GET_PUBLIC_IPS from node %u: %s", r->pnns[i], wd_strerror(rc));
 		}
 	}
 	refresh_part_done(r);
@@ -325,7 +360,7 @@ static int query(struct refresh *r, uint32_t dest, uint32_t opcode, size_t i)
 	qa->i = i;
 	r->left++;
 	rc = ctdb_client_control(r->b->client, dest, opcode, 0, 0, NULL, 0, QUERY_TIMEOUT_MS,
-				 public_ips_done, qa, NULL);
+	                         public_ips_done, qa, NULL);
 	if (rc) {
 		r->left--;
 		free(qa);
@@ -402,7 +437,7 @@ static void start_refresh(struct backend *b)
 	b->refresh = r;
 	b->refreshes++;
 	if (ctdb_client_control(b->client, CTDB_CURRENT_NODE, CTDB_CONTROL_GET_NODEMAP, 0, 0, NULL,
-				0, QUERY_TIMEOUT_MS, nodemap_done, r, NULL) != 0) {
+	                        0, QUERY_TIMEOUT_MS, nodemap_done, r, NULL) != 0) {
 		b->refresh = NULL;
 		refresh_free(r);
 		schedule_refresh(b, RETRY_MS);
@@ -432,6 +467,33 @@ static void reread_cb(uv_timer_t *t)
 	schedule_refresh(t->data, 0);
 }
 
+static void flags_poll_done(void *arg, int err, const struct ctdb_reply_control *reply)
+{
+	struct backend *b = arg;
+	struct ctdb_node_map *m;
+
+	b->flags_poll_pending = false;
+	if (err || b->destroyed || !b->started || ctdb_reply_node_map(reply, &m) != 0)
+		return;
+	if (flags_differ(b, m)) {
+		wd_log(WD_LOG_INFO, "ctdb.node_flags_changed", "nodes=%u", m->num);
+		schedule_refresh(b, 0);
+	}
+	ctdb_node_map_free(m);
+}
+
+static void flags_poll_cb(uv_timer_t *t)
+{
+	struct backend *b = t->data;
+
+	if (b->flags_poll_pending || b->refresh != NULL || !b->synced ||
+	    !ctdb_client_is_connected(b->client))
+		return;
+	if (ctdb_client_control(b->client, CTDB_CURRENT_NODE, CTDB_CONTROL_GET_NODEMAP, 0, 0, NULL,
+	                        0, QUERY_TIMEOUT_MS, flags_poll_done, b, NULL) == 0)
+		b->flags_poll_pending = true;
+}
+
 /* ---- messages ---- */
 
 static void relay(struct backend *b, uint32_t event, const char *ip)
@@ -447,7 +509,7 @@ static void relay(struct backend *b, uint32_t event, const char *ip)
 	ctdb_wdpeer_msg_push(&m, buf);
 	/* Every connected node, this one included (notes ctdb.md 3.3). */
 	ctdb_client_send_message(b->client, CTDB_BROADCAST_CONNECTED, CTDB_SRVID_WITNESSD, buf,
-				 ctdb_wdpeer_msg_len(&m));
+	                         ctdb_wdpeer_msg_len(&m));
 }
 
 /* The IP string of RELEASE_IP / TAKE_IP ("10.77.0.203\0"), validated. */
@@ -546,7 +608,7 @@ static void send_tcp_client(struct backend *b, const struct tracked *t)
 
 	ctdb_connection_push(&t->conn, buf);
 	if (ctdb_client_control(b->client, CTDB_CURRENT_NODE, CTDB_CONTROL_TCP_CLIENT, 0, 0, buf,
-				sizeof(buf), 0, tcp_client_done, b, NULL) == 0)
+	                        sizeof(buf), 0, tcp_client_done, b, NULL) == 0)
 		b->tcp_client_sent++;
 }
 
@@ -561,7 +623,7 @@ static void tcp_disconnected_done(void *arg, int err, const struct ctdb_reply_co
 }
 
 static void ctdb_track_connection(cluster_t *c, bool up, const char *local_ip, uint16_t local_port,
-				  const char *remote_ip, uint16_t remote_port)
+                                  const char *remote_ip, uint16_t remote_port)
 {
 	struct backend *b = cluster_impl(c);
 	struct tracked *t, **pp;
@@ -584,8 +646,8 @@ static void ctdb_track_connection(cluster_t *c, bool up, const char *local_ip, u
 
 			ctdb_connection_push(&t->conn, buf);
 			ctdb_client_control(b->client, CTDB_CURRENT_NODE,
-					    CTDB_CONTROL_TCP_CLIENT_DISCONNECTED, 0, 0, buf,
-					    sizeof(buf), 0, tcp_disconnected_done, b, NULL);
+			                    CTDB_CONTROL_TCP_CLIENT_DISCONNECTED, 0, 0, buf,
+			                    sizeof(buf), 0, tcp_disconnected_done, b, NULL);
 		}
 		free(t);
 		return;
@@ -656,6 +718,7 @@ static int ctdb_start(cluster_t *c)
 		return rc;
 	if (b->reread_ms)
 		uv_timer_start(&b->reread_timer, reread_cb, b->reread_ms, b->reread_ms);
+	uv_timer_start(&b->flags_timer, flags_poll_cb, FLAGS_POLL_MS, FLAGS_POLL_MS);
 	wd_log(WD_LOG_INFO, "ctdb.start", "socket=%s reread_s=%u node_ips=%d public_ips=%d",
 	       b->socket, b->reread_ms / 1000, b->include_node_ips, b->include_public_ips);
 	return 0;
@@ -676,6 +739,7 @@ static void ctdb_stop(cluster_t *c)
 	b->started = false;
 	uv_timer_stop(&b->reread_timer);
 	uv_timer_stop(&b->debounce_timer);
+	uv_timer_stop(&b->flags_timer);
 	cancel_refresh(b);
 	if (b->client) {
 		/* Completes pending controls with WD_ECANCELED, synchronously. */
@@ -692,6 +756,7 @@ static void backend_free(struct backend *b)
 		n = t->next;
 		free(t);
 	}
+	free(b->known_flags);
 	free(b->socket);
 	free(b);
 }
@@ -720,12 +785,13 @@ static void ctdb_destroy(void *impl)
 	b->destroyed = true;
 	uv_close((uv_handle_t *)&b->reread_timer, timer_closed);
 	uv_close((uv_handle_t *)&b->debounce_timer, timer_closed);
+	uv_close((uv_handle_t *)&b->flags_timer, timer_closed);
 }
 
 static const char *runstate_name(uint32_t r)
 {
 	static const char *const names[] = {"UNKNOWN", "INIT",    "SETUP",   "FIRST_RECOVERY",
-					    "STARTUP", "RUNNING", "SHUTDOWN"};
+	                                    "STARTUP", "RUNNING", "SHUTDOWN"};
 
 	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
@@ -767,48 +833,49 @@ static char *ctdb_status_json(cluster_t *c)
 	else if (b->local_flags & CTDB_NODE_STOPPED)
 		state = "stopped-node";
 	else if (b->local_flags & CTDB_NODE_FLAGS_DISABLED)
-		state = (b->local_flags & CTDB_NODE_PERMANENTLY_DISABLED) ? "disabled" : "unhealthy";
+		state =
+		    (b->local_flags & CTDB_NODE_PERMANENTLY_DISABLED) ? "disabled" : "unhealthy";
 	else
 		state = "ok";
 	json_str(sock, sizeof(sock), b->socket);
 	json_str(err, sizeof(err),
-		 b->last_error[0] ? b->last_error
-				  : (b->client && !up ? ctdb_client_last_error(b->client) : ""));
+	         b->last_error[0] ? b->last_error
+	                          : (b->client && !up ? ctdb_client_last_error(b->client) : ""));
 	out = malloc(len);
 	if (out == NULL)
 		return NULL;
 	snprintf(out, len,
-		 "{\"backend\":\"ctdb\",\"state\":\"%s\",\"socket\":\"%s\",\"connected\":%s,"
-		 "\"pnn\":%d,\"runstate\":\"%s\",\"node_flags\":%u,\"nodes\":%u,"
-		 "\"connects\":%u,\"down_for_ms\":%llu,\"refreshes\":%llu,"
-		 "\"refresh_failures\":%llu,\"views_published\":%llu,\"last_view_age_ms\":%lld,"
-		 "\"messages\":{\"release_ip\":%llu,\"take_ip\":%llu,\"reconfigure\":%llu,"
-		 "\"ipreallocated\":%llu,\"peer\":%llu},"
-		 "\"tracked_connections\":%zu,\"tcp_client_sent\":%llu,\"tcp_client_refused\":%llu,"
-		 "\"tcp_client_disconnected\":%s,\"reread_interval_s\":%u,\"last_error\":\"%s\"}",
-		 state, sock, up ? "true" : "false",
-		 b->pnn == CTDB_UNKNOWN_PNN ? -1 : (int)b->pnn, runstate_name(b->runstate),
-		 b->local_flags, b->n_nodes, b->client ? ctdb_client_connects(b->client) : 0,
-		 (unsigned long long)(b->down_since_ms ? now - b->down_since_ms : 0),
-		 (unsigned long long)b->refreshes, (unsigned long long)b->refresh_failures,
-		 (unsigned long long)b->publishes,
-		 b->publishes ? (long long)(now - b->last_publish_ms) : -1LL,
-		 (unsigned long long)b->msg_release, (unsigned long long)b->msg_take,
-		 (unsigned long long)b->msg_reconfigure, (unsigned long long)b->msg_ipreallocated,
-		 (unsigned long long)b->msg_peer, b->n_tracked,
-		 (unsigned long long)b->tcp_client_sent, (unsigned long long)b->tcp_client_refused,
-		 b->tcp_disconnected_unsupported ? "false" : "true", b->reread_ms / 1000, err);
+	         "{\"backend\":\"ctdb\",\"state\":\"%s\",\"socket\":\"%s\",\"connected\":%s,"
+	         "\"pnn\":%d,\"runstate\":\"%s\",\"node_flags\":%u,\"nodes\":%u,"
+	         "\"connects\":%u,\"down_for_ms\":%llu,\"refreshes\":%llu,"
+	         "\"refresh_failures\":%llu,\"views_published\":%llu,\"last_view_age_ms\":%lld,"
+	         "\"messages\":{\"release_ip\":%llu,\"take_ip\":%llu,\"reconfigure\":%llu,"
+	         "\"ipreallocated\":%llu,\"peer\":%llu},"
+	         "\"tracked_connections\":%zu,\"tcp_client_sent\":%llu,\"tcp_client_refused\":%llu,"
+	         "\"tcp_client_disconnected\":%s,\"reread_interval_s\":%u,\"last_error\":\"%s\"}",
+	         state, sock, up ? "true" : "false", b->pnn == CTDB_UNKNOWN_PNN ? -1 : (int)b->pnn,
+	         runstate_name(b->runstate), b->local_flags, b->n_nodes,
+	         b->client ? ctdb_client_connects(b->client) : 0,
+	         (unsigned long long)(b->down_since_ms ? now - b->down_since_ms : 0),
+	         (unsigned long long)b->refreshes, (unsigned long long)b->refresh_failures,
+	         (unsigned long long)b->publishes,
+	         b->publishes ? (long long)(now - b->last_publish_ms) : -1LL,
+	         (unsigned long long)b->msg_release, (unsigned long long)b->msg_take,
+	         (unsigned long long)b->msg_reconfigure, (unsigned long long)b->msg_ipreallocated,
+	         (unsigned long long)b->msg_peer, b->n_tracked,
+	         (unsigned long long)b->tcp_client_sent, (unsigned long long)b->tcp_client_refused,
+	         b->tcp_disconnected_unsupported ? "false" : "true", b->reread_ms / 1000, err);
 	return out;
 }
 
 static const struct cluster_ops ctdb_ops = {
-	.name = "ctdb",
-	.start = ctdb_start,
-	.stop = ctdb_stop,
-	.set_ip = NULL,
-	.track_connection = ctdb_track_connection,
-	.status_json = ctdb_status_json,
-	.destroy = ctdb_destroy,
+    .name = "ctdb",
+    .start = ctdb_start,
+    .stop = ctdb_stop,
+    .set_ip = NULL,
+    .track_connection = ctdb_track_connection,
+    .status_json = ctdb_status_json,
+    .destroy = ctdb_destroy,
 };
 
 /* Ownership: *out is freed with cluster_free (which frees the backend). */
@@ -840,9 +907,11 @@ int ctdb_cluster_new(uv_loop_t *loop, const struct wd_config *cfg, cluster_t **o
 	b->pnn = CTDB_UNKNOWN_PNN;
 	uv_timer_init(loop, &b->reread_timer);
 	uv_timer_init(loop, &b->debounce_timer);
+	uv_timer_init(loop, &b->flags_timer);
 	b->reread_timer.data = b;
 	b->debounce_timer.data = b;
-	b->open_handles = 2;
+	b->flags_timer.data = b;
+	b->open_handles = 3;
 	b->cluster = cluster_new(loop, &ctdb_ops, b);
 	if (b->cluster == NULL) {
 		ctdb_destroy(b);

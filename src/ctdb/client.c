@@ -22,9 +22,9 @@
 #include "witness/err.h"
 #include "witness/log.h"
 
-#define DEFAULT_TIMEOUT_MS 5000u
+#define DEFAULT_TIMEOUT_MS   5000u
 #define HANDSHAKE_TIMEOUT_MS 5000u
-#define READ_CHUNK 65536u
+#define READ_CHUNK           65536u
 
 enum client_state {
 	ST_DOWN,       /* waiting for the retry timer */
@@ -197,7 +197,7 @@ static void write_done(uv_write_t *w, int status)
 }
 
 static int send_packet(ctdb_client_t *c, const uint8_t *buf, size_t len, ctdb_control_cb cb,
-		       void *arg)
+                       void *arg)
 {
 	struct write_req *wr;
 	uv_buf_t b;
@@ -230,8 +230,8 @@ static uint32_t new_reqid(ctdb_client_t *c)
 }
 
 static int control_raw(ctdb_client_t *c, uint32_t destnode, uint32_t opcode, uint64_t srvid,
-		       uint32_t flags, const void *data, size_t datalen, unsigned timeout_ms,
-		       ctdb_control_cb cb, void *arg, ctdb_control_req_t **out)
+                       uint32_t flags, const void *data, size_t datalen, unsigned timeout_ms,
+                       ctdb_control_cb cb, void *arg, ctdb_control_req_t **out)
 {
 	struct ctdb_req_control rc;
 	struct ctdb_control_req *r = NULL;
@@ -294,19 +294,19 @@ out:
 }
 
 int ctdb_client_control(ctdb_client_t *c, uint32_t destnode, uint32_t opcode, uint64_t srvid,
-			uint32_t flags, const void *data, size_t datalen, unsigned timeout_ms,
-			ctdb_control_cb cb, void *arg, ctdb_control_req_t **req)
+                        uint32_t flags, const void *data, size_t datalen, unsigned timeout_ms,
+                        ctdb_control_cb cb, void *arg, ctdb_control_req_t **req)
 {
 	if (req)
 		*req = NULL;
 	if (c->state != ST_UP)
 		return WD_ESTATE;
 	return control_raw(c, destnode, opcode, srvid, flags, data, datalen, timeout_ms, cb, arg,
-			   req);
+	                   req);
 }
 
 int ctdb_client_send_message(ctdb_client_t *c, uint32_t destnode, uint64_t srvid, const void *data,
-			     size_t len)
+                             size_t len)
 {
 	struct ctdb_req_message m;
 	uint8_t *buf;
@@ -397,8 +397,8 @@ int ctdb_client_register_srvid(ctdb_client_t *c, uint64_t srvid, ctdb_message_cb
 	/* While in ST_HANDSHAKE before the register phase, the handshake
 	 * picks it up; during the register phase and when up, send now. */
 	if (first && (c->state == ST_UP || (c->state == ST_HANDSHAKE && c->handshake_left >= 0)))
-		control_raw(c, CTDB_CURRENT_NODE, CTDB_CONTROL_REGISTER_SRVID, srvid, 0, NULL, 0,
-			    0, register_done, c, NULL);
+		control_raw(c, CTDB_CURRENT_NODE, CTDB_CONTROL_REGISTER_SRVID, srvid, 0, NULL, 0, 0,
+		            register_done, c, NULL);
 	return 0;
 }
 
@@ -414,7 +414,7 @@ int ctdb_client_deregister_srvid(ctdb_client_t *c, uint64_t srvid, ctdb_message_
 	h->dead = true;
 	if (!srvid_in_use(c, srvid, h) && c->state == ST_UP)
 		control_raw(c, CTDB_CURRENT_NODE, CTDB_CONTROL_DEREGISTER_SRVID, srvid, 0, NULL, 0,
-			    0, NULL, NULL, NULL);
+		            0, NULL, NULL, NULL);
 	purge_handlers(c);
 	return 0;
 }
@@ -491,8 +491,8 @@ static void handshake_pnn_done(void *arg, int err, const struct ctdb_reply_contr
 		if (seen)
 			continue;
 		if (control_raw(c, CTDB_CURRENT_NODE, CTDB_CONTROL_REGISTER_SRVID, h->srvid, 0,
-				NULL, 0, HANDSHAKE_TIMEOUT_MS, handshake_register_done, c,
-				NULL) != 0) {
+		                NULL, 0, HANDSHAKE_TIMEOUT_MS, handshake_register_done, c,
+		                NULL) != 0) {
 			drop_connection(c, "cannot send REGISTER_SRVID", 0);
 			return;
 		}
@@ -565,7 +565,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (nread < 0) {
 		drop_connection(c, nread == UV_EOF ? "ctdbd closed the connection" : "read failed",
-				nread == UV_EOF ? 0 : (int)nread);
+		                nread == UV_EOF ? 0 : (int)nread);
 		return;
 	}
 	c->rlen += (size_t)nread;
@@ -631,8 +631,8 @@ static void drop_connection(ctdb_client_t *c, const char *why, int uverr)
 	if (c->state == ST_CLOSED || c->state == ST_DOWN)
 		return;
 	set_error(c, why, uverr);
-	wd_log(was_up ? WD_LOG_WARNING : WD_LOG_INFO, "ctdb.disconnected", "socket=%s reason=\"%s\"",
-	       c->path, c->last_error);
+	wd_log(was_up ? WD_LOG_WARNING : WD_LOG_INFO, "ctdb.disconnected",
+	       "socket=%s reason=\"%s\"", c->path, c->last_error);
 	c->state = ST_DOWN;
 	c->epoch++;
 	c->rlen = 0;
@@ -663,9 +663,9 @@ static void connect_cb(uv_connect_t *req, int status)
 	status = uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
 	if (status == 0)
 		status = control_raw(c, CTDB_CURRENT_NODE, CTDB_CONTROL_GET_PNN, 0, 0, NULL, 0,
-				     HANDSHAKE_TIMEOUT_MS, handshake_pnn_done, c, NULL)
-				 ? UV_EIO
-				 : 0;
+		                     HANDSHAKE_TIMEOUT_MS, handshake_pnn_done, c, NULL)
+		             ? UV_EIO
+		             : 0;
 	if (status)
 		drop_connection(c, "handshake", status);
 }
@@ -711,7 +711,7 @@ int ctdb_client_new(uv_loop_t *loop, const char *sockpath, ctdb_client_t **out)
 	c->state = ST_DOWN;
 	c->pnn = CTDB_UNKNOWN_PNN;
 	c->backoff_min = 100;
-	c->backoff_max = 5000;
+	c->backoff_max = 2000;
 	c->backoff_cur = c->backoff_min;
 	uv_timer_init(loop, &c->retry_timer);
 	uv_timer_init(loop, &c->tick_timer);

@@ -94,7 +94,7 @@ void ctdb_req_header_push(const struct ctdb_req_header *h, uint8_t *buf)
 }
 
 int ctdb_req_header_pull(const uint8_t *buf, size_t buflen, struct ctdb_req_header *h,
-			 size_t *npull)
+                         size_t *npull)
 {
 	struct ctdb_req_header t;
 
@@ -139,8 +139,7 @@ void ctdb_sock_addr_push(const struct ctdb_sock_addr *a, uint8_t *buf)
 	}
 }
 
-int ctdb_sock_addr_pull(const uint8_t *buf, size_t buflen, struct ctdb_sock_addr *a,
-			size_t *npull)
+int ctdb_sock_addr_pull(const uint8_t *buf, size_t buflen, struct ctdb_sock_addr *a, size_t *npull)
 {
 	struct ctdb_sock_addr t;
 	uint16_t nport;
@@ -240,7 +239,7 @@ void ctdb_req_control_push(const struct ctdb_req_control *c, uint8_t *buf)
 }
 
 int ctdb_req_control_pull(const uint8_t *buf, size_t buflen, struct ctdb_req_control *c,
-			  size_t *npull)
+                          size_t *npull)
 {
 	struct ctdb_req_control t;
 	size_t n;
@@ -291,7 +290,7 @@ void ctdb_reply_control_push(const struct ctdb_reply_control *r, uint8_t *buf)
 }
 
 int ctdb_reply_control_pull(const uint8_t *buf, size_t buflen, struct ctdb_reply_control *r,
-			    size_t *npull)
+                            size_t *npull)
 {
 	struct ctdb_reply_control t;
 	size_t n, room;
@@ -339,7 +338,7 @@ void ctdb_req_message_push(const struct ctdb_req_message *m, uint8_t *buf)
 }
 
 int ctdb_req_message_pull(const uint8_t *buf, size_t buflen, struct ctdb_req_message *m,
-			  size_t *npull)
+                          size_t *npull)
 {
 	struct ctdb_req_message t;
 	size_t n;
@@ -414,7 +413,7 @@ void ctdb_connection_push(const struct ctdb_connection *c, uint8_t *buf)
 }
 
 int ctdb_connection_pull(const uint8_t *buf, size_t buflen, struct ctdb_connection *c,
-			 size_t *npull)
+                         size_t *npull)
 {
 	struct ctdb_connection t;
 	size_t n;
@@ -486,8 +485,7 @@ void ctdb_node_map_push(const struct ctdb_node_map *m, uint8_t *buf)
 	}
 }
 
-int ctdb_node_map_pull(const uint8_t *buf, size_t buflen, struct ctdb_node_map **out,
-		       size_t *npull)
+int ctdb_node_map_pull(const uint8_t *buf, size_t buflen, struct ctdb_node_map **out, size_t *npull)
 {
 	struct ctdb_node_map *m;
 	uint32_t num, i;
@@ -552,7 +550,7 @@ void ctdb_public_ip_list_push(const struct ctdb_public_ip_list *l, uint8_t *buf)
 }
 
 int ctdb_public_ip_list_pull(const uint8_t *buf, size_t buflen, struct ctdb_public_ip_list **out,
-			     size_t *npull)
+                             size_t *npull)
 {
 	struct ctdb_public_ip_list *l;
 	uint32_t num, i;
@@ -616,7 +614,7 @@ void ctdb_public_ip_info_push(const struct ctdb_public_ip_info *i, uint8_t *buf)
 }
 
 int ctdb_public_ip_info_pull(const uint8_t *buf, size_t buflen, struct ctdb_public_ip_info **out,
-			     size_t *npull)
+                             size_t *npull)
 {
 	struct ctdb_public_ip_info *t;
 	uint32_t num, k;
@@ -646,7 +644,7 @@ int ctdb_public_ip_info_pull(const uint8_t *buf, size_t buflen, struct ctdb_publ
 	}
 	for (k = 0; k < num; k++) {
 		rc = ctdb_iface_pull(buf + 40 + (size_t)k * CTDB_IFACE_LEN, CTDB_IFACE_LEN,
-				     &t->ifaces[k], &n);
+		                     &t->ifaces[k], &n);
 		if (rc)
 			goto fail;
 	}
@@ -739,7 +737,7 @@ void ctdb_wdpeer_msg_push(const struct ctdb_wdpeer_msg *m, uint8_t *buf)
 }
 
 int ctdb_wdpeer_msg_pull(const uint8_t *buf, size_t buflen, struct ctdb_wdpeer_msg *m,
-			 size_t *npull)
+                         size_t *npull)
 {
 	struct ctdb_wdpeer_msg t;
 	const uint8_t *nul;

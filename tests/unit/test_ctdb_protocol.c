@@ -93,8 +93,8 @@ START_TEST(test_sock_addr_layout)
 {
 	/* GET_PUBLIC_IPS entry for fd77::5 seen from ctdbd (notes ctdb.md 2.1). */
 	static const uint8_t v6[28] = {0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfd, 0x77,
-				       0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
-				       0,    0,    0,    0x05, 0,    0,    0,    0};
+	                               0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+	                               0,    0,    0,    0x05, 0,    0,    0,    0};
 	struct ctdb_sock_addr a;
 	uint8_t buf[28];
 	char s[64];

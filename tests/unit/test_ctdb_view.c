@@ -14,21 +14,21 @@
 #include "witness/ctdb.h"
 #include "witness/err.h"
 
-#define U CTDB_UNKNOWN_PNN
-#define MAXN 3
+#define U     CTDB_UNKNOWN_PNN
+#define MAXN  3
 #define MAXIP 4
 
 /* A cluster as ctdbd would describe it. */
 struct scenario {
-	uint32_t flags[MAXN];           /* per node pnn 0..2 */
-	const char *ips[MAXIP];         /* public IPs (all nodes list all) */
-	uint32_t holder[MAXIP];         /* true holder or U */
+	uint32_t flags[MAXN];             /* per node pnn 0..2 */
+	const char *ips[MAXIP];           /* public IPs (all nodes list all) */
+	uint32_t holder[MAXIP];           /* true holder or U */
 	uint32_t belief_of_others[MAXIP]; /* what non-holders report (0 = same as holder) */
 };
 
 /* Encode a reply as ctdbd does (header + padded), then parse it back. */
 static struct ctdb_reply_control *mk_reply(uint8_t *buf, size_t cap, const uint8_t *data,
-					   size_t datalen)
+                                           size_t datalen)
 {
 	static struct ctdb_reply_control out;
 	struct ctdb_reply_control r;
@@ -70,9 +70,8 @@ static struct cluster_view *view_of(const struct scenario *s, uint32_t local, bo
 		ck_assert_int_eq(ctdb_sock_addr_from_string(a, 4379, &nodes[i].addr), 0);
 	}
 	ctdb_node_map_push(&nm, data);
-	ck_assert_int_eq(ctdb_reply_node_map(mk_reply(pkt, sizeof(pkt), data, ctdb_node_map_len(&nm)),
-					     &pm),
-			 0);
+	ck_assert_int_eq(
+	    ctdb_reply_node_map(mk_reply(pkt, sizeof(pkt), data, ctdb_node_map_len(&nm)), &pm), 0);
 	ck_assert_uint_eq(pm->num, MAXN);
 
 	for (uint32_t i = 0; i < MAXN; i++) {
@@ -84,7 +83,7 @@ static struct cluster_view *view_of(const struct scenario *s, uint32_t local, bo
 			continue;
 		for (int k = 0; k < MAXIP && s->ips[k]; k++) {
 			ck_assert_int_eq(ctdb_sock_addr_from_string(s->ips[k], 0, &ips[l.num].addr),
-					 0);
+			                 0);
 			ips[l.num].pnn = s->holder[k];
 			if (s->holder[k] != i && s->belief_of_others[k])
 				ips[l.num].pnn = s->belief_of_others[k];
@@ -92,10 +91,10 @@ static struct cluster_view *view_of(const struct scenario *s, uint32_t local, bo
 		}
 		ctdb_public_ip_list_push(&l, data);
 		pnns[nl] = i;
-		ck_assert_int_eq(ctdb_reply_public_ips(mk_reply(pkt, sizeof(pkt), data,
-								ctdb_public_ip_list_len(&l)),
-						       &lists[nl]),
-				 0);
+		ck_assert_int_eq(
+		    ctdb_reply_public_ips(
+		        mk_reply(pkt, sizeof(pkt), data, ctdb_public_ip_list_len(&l)), &lists[nl]),
+		    0);
 		nl++;
 	}
 	v = ctdb_build_view(local, pm, pnns, lists, nl, true, node_ips);
@@ -117,8 +116,8 @@ static void on_event(void *arg, const struct cluster_event *ev)
 
 	ck_assert_int_lt(l->n, 16);
 	snprintf(l->s[l->n++], 64, "%c %s %d%s%s", ev->type == CLUSTER_IP_AVAILABLE ? 'A' : 'U',
-		 ev->ip->addr, ev->new_node == CLUSTER_NODE_NONE ? -1 : (int)ev->new_node,
-		 ev->moved ? " moved" : "", ev->removed ? " removed" : "");
+	         ev->ip->addr, ev->new_node == CLUSTER_NODE_NONE ? -1 : (int)ev->new_node,
+	         ev->moved ? " moved" : "", ev->removed ? " removed" : "");
 }
 
 struct diff_case {
@@ -128,7 +127,7 @@ struct diff_case {
 };
 
 #define DIS CTDB_NODE_DISCONNECTED
-#define IA (CTDB_NODE_DISCONNECTED | CTDB_NODE_UNHEALTHY) /* dead node as others see it */
+#define IA  (CTDB_NODE_DISCONNECTED | CTDB_NODE_UNHEALTHY) /* dead node as others see it */
 
 static const struct diff_case cases[] = {
     {"no change",
@@ -199,7 +198,7 @@ START_TEST(test_diff_table)
 	ck_assert_msg(log.n == n, "%s: %d events, expected %d", dc->name, log.n, n);
 	for (int i = 0; i < n; i++)
 		ck_assert_msg(strcmp(log.s[i], dc->events[i]) == 0, "%s: event %d '%s' != '%s'",
-			      dc->name, i, log.s[i], dc->events[i]);
+		              dc->name, i, log.s[i], dc->events[i]);
 	cluster_view_free(a);
 	cluster_view_free(b);
 }
@@ -208,9 +207,9 @@ END_TEST
 START_TEST(test_view_contents)
 {
 	struct scenario s = {{0, 0, CTDB_NODE_UNHEALTHY},
-			     {"10.77.1.2", "10.77.1.1", "fd77::5", "10.77.1.3"},
-			     {1, 0, U, 2},
-			     {0}};
+	                     {"10.77.1.2", "10.77.1.1", "fd77::5", "10.77.1.3"},
+	                     {1, 0, U, 2},
+	                     {0}};
 	struct cluster_view *v = view_of(&s, 1, false);
 	const struct cluster_ip *ip;
 
