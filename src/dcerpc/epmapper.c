@@ -1,0 +1,365 @@
+/*
+ * epmapper.c - the endpoint mapper (e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0),
+ * anonymous, ept_map and ept_lookup only. [C706] ch. 6 and appendix L (towers),
+ * notes dcerpc.md 3. Samba's _epm_Map semantics: anything that is not an
+ * ncacn_ip_tcp/NDR32 tower for a registered interface gets
+ * EPMAPPER_STATUS_NO_MORE_ENTRIES.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "witness/err.h"
+#include "witness/log.h"
+#include "witness/ndr.h"
+#include "pdu.h"
+#include "server_int.h"
+
+#define EPM_STATUS_OK              0
+#define EPM_STATUS_NO_MORE_ENTRIES 0x16c9a0d6u
+#define EPM_STATUS_CANT_PERFORM    0x000006d8u
+#define EPM_MAX_TOWER              1024
+#define EPM_MAX_RESULTS            64
+
+enum {
+	EPM_PROTO_UUID = 0x0d,
+	EPM_PROTO_NCACN = 0x0b, /* RPC connection-oriented */
+	EPM_PROTO_TCP = 0x07,
+	EPM_PROTO_IP = 0x09,
+};
+
+enum { EPM_OP_LOOKUP = 2, EPM_OP_MAP = 3, EPM_NUM_OPS = 8 };
+
+static void epm_dispatch(void *ctx, dcerpc_call_t *call, uint16_t opnum, const uint8_t *stub,
+                         size_t stub_len);
+
+static const struct dcerpc_iface epm_iface = {
+    .name = "epmapper",
+    .syntax = {{0xe1af8308, 0x5d1f, 0x11c9, {0x91, 0xa4}, {0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa}},
+               3,
+               0},
+    .num_ops = EPM_NUM_OPS,
+    .min_auth_level = AUTH_LEVEL_NONE,
+    .ctx = NULL,
+    .dispatch = epm_dispatch,
+};
+
+int dcerpc_epm_enable(dcerpc_server_t *srv)
+{
+	return dcerpc_server_add_iface(srv, &epm_iface);
+}
+
+int dcerpc_epm_register(dcerpc_server_t *srv, const struct dcerpc_syntax_id *iface, const char *ip,
+                        uint16_t port, const char *annotation)
+{
+	if (!srv || !iface || !ip)
+		return WD_EINVAL;
+	struct in_addr a;
+	if (inet_pton(AF_INET, ip, &a) != 1 && strcmp(ip, "::") != 0)
+		return WD_EINVAL; /* the TCP/IP tower carries IPv4 only ([C706] L) */
+	struct dcerpc_epm_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return WD_ENOMEM;
+	e->iface = *iface;
+	snprintf(e->ip, sizeof(e->ip), "%s", ip);
+	e->port = port;
+	snprintf(e->annotation, sizeof(e->annotation), "%s", annotation ? annotation : "");
+	struct dcerpc_epm_entry **pp = dcerpc_server_epm_list(srv);
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = e;
+	return 0;
+}
+
+/* ---- towers ([C706] appendix L, notes 3) ---- */
+
+struct tower_req {
+	struct wd_guid iface;
+	uint16_t major, minor;
+	bool ndr32, tcp;
+};
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+/* Pure: parse the octets of a tower. 0 or WD_EPROTO. */
+static int tower_parse(const uint8_t *t, size_t len, struct tower_req *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 2)
+		return WD_EPROTO;
+	unsigned n = le16(t);
+	size_t off = 2;
+	if (n < 3 || n > 16)
+		return WD_EPROTO; /* Samba: fewer than 3 floors -> no entries */
+	for (unsigned i = 0; i < n; i++) {
+		if (len - off < 2)
+			return WD_EPROTO;
+		uint16_t lhs_len = le16(t + off);
+		off += 2;
+		if (lhs_len < 1 || len - off < lhs_len)
+			return WD_EPROTO;
+		const uint8_t *lhs = t + off;
+		off += lhs_len;
+		if (len - off < 2)
+			return WD_EPROTO;
+		uint16_t rhs_len = le16(t + off);
+		off += 2;
+		if (len - off < rhs_len)
+			return WD_EPROTO;
+		const uint8_t *rhs = t + off;
+		off += rhs_len;
+		if (i == 0) {
+			if (lhs[0] != EPM_PROTO_UUID || lhs_len != 19 || rhs_len < 2)
+				return WD_EPROTO;
+			wd_guid_from_wire(lhs + 1, &out->iface);
+			out->major = le16(lhs + 17);
+			out->minor = le16(rhs);
+		} else if (i == 1) {
+			if (lhs[0] != EPM_PROTO_UUID || lhs_len != 19)
+				return WD_EPROTO;
+			struct dcerpc_pdu_syntax s;
+			wd_guid_from_wire(lhs + 1, &s.uuid);
+			s.version = le16(lhs + 17);
+			out->ndr32 = dcerpc_syntax_equal(&s, &dcerpc_ndr32_syntax);
+		} else if (i == 2) {
+			if (lhs[0] != EPM_PROTO_NCACN)
+				return 0;
+		} else if (i == 3) {
+			out->tcp = lhs[0] == EPM_PROTO_TCP;
+		}
+	}
+	return 0;
+}
+
+static void push_floor(struct ndr_push *p, const uint8_t *lhs, uint16_t lhs_len, const uint8_t *rhs,
+                       uint16_t rhs_len)
+{
+	ndr_push_u16(p, lhs_len);
+	ndr_push_bytes(p, lhs, lhs_len);
+	ndr_push_u16(p, rhs_len);
+	ndr_push_bytes(p, rhs, rhs_len);
+}
+
+/* The 5-floor ncacn_ip_tcp tower octets into p (unaligned, little-endian). */
+static void tower_build(struct ndr_push *p, const struct dcerpc_epm_entry *e, const char *local_ip)
+{
+	uint8_t lhs[19], rhs[4];
+	ndr_push_u16(p, 5);
+	lhs[0] = EPM_PROTO_UUID;
+	wd_guid_to_wire(&e->iface.uuid, lhs + 1);
+	lhs[17] = (uint8_t)e->iface.major;
+	lhs[18] = (uint8_t)(e->iface.major >> 8);
+	rhs[0] = (uint8_t)e->iface.minor;
+	rhs[1] = (uint8_t)(e->iface.minor >> 8);
+	push_floor(p, lhs, 19, rhs, 2);
+	wd_guid_to_wire(&dcerpc_ndr32_syntax.uuid, lhs + 1);
+	lhs[17] = 2;
+	lhs[18] = 0;
+	rhs[0] = rhs[1] = 0;
+	push_floor(p, lhs, 19, rhs, 2);
+	lhs[0] = EPM_PROTO_NCACN;
+	push_floor(p, lhs, 1, rhs, 2);
+	lhs[0] = EPM_PROTO_TCP;
+	rhs[0] = (uint8_t)(e->port >> 8); /* port big-endian ([C706] L) */
+	rhs[1] = (uint8_t)e->port;
+	push_floor(p, lhs, 1, rhs, 2);
+	lhs[0] = EPM_PROTO_IP;
+	struct in_addr a;
+	const char *ip = e->ip;
+	if (strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0)
+		ip = local_ip; /* a wildcard listener: the address the client reached */
+	if (!ip || inet_pton(AF_INET, ip, &a) != 1)
+		a.s_addr = 0;
+	memcpy(rhs, &a.s_addr, 4); /* network order */
+	push_floor(p, lhs, 1, rhs, 4);
+}
+
+/* twr_t: conformant struct, max_count hoisted, then tower_length, octets. */
+static void push_twr(struct ndr_push *p, const struct dcerpc_epm_entry *e, const char *local_ip)
+{
+	ndr_push_align(p, 4);
+	size_t at = p->len;
+	ndr_push_u32(p, 0); /* max_count */
+	ndr_push_u32(p, 0); /* tower_length */
+	size_t start = p->len;
+	tower_build(p, e, local_ip);
+	uint32_t n = (uint32_t)(p->len - start);
+	ndr_push_u32_at(p, at, n);
+	ndr_push_u32_at(p, at + 4, n);
+}
+
+static bool entry_matches(const struct dcerpc_epm_entry *e, const struct wd_guid *uuid,
+                          uint16_t major)
+{
+	return wd_guid_equal(&e->iface.uuid, uuid) && e->iface.major == major;
+}
+
+static void reply_push(dcerpc_call_t *call, struct ndr_push *p)
+{
+	if (ndr_push_finish(p) < 0)
+		dcerpc_call_fault(call, DCERPC_FAULT_REMOTE_NO_MEMORY);
+	else
+		dcerpc_call_reply(call, p->data, p->len);
+	ndr_push_free(p);
+}
+
+/*
+ * ept_map([in,ptr] GUID *object, [in,ptr] twr_t *map_tower, [in,out]
+ * policy_handle *entry_handle, [in] u32 max_towers, [out] u32 *num_towers,
+ * [out,length_is(*num_towers),size_is(max_towers)] twr_p_t towers[],
+ * [out] error_status_t status)
+ */
+static void epm_map(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *stub, size_t len)
+{
+	struct ndr_pull in;
+	ndr_pull_init(&in, stub, len);
+	bool has_obj, has_tower;
+	struct wd_guid obj;
+	ndr_pull_ptr(&in, &has_obj);
+	if (has_obj)
+		ndr_pull_guid(&in, &obj);
+	ndr_pull_ptr(&in, &has_tower);
+	const uint8_t *tower = NULL;
+	uint32_t tower_len = 0;
+	if (has_tower) {
+		uint32_t max_count;
+		ndr_pull_u32(&in, &max_count);
+		ndr_pull_u32(&in, &tower_len);
+		if (in.err == 0 && (max_count != tower_len || tower_len > EPM_MAX_TOWER)) {
+			dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
+			return;
+		}
+		tower = ndr_pull_borrow(&in, tower_len);
+		ndr_pull_align(&in, 4);
+	}
+	uint8_t handle[20];
+	uint32_t max_towers = 0;
+	ndr_pull_bytes(&in, handle, sizeof(handle));
+	ndr_pull_u32(&in, &max_towers);
+	if (ndr_pull_finish(&in) < 0) {
+		dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
+		return;
+	}
+
+	const struct dcerpc_epm_entry *found[EPM_MAX_RESULTS];
+	unsigned n = 0;
+	struct tower_req tr;
+	if (tower && max_towers > 0 && tower_parse(tower, tower_len, &tr) == 0 && tr.ndr32 &&
+	    tr.tcp) {
+		for (const struct dcerpc_epm_entry *e = *dcerpc_server_epm_list(srv);
+		     e && n < max_towers && n < EPM_MAX_RESULTS; e = e->next)
+			if (entry_matches(e, &tr.iface, tr.major))
+				found[n++] = e;
+	}
+	const char *local_ip = dcerpc_call_peer(call)->local_ip;
+	struct ndr_push p;
+	ndr_push_init(&p);
+	ndr_push_zero(&p, 20); /* entry_handle: zeroed, everything sent at once */
+	ndr_push_u32(&p, n);
+	ndr_push_u32(&p, max_towers); /* conformant-varying array of pointers */
+	ndr_push_u32(&p, 0);
+	ndr_push_u32(&p, n);
+	for (unsigned i = 0; i < n; i++)
+		ndr_push_ptr(&p, found[i]);
+	for (unsigned i = 0; i < n; i++)
+		push_twr(&p, found[i], local_ip);
+	ndr_push_align(&p, 4);
+	ndr_push_u32(&p, n ? EPM_STATUS_OK : EPM_STATUS_NO_MORE_ENTRIES);
+	reply_push(call, &p);
+}
+
+/*
+ * ept_lookup([in] u32 inquiry_type, [in,ptr] GUID *object, [in,ptr]
+ * rpc_if_id_t *interface_id, [in] u32 vers_option, [in,out] policy_handle
+ * *entry_handle, [in] u32 max_ents, [out] u32 *num_ents, [out,
+ * length_is(*num_ents), size_is(max_ents)] ept_entry_t entries[], [out]
+ * error_status_t status). Everything is returned in one go.
+ */
+static void epm_lookup(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *stub, size_t len)
+{
+	struct ndr_pull in;
+	ndr_pull_init(&in, stub, len);
+	uint32_t inquiry, vers_option, max_ents = 0;
+	bool has_obj, has_if;
+	struct wd_guid obj, ifuuid;
+	uint16_t ifmajor = 0, ifminor = 0;
+	uint8_t handle[20];
+	ndr_pull_u32(&in, &inquiry);
+	ndr_pull_ptr(&in, &has_obj);
+	if (has_obj)
+		ndr_pull_guid(&in, &obj);
+	ndr_pull_ptr(&in, &has_if);
+	if (has_if) {
+		ndr_pull_guid(&in, &ifuuid);
+		ndr_pull_u16(&in, &ifmajor);
+		ndr_pull_u16(&in, &ifminor);
+	}
+	ndr_pull_u32(&in, &vers_option);
+	ndr_pull_bytes(&in, handle, sizeof(handle));
+	ndr_pull_u32(&in, &max_ents);
+	if (ndr_pull_finish(&in) < 0) {
+		dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
+		return;
+	}
+	const struct dcerpc_epm_entry *found[EPM_MAX_RESULTS];
+	unsigned n = 0;
+	/* a non-nil entry handle means "continue": we already sent everything */
+	bool cont = false;
+	for (unsigned i = 0; i < sizeof(handle); i++)
+		cont |= handle[i] != 0;
+	if (!cont) {
+		for (const struct dcerpc_epm_entry *e = *dcerpc_server_epm_list(srv);
+		     e && n < max_ents && n < EPM_MAX_RESULTS; e = e->next) {
+			/* inquiry 0 = all; otherwise filter by interface when given */
+			if (inquiry != 0 && has_if && !entry_matches(e, &ifuuid, ifmajor))
+				continue;
+			found[n++] = e;
+		}
+	}
+	const char *local_ip = dcerpc_call_peer(call)->local_ip;
+	struct ndr_push p;
+	ndr_push_init(&p);
+	ndr_push_zero(&p, 20);
+	ndr_push_u32(&p, n);
+	ndr_push_u32(&p, max_ents);
+	ndr_push_u32(&p, 0);
+	ndr_push_u32(&p, n);
+	for (unsigned i = 0; i < n; i++) {
+		ndr_push_align(&p, 4);
+		ndr_push_guid(&p, &found[i]->iface.uuid); /* object: nil would do too */
+		ndr_push_ptr(&p, found[i]);
+		/* [string] char annotation[64]: varying: offset, actual_count, bytes+NUL */
+		size_t alen = strlen(found[i]->annotation) + 1;
+		ndr_push_u32(&p, 0);
+		ndr_push_u32(&p, (uint32_t)alen);
+		ndr_push_bytes(&p, found[i]->annotation, alen);
+	}
+	for (unsigned i = 0; i < n; i++)
+		push_twr(&p, found[i], local_ip);
+	ndr_push_align(&p, 4);
+	ndr_push_u32(&p, n ? EPM_STATUS_OK : EPM_STATUS_NO_MORE_ENTRIES);
+	reply_push(call, &p);
+}
+
+static void epm_dispatch(void *ctx, dcerpc_call_t *call, uint16_t opnum, const uint8_t *stub,
+                         size_t stub_len)
+{
+	/* the server is reached through the call; ctx is NULL (static iface) */
+	dcerpc_server_t *srv = dcerpc_call_server(call);
+	switch (opnum) {
+	case EPM_OP_MAP:
+		epm_map(srv, call, stub, stub_len);
+		break;
+	case EPM_OP_LOOKUP:
+		epm_lookup(srv, call, stub, stub_len);
+		break;
+	default:
+		/* insert/delete/inq_object/mgmt_delete/map_auth: not for remote use */
+		dcerpc_call_fault(call, DCERPC_FAULT_OP_RNG_ERROR);
+		break;
+	}
+}
