@@ -1,0 +1,322 @@
+/*
+ * wit_rules.c - the pure rules of the witness: NetName and ShareName
+ * checks, the RESOURCE_CHANGE state machine, `net witness` filters, time
+ * formatting and the forced-response JSON. No I/O, no loop.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "witness/err.h"
+#include "wit_priv.h"
+
+/* Case-insensitive compare of the first label of a (before '.') with b's first label. */
+static bool first_label_eq(const char *a, const char *b)
+{
+	size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+
+	return la > 0 && la == lb && strncasecmp(a, b, la) == 0;
+}
+
+bool wit_netname_ok(const struct wit_config *cfg, const char *net_name)
+{
+	if (net_name == NULL || net_name[0] == '\0' || cfg->netname == NULL)
+		return false;
+	/* ServerGlobalName itself ([MS-SWN] 3.1.4.2: "NetName != ServerGlobalName"). */
+	if (strcasecmp(net_name, cfg->netname) == 0)
+		return true;
+	/*
+	 * Samba's is_myname() on the part before the first '.' (notes swn.md 3.4):
+	 * Windows clients send the short name ("sofs") or the FQDN; the domain
+	 * part is not checked.
+	 */
+	if (first_label_eq(net_name, cfg->netname))
+		return true;
+	for (size_t i = 0; i < cfg->n_aliases; i++) {
+		if (cfg->aliases[i] != NULL && first_label_eq(net_name, cfg->aliases[i]))
+			return true;
+	}
+	return false;
+}
+
+bool wit_share_name_ok(const char *share)
+{
+	/*
+	 * Samba requires the name to survive log_escape() unchanged (notes
+	 * swn.md 3.4 step 5). We reject the same control characters but keep
+	 * non-ASCII UTF-8, which is a valid share name for Windows clients.
+	 */
+	for (const unsigned char *p = (const unsigned char *)share; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+void wit_change_set(struct wit_change *c, uint32_t state)
+{
+	/* UNAVAILABLE is sticky until delivered (Samba, notes swn.md 3.3). */
+	if (c->triggered && c->state == WITNESS_RESOURCE_STATE_UNAVAILABLE)
+		return;
+	c->triggered = true;
+	c->state = state;
+}
+
+void wit_change_delivered(struct wit_change *c, bool ip_available_now)
+{
+	uint32_t was = c->state;
+
+	c->triggered = false;
+	c->state = WITNESS_RESOURCE_STATE_UNKNOWN;
+	/*
+	 * Samba (notes swn.md 3.5): if the delivered state was not AVAILABLE
+	 * but the interface is available again, the next AsyncNotify returns
+	 * AVAILABLE at once (disable+enable before AsyncNotify -> U, then A).
+	 */
+	if (was != WITNESS_RESOURCE_STATE_AVAILABLE && ip_available_now) {
+		c->triggered = true;
+		c->state = WITNESS_RESOURCE_STATE_AVAILABLE;
+	}
+}
+
+/* ---- filters (net witness, notes swn.md 3.10) ---- */
+
+int wit_filter_compile(const struct wit_filter *f, struct wit_filter_c *out, char *err,
+                       size_t errlen)
+{
+	const char *src[4] = {f->net_name, f->share_name, f->ip_address, f->client_computer_name};
+	static const char *const names[4] = {"--witness-net-name", "--witness-share-name",
+	                                     "--witness-ip-address",
+	                                     "--witness-client-computer-name"};
+
+	memset(out, 0, sizeof(*out));
+	out->uuid = f->registration_uuid;
+	out->any = f->registration_uuid != NULL;
+	for (int i = 0; i < 4; i++) {
+		int rc;
+
+		if (src[i] == NULL)
+			continue;
+		/* Like net witness: extended, case-insensitive, unanchored. */
+		rc = regcomp(&out->re[i], src[i], REG_EXTENDED | REG_ICASE | REG_NOSUB);
+		if (rc != 0) {
+			char buf[128];
+
+			regerror(rc, &out->re[i], buf, sizeof(buf));
+			if (err != NULL)
+				snprintf(err, errlen, "regcomp(%s) failed for %s: %d: %s", src[i],
+				         names[i], rc, buf);
+			wit_filter_free(out);
+			return WD_EINVAL;
+		}
+		out->valid[i] = true;
+		out->any = true;
+	}
+	return 0;
+}
+
+void wit_filter_free(struct wit_filter_c *fc)
+{
+	for (int i = 0; i < 4; i++) {
+		if (fc->valid[i])
+			regfree(&fc->re[i]);
+		fc->valid[i] = false;
+	}
+}
+
+bool wit_filter_match(const struct wit_filter_c *fc, const char *uuid, const char *net_name,
+                      const char *share, const char *ip, const char *client)
+{
+	const char *v[4] = {net_name, share, ip, client};
+
+	/* --witness-registration is a direct key lookup (exact UUID). */
+	if (fc->uuid != NULL && strcasecmp(fc->uuid, uuid) != 0)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		if (!fc->valid[i])
+			continue;
+		if (regexec(&fc->re[i], v[i] != NULL ? v[i] : "", 0, NULL, 0) != 0)
+			return false;
+	}
+	return true;
+}
+
+void wit_format_time(int64_t us, char *buf, size_t len)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	char a[32], z[8];
+
+	localtime_r(&t, &tm);
+	strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(z, sizeof(z), "%z", &tm);
+	snprintf(buf, len, "%s.%06ld%s", a, (long)(us % 1000000), z);
+}
+
+/* ---- forced response JSON (net witness force-response, notes swn.md 3.10) ---- */
+
+static int bad(char *err, size_t errlen, const char *msg)
+{
+	if (err != NULL)
+		snprintf(err, errlen, "forced response: %s", msg);
+	return WD_EINVAL;
+}
+
+/* Duplicate keys are rejected like Samba's jansson JSON_REJECT_DUPLICATES. */
+static bool has_dup_keys(const cJSON *o)
+{
+	if (!cJSON_IsObject(o) && !cJSON_IsArray(o))
+		return false;
+	for (const cJSON *a = o->child; a != NULL; a = a->next) {
+		if (cJSON_IsObject(o)) {
+			for (const cJSON *b = a->next; b != NULL; b = b->next) {
+				if (a->string && b->string && strcmp(a->string, b->string) == 0)
+					return true;
+			}
+		}
+		if (has_dup_keys(a))
+			return true;
+	}
+	return false;
+}
+
+static bool json_u32(const cJSON *n, uint32_t *out)
+{
+	if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 4294967295.0 ||
+	    n->valuedouble != (double)(uint64_t)n->valuedouble)
+		return false;
+	*out = (uint32_t)n->valuedouble;
+	return true;
+}
+
+static int parse_ipaddr(const cJSON *o, struct witness_ipaddr_info *a, char *err, size_t errlen)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "flags");
+	const cJSON *v4 = cJSON_GetObjectItemCaseSensitive(o, "ipv4");
+	const cJSON *v6 = cJSON_GetObjectItemCaseSensitive(o, "ipv6");
+
+	memset(a, 0, sizeof(*a));
+	if (!cJSON_IsObject(o) || !json_u32(f, &a->flags))
+		return bad(err, errlen, "address needs an integer \"flags\"");
+	if (v4 != NULL &&
+	    (!cJSON_IsString(v4) || inet_pton(AF_INET, v4->valuestring, a->ipv4) != 1))
+		return bad(err, errlen, "bad \"ipv4\"");
+	if (v6 != NULL &&
+	    (!cJSON_IsString(v6) || inet_pton(AF_INET6, v6->valuestring, a->ipv6) != 1))
+		return bad(err, errlen, "bad \"ipv6\"");
+	return 0;
+}
+
+/*
+ * witness_msg_add_ipaddr_list builds the one list of a generated move
+ * ([MS-SWN] 3.1.4.4: NumberOfMessages MUST be 1); a forced response may carry
+ * several lists like net witness allows, appended here.
+ */
+static int add_list(struct witness_notify_response *resp, const struct witness_ipaddr_info *a,
+                    uint32_t n)
+{
+	struct witness_notify_response tmp;
+	uint8_t *nb;
+	int rc;
+
+	if (resp->num == 0)
+		return witness_msg_add_ipaddr_list(resp, a, n);
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.type = resp->type;
+	rc = witness_msg_add_ipaddr_list(&tmp, a, n);
+	if (rc != 0)
+		return rc;
+	nb = realloc(resp->buffer, (size_t)resp->length + tmp.length);
+	if (nb == NULL) {
+		witness_notify_response_free(&tmp);
+		return WD_ENOMEM;
+	}
+	memcpy(nb + resp->length, tmp.buffer, tmp.length);
+	resp->buffer = nb;
+	resp->length += tmp.length;
+	resp->num++;
+	witness_notify_response_free(&tmp);
+	return 0;
+}
+
+int wit_forced_response_parse(const cJSON *j, struct witness_notify_response *resp, bool *has_resp,
+                              uint32_t *result, char *err, size_t errlen)
+{
+	const cJSON *r, *res, *type, *msgs, *m;
+	uint32_t t;
+	int rc = 0;
+
+	memset(resp, 0, sizeof(*resp));
+	*has_resp = false;
+	*result = 0;
+	if (j == NULL)
+		return 0; /* no JSON: an empty (NULL) response with WERR_OK */
+	if (!cJSON_IsObject(j))
+		return bad(err, errlen, "not an object");
+	if (has_dup_keys(j))
+		return bad(err, errlen, "duplicate keys");
+	r = cJSON_GetObjectItemCaseSensitive(j, "result");
+	if (r != NULL && !json_u32(r, result))
+		return bad(err, errlen, "\"result\" must be a uint32");
+	res = cJSON_GetObjectItemCaseSensitive(j, "response");
+	if (res == NULL || cJSON_IsNull(res))
+		return 0;
+	if (!cJSON_IsObject(res))
+		return bad(err, errlen, "\"response\" must be an object");
+	type = cJSON_GetObjectItemCaseSensitive(res, "type");
+	if (!json_u32(type, &t) || t < 1 || t > 4)
+		return bad(err, errlen, "\"response.type\" must be 1..4");
+	resp->type = t;
+	msgs = cJSON_GetObjectItemCaseSensitive(res, "messages");
+	if (msgs != NULL && !cJSON_IsArray(msgs))
+		return bad(err, errlen, "\"messages\" must be an array");
+	cJSON_ArrayForEach(m, msgs)
+	{
+		if (t == WITNESS_NOTIFY_RESOURCE_CHANGE) {
+			const cJSON *ct = cJSON_GetObjectItemCaseSensitive(m, "type");
+			const cJSON *nm = cJSON_GetObjectItemCaseSensitive(m, "name");
+			uint32_t ctv;
+
+			if (!cJSON_IsObject(m) || !json_u32(ct, &ctv) || !cJSON_IsString(nm)) {
+				rc =
+				    bad(err, errlen, "resource change needs \"type\" and \"name\"");
+				goto fail;
+			}
+			rc = witness_msg_add_resource_change(resp, ctv, nm->valuestring);
+		} else {
+			struct witness_ipaddr_info *addrs;
+			int n = cJSON_GetArraySize(m), i = 0;
+			const cJSON *a;
+
+			if (!cJSON_IsArray(m) || n > 1024) {
+				rc = bad(err, errlen, "move messages are arrays of addresses");
+				goto fail;
+			}
+			addrs = calloc(n > 0 ? (size_t)n : 1, sizeof(*addrs));
+			if (addrs == NULL) {
+				rc = WD_ENOMEM;
+				goto fail;
+			}
+			cJSON_ArrayForEach(a, m)
+			{
+				rc = parse_ipaddr(a, &addrs[i++], err, errlen);
+				if (rc != 0)
+					break;
+			}
+			if (rc == 0)
+				rc = add_list(resp, addrs, (uint32_t)n);
+			free(addrs);
+		}
+		if (rc != 0)
+			goto fail;
+	}
+	*has_resp = true;
+	return 0;
+fail:
+	witness_notify_response_free(resp);
+	memset(resp, 0, sizeof(*resp));
+	return rc;
+}

@@ -1,0 +1,1245 @@
+/*
+ * witness.c - the MS-SWN service: the witness dcerpc_iface, registrations,
+ * pending AsyncNotify calls, notification queues, timers.
+ *
+ * Rules are [MS-SWN] 3.1.4 with Samba's choices where they differ (notes
+ * swn.md 2-3); each choice names the client it is for. Memory per idle
+ * registration: one struct wit_reg with its strings in the same allocation,
+ * plus one struct wit_notify per pending AsyncNotify; deadlines live in one
+ * min-heap (wit_timer.c); no thread and no uv handle per registration.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "witness/err.h"
+#include "witness/log.h"
+#include "witness/ndr.h"
+#include "wit_priv.h"
+
+/* Samba returns handle_type 1 (SWN_SERVICE_CONTEXT_HANDLE_REGISTRATION); clients treat it as
+ * opaque. */
+#define WIT_HANDLE_TYPE 1
+
+#define CLIENT_BUCKETS 1024
+
+struct wit_notify {
+	struct wit_notify *next, *prev;
+	struct wit_reg *reg;
+	dcerpc_call_t *call;
+	struct wit_timer keepalive; /* [MS-SWN] 3.1.5.2 AsyncNotify Pending Timer */
+};
+
+struct wit_move {
+	uint32_t n;
+	struct witness_ipaddr_info addrs[];
+};
+
+struct wit_forced {
+	bool has_resp;
+	uint32_t result;
+	struct witness_notify_response resp;
+};
+
+struct client_count {
+	struct client_count *next;
+	unsigned n;
+	char ip[CLUSTER_ADDRSTRLEN];
+};
+
+struct wit_reg {
+	struct wit_reg *next, *prev; /* service list */
+	wit_service_t *ws;
+	unsigned refs; /* the handle's reference + temporary ones (delivery) */
+	dcerpc_handle_t *handle;
+	struct dcerpc_wire_handle wire;
+	char uuid[WD_GUID_STRLEN];
+	uint32_t version, flags, timeout; /* timeout: KeepAliveTimeout seconds, 0 = none */
+	int family;
+	uint8_t ip_bytes[16];
+	int64_t registration_time_us;
+	struct wit_change change;
+	struct wit_move *client_move;
+	struct wit_move *share_move;
+	struct wit_forced *forced;
+	struct wit_notify *pend_head, *pend_tail;
+	unsigned n_pending;
+	struct wit_timer unused_timer;     /* [MS-SWN] 3.1.5.1 Unused Registration Timer */
+	struct wit_timer reregister_timer; /* forced unregistration (Windows Server 2022) */
+	struct client_count *client;
+	bool linked, stored, dead;
+	/* strings, all in strs[] */
+	const char *net_name, *share_name, *ip_address, *client_computer_name;
+	const char *account_name, *domain_name, *account_sid, *local_address, *remote_address;
+	char strs[];
+};
+
+struct wit_service {
+	uv_loop_t *loop;
+	struct wit_config cfg;
+	char **aliases;
+	char *netname, *group_name;
+	cluster_t *cluster;
+	store_t *store;
+	struct dcerpc_iface iface;
+	const struct wit_rpc_ops *rpc;
+	struct wit_heap heap;
+	struct wit_timer store_retry_timer;
+	struct wit_reg *regs_head, *regs_tail;
+	struct client_count *clients[CLIENT_BUCKETS];
+	struct wit_stats stats;
+	uint64_t unique_id; /* server_id.unique_id in the JSON */
+	bool freeing;
+};
+
+#define REG_FROM_TIMER(t, member) ((struct wit_reg *)((char *)(t)-offsetof(struct wit_reg, member)))
+
+static void reg_deliver(struct wit_reg *r);
+
+/* ---- the real DCERPC seam ---- */
+
+static const struct wit_rpc_ops real_rpc = {
+    .reply = dcerpc_call_reply,
+    .fault = dcerpc_call_fault,
+    .set_cancel = dcerpc_call_set_cancel,
+    .peer = dcerpc_call_peer,
+    .handle_create = dcerpc_handle_create,
+    .handle_lookup = dcerpc_handle_lookup,
+    .handle_close = dcerpc_handle_close,
+};
+
+void wit_service_set_rpc_ops(wit_service_t *ws, const struct wit_rpc_ops *ops)
+{
+	ws->rpc = ops != NULL ? ops : &real_rpc;
+}
+
+/* ---- replies ---- */
+
+static void reply_stub(wit_service_t *ws, dcerpc_call_t *call, struct ndr_push *p)
+{
+	size_t len = 0;
+	uint8_t *stub;
+
+	if (ndr_push_finish(p) != 0) {
+		ndr_push_free(p);
+		wd_log(WD_LOG_ERR, "witness.marshal_failed", "call_id=%u", dcerpc_call_id(call));
+		ws->rpc->fault(call, DCERPC_FAULT_REMOTE_NO_MEMORY);
+		return;
+	}
+	stub = ndr_push_steal(p, &len);
+	ws->rpc->reply(call, stub, len);
+	free(stub);
+}
+
+static void reply_result(wit_service_t *ws, dcerpc_call_t *call, uint32_t werr)
+{
+	struct ndr_push p;
+
+	ndr_push_init(&p);
+	ndr_witness_result_out_push(&p, werr);
+	reply_stub(ws, call, &p);
+}
+
+static void reply_handle(wit_service_t *ws, dcerpc_call_t *call, const struct dcerpc_wire_handle *h,
+                         uint32_t werr)
+{
+	struct dcerpc_wire_handle zero;
+	struct ndr_push p;
+
+	memset(&zero, 0, sizeof(zero));
+	ndr_push_init(&p);
+	ndr_witness_handle_out_push(&p, h != NULL ? h : &zero, werr);
+	reply_stub(ws, call, &p);
+}
+
+static void reply_notify(wit_service_t *ws, dcerpc_call_t *call,
+                         const struct witness_notify_response *resp, uint32_t werr)
+{
+	struct ndr_push p;
+
+	ndr_push_init(&p);
+	ndr_witness_async_notify_out_push(&p, resp, werr);
+	reply_stub(ws, call, &p);
+}
+
+/* ---- per-client counts (limit registrations per client address) ---- */
+
+static unsigned hash_str(const char *s)
+{
+	unsigned h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % CLIENT_BUCKETS;
+}
+
+static struct client_count *client_get(wit_service_t *ws, const char *ip, bool create)
+{
+	unsigned b = hash_str(ip);
+	struct client_count *c;
+
+	for (c = ws->clients[b]; c != NULL; c = c->next) {
+		if (strcmp(c->ip, ip) == 0)
+			return c;
+	}
+	if (!create)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	c->next = ws->clients[b];
+	ws->clients[b] = c;
+	return c;
+}
+
+static void client_put(wit_service_t *ws, struct client_count *c)
+{
+	struct client_count **pp;
+
+	if (c == NULL || --c->n > 0)
+		return;
+	for (pp = &ws->clients[hash_str(c->ip)]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			free(c);
+			return;
+		}
+	}
+}
+
+/* A bucket created for a refused registration goes away again. */
+static void client_drop_unused(wit_service_t *ws, struct client_count *c)
+{
+	c->n++;
+	client_put(ws, c);
+}
+
+/* ---- registrations ---- */
+
+void wit_reg_ref(struct wit_reg *r)
+{
+	r->refs++;
+}
+
+static void forced_free(struct wit_forced *f)
+{
+	if (f == NULL)
+		return;
+	witness_notify_response_free(&f->resp);
+	free(f);
+}
+
+void wit_reg_unref(struct wit_reg *r)
+{
+	if (--r->refs > 0)
+		return;
+	free(r->client_move);
+	free(r->share_move);
+	forced_free(r->forced);
+	free(r);
+}
+
+bool wit_reg_alive(const struct wit_reg *r)
+{
+	return !r->dead;
+}
+
+const char *wit_reg_uuid(const struct wit_reg *r)
+{
+	return r->uuid;
+}
+
+bool wit_reg_has_share(const struct wit_reg *r)
+{
+	return r->share_name != NULL;
+}
+
+static void notify_unlink(struct wit_reg *r, struct wit_notify *n)
+{
+	if (n->prev != NULL)
+		n->prev->next = n->next;
+	else
+		r->pend_head = n->next;
+	if (n->next != NULL)
+		n->next->prev = n->prev;
+	else
+		r->pend_tail = n->prev;
+	n->next = n->prev = NULL;
+	r->n_pending--;
+	r->ws->stats.pending_notifies--;
+	wit_timer_disarm(&r->ws->heap, &n->keepalive);
+}
+
+/*
+ * The unused-registration timer runs only while no AsyncNotify is pending
+ * ([MS-SWN] 3.1.5.1: "IsAsyncNotifyRegistered is FALSE"). Samba also expires
+ * a v1 registration (no KeepAliveTimeout) that has a call pending (notes
+ * swn.md 3.5, "AsyncNotify on a V1 registration -> NOT_FOUND after 30 s"); we
+ * follow the spec so a v1 client (Windows 8 / Server 2012) keeps its wait.
+ */
+static void reg_touch_unused(struct wit_reg *r)
+{
+	wit_service_t *ws = r->ws;
+
+	if (r->dead)
+		return;
+	if (r->n_pending > 0 || ws->cfg.unused_timeout_ms == 0)
+		wit_timer_disarm(&ws->heap, &r->unused_timer);
+	else
+		wit_timer_arm(&ws->heap, &r->unused_timer, ws->cfg.unused_timeout_ms);
+}
+
+/* Take a pending call out of the queue: the caller replies to it. */
+static dcerpc_call_t *notify_take(struct wit_reg *r, struct wit_notify *n)
+{
+	dcerpc_call_t *call = n->call;
+
+	notify_unlink(r, n);
+	r->ws->rpc->set_cancel(call, NULL, NULL);
+	free(n);
+	return call;
+}
+
+static void reg_unlink(struct wit_reg *r)
+{
+	wit_service_t *ws = r->ws;
+
+	if (!r->linked)
+		return;
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		ws->regs_head = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	else
+		ws->regs_tail = r->prev;
+	r->next = r->prev = NULL;
+	r->linked = false;
+	ws->stats.registrations--;
+	client_put(ws, r->client);
+	r->client = NULL;
+}
+
+/*
+ * The handle's destroy callback: UnRegister, UnRegisterEx, expiry, forced
+ * unregistration, or the association group ended ([MS-SWN] 3.1.6.5: transport
+ * shutdown removes the client's registrations). Every pending AsyncNotify gets
+ * WERR_NOT_FOUND (Samba, commit cb1d711e25a: "Unregister() will cancel
+ * pending AsyncNotify requests and let them return NOT_FOUND").
+ */
+static void reg_destroy(void *data)
+{
+	struct wit_reg *r = data;
+	wit_service_t *ws = r->ws;
+
+	r->dead = true;
+	r->handle = NULL;
+	wit_timer_disarm(&ws->heap, &r->unused_timer);
+	wit_timer_disarm(&ws->heap, &r->reregister_timer);
+	while (r->pend_head != NULL) {
+		dcerpc_call_t *call = notify_take(r, r->pend_head);
+
+		reply_notify(ws, call, NULL, WERR_NOT_FOUND);
+	}
+	if (r->stored && ws->store != NULL) {
+		int rc = store_delete(ws->store, r->uuid);
+
+		if (rc == WD_EIO && !wit_timer_armed(&ws->store_retry_timer))
+			wit_timer_arm(&ws->heap, &ws->store_retry_timer, 1000);
+	}
+	r->stored = false;
+	if (r->linked)
+		wd_log(WD_LOG_INFO, "registration.remove", "uuid=%s", r->uuid);
+	reg_unlink(r);
+	wit_reg_unref(r);
+}
+
+/* Ends a registration from our side (the handle's destroy runs). */
+static void reg_close(struct wit_reg *r, const char *why)
+{
+	if (r->dead || r->handle == NULL)
+		return;
+	wd_log(WD_LOG_INFO, "registration.close", "uuid=%s reason=%s", r->uuid, why);
+	r->ws->rpc->handle_close(r->handle);
+}
+
+void wit_reg_force_unregister(struct wit_reg *r)
+{
+	reg_close(r, "force-unregister");
+}
+
+static void on_unused_timer(struct wit_timer *t)
+{
+	struct wit_reg *r = REG_FROM_TIMER(t, unused_timer);
+
+	/* [MS-SWN] 3.1.5.1 / <7>: Windows 2012R2+ and Samba use 30 s. */
+	reg_close(r, "unused");
+}
+
+static void on_reregister_timer(struct wit_timer *t)
+{
+	struct wit_reg *r = REG_FROM_TIMER(t, reregister_timer);
+
+	/*
+	 * Windows Server 2022 clients do not register again after moving to a
+	 * new connection unless the server drops the registration: Samba
+	 * destroys it 5 s after delivering UNAVAILABLE or a move (notes swn.md
+	 * 3.5); the client's next AsyncNotify / UnRegister get NOT_FOUND.
+	 */
+	reg_close(r, "reregister");
+}
+
+static void on_keepalive(struct wit_timer *t)
+{
+	struct wit_notify *n =
+	    (struct wit_notify *)((char *)t - offsetof(struct wit_notify, keepalive));
+	struct wit_reg *r = n->reg;
+	wit_service_t *ws = r->ws;
+	dcerpc_call_t *call;
+
+	/*
+	 * [MS-SWN] 3.1.5.2: the pending AsyncNotify fails with ERROR_TIMEOUT, the
+	 * registration stays; a v2 client re-issues AsyncNotify (3.2.4.2).
+	 * Samba answers with a NULL response pointer.
+	 */
+	call = notify_take(r, n);
+	reply_notify(ws, call, NULL, WERR_TIMEOUT);
+	reg_touch_unused(r);
+}
+
+static void on_notify_cancel(dcerpc_call_t *call, void *arg, enum dcerpc_cancel_reason reason)
+{
+	struct wit_notify *n = arg;
+	struct wit_reg *r = n->reg;
+
+	/* The core answers co_cancel itself and frees the call after we return. */
+	wd_log(WD_LOG_DEBUG, "witness.notify_cancel", "uuid=%s reason=%d", r->uuid, (int)reason);
+	notify_unlink(r, n);
+	free(n);
+	reg_touch_unused(r);
+}
+
+static void on_store_retry(struct wit_timer *t)
+{
+	wit_service_t *ws =
+	    (wit_service_t *)((char *)t - offsetof(wit_service_t, store_retry_timer));
+
+	if (ws->store != NULL && store_retry(ws->store) != 0)
+		wit_timer_arm(&ws->heap, &ws->store_retry_timer, 1000);
+}
+
+/* ---- building notifications ---- */
+
+static bool reg_has_message(const struct wit_reg *r)
+{
+	return r->forced != NULL || r->change.triggered || r->client_move != NULL ||
+	       r->share_move != NULL;
+}
+
+static bool ip_equal(const struct wit_reg *r, const struct witness_ipaddr_info *a)
+{
+	if (r->family == AF_INET)
+		return (a->flags & WITNESS_IPADDR_V4) && memcmp(a->ipv4, r->ip_bytes, 4) == 0;
+	return (a->flags & WITNESS_IPADDR_V6) && memcmp(a->ipv6, r->ip_bytes, 16) == 0;
+}
+
+static bool reg_ip_available(const struct wit_reg *r)
+{
+	const struct cluster_view *v = cluster_view(r->ws->cluster);
+	const struct cluster_ip *ip = cluster_view_find(v, r->ip_address);
+
+	return ip != NULL && ip->available && ip->node != CLUSTER_NODE_NONE;
+}
+
+/* Delivers queued notifications to pending AsyncNotify calls, oldest call first. */
+static void reg_deliver(struct wit_reg *r)
+{
+	wit_service_t *ws = r->ws;
+	unsigned delivered = 0;
+
+	wit_reg_ref(r);
+	while (!r->dead && r->pend_head != NULL && reg_has_message(r)) {
+		struct witness_notify_response resp;
+		uint32_t result = WERR_OK;
+		bool has_resp = true, rearm = false;
+		dcerpc_call_t *call;
+		int rc = 0;
+
+		memset(&resp, 0, sizeof(resp));
+		/* Samba's priority: forced > RESOURCE_CHANGE > CLIENT_MOVE > SHARE_MOVE. */
+		if (r->forced != NULL) {
+			struct wit_forced *f = r->forced;
+
+			r->forced = NULL;
+			call = notify_take(r, r->pend_head);
+			reply_notify(ws, call, f->has_resp ? &f->resp : NULL, f->result);
+			forced_free(f);
+			ws->stats.notifications_sent++;
+			delivered++;
+			continue;
+		}
+		if (r->change.triggered) {
+			uint32_t st = r->change.state;
+
+			resp.type = WITNESS_NOTIFY_RESOURCE_CHANGE;
+			/*
+			 * ResourceName = the registered IP string, like Samba (notes
+			 * swn.md 3.5); [MS-SWN] 2.2.2.3 allows "the NetName or IP
+			 * address provided in a WitnessrRegister call".
+			 */
+			rc = witness_msg_add_resource_change(&resp, st, r->ip_address);
+			wit_change_delivered(&r->change, reg_ip_available(r));
+			rearm = st != WITNESS_RESOURCE_STATE_AVAILABLE;
+			wd_log(WD_LOG_INFO, "witness.notify",
+			       "uuid=%s type=resource_change state=%u", r->uuid, st);
+		} else {
+			struct wit_move *m =
+			    r->client_move != NULL ? r->client_move : r->share_move;
+
+			resp.type = r->client_move != NULL ? WITNESS_NOTIFY_CLIENT_MOVE
+			                                   : WITNESS_NOTIFY_SHARE_MOVE;
+			if (m == r->client_move)
+				r->client_move = NULL;
+			else
+				r->share_move = NULL;
+			rc = witness_msg_add_ipaddr_list(&resp, m->addrs, m->n);
+			for (uint32_t i = 0; i < m->n; i++) {
+				if (!ip_equal(r, &m->addrs[i]))
+					rearm = true; /* a move to another IP */
+			}
+			wd_log(WD_LOG_INFO, "witness.notify", "uuid=%s type=%s addrs=%u", r->uuid,
+			       resp.type == WITNESS_NOTIFY_CLIENT_MOVE ? "client_move"
+			                                               : "share_move",
+			       m->n);
+			free(m);
+		}
+		if (rc != 0) {
+			has_resp = false;
+			result = WERR_NOT_ENOUGH_MEMORY;
+		}
+		call = notify_take(r, r->pend_head);
+		reply_notify(ws, call, has_resp ? &resp : NULL, result);
+		witness_notify_response_free(&resp);
+		ws->stats.notifications_sent++;
+		delivered++;
+		if (rearm && ws->cfg.reregister_delay_ms > 0 && !r->dead &&
+		    !wit_timer_armed(&r->reregister_timer))
+			wit_timer_arm(&ws->heap, &r->reregister_timer, ws->cfg.reregister_delay_ms);
+	}
+	/* LastUseTime = now when the queue drained (3.1.4.4). */
+	if (!r->dead && delivered > 0)
+		reg_touch_unused(r);
+	wit_reg_unref(r);
+}
+
+int wit_reg_queue_move(struct wit_reg *r, uint32_t type, const struct witness_ipaddr_info *a,
+                       uint32_t n)
+{
+	struct wit_move *m = malloc(sizeof(*m) + n * sizeof(m->addrs[0]));
+
+	if (m == NULL)
+		return WD_ENOMEM;
+	m->n = n;
+	memcpy(m->addrs, a, n * sizeof(*a));
+	/* [MS-SWN] 3.1.6.2: a new move overwrites the pending one. */
+	if (type == WITNESS_NOTIFY_CLIENT_MOVE) {
+		free(r->client_move);
+		r->client_move = m;
+	} else {
+		free(r->share_move);
+		r->share_move = m;
+	}
+	reg_deliver(r);
+	return 0;
+}
+
+int wit_reg_queue_forced(struct wit_reg *r, const struct witness_notify_response *resp,
+                         bool has_resp, uint32_t result)
+{
+	struct wit_forced *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return WD_ENOMEM;
+	f->has_resp = has_resp;
+	f->result = result;
+	if (has_resp) {
+		f->resp = *resp;
+		f->resp.buffer = NULL;
+		if (resp->length > 0) {
+			f->resp.buffer = malloc(resp->length);
+			if (f->resp.buffer == NULL) {
+				free(f);
+				return WD_ENOMEM;
+			}
+			memcpy(f->resp.buffer, resp->buffer, resp->length);
+		}
+	}
+	forced_free(r->forced);
+	r->forced = f;
+	reg_deliver(r);
+	return 0;
+}
+
+/* ---- cluster events ---- */
+
+static void on_cluster_event(void *arg, const struct cluster_event *ev)
+{
+	wit_service_t *ws = arg;
+	struct wit_reg **hit = NULL;
+	size_t n = 0, cap = 0;
+	size_t len = ev->ip->family == AF_INET ? 4 : 16;
+	uint32_t st = ev->type == CLUSTER_IP_AVAILABLE ? WITNESS_RESOURCE_STATE_AVAILABLE
+	                                               : WITNESS_RESOURCE_STATE_UNAVAILABLE;
+
+	/* Registrations of the IP whose state changed (Samba compares only the IP). */
+	for (struct wit_reg *r = ws->regs_head; r != NULL; r = r->next) {
+		if (r->family != ev->ip->family || memcmp(r->ip_bytes, ev->ip->bytes, len) != 0)
+			continue;
+		wit_change_set(&r->change, st);
+		if (r->pend_head == NULL)
+			continue; /* queued: the next AsyncNotify delivers it */
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct wit_reg **h = realloc(hit, nc * sizeof(*h));
+			if (h == NULL)
+				break; /* stays queued; the next AsyncNotify delivers */
+			hit = h;
+			cap = nc;
+		}
+		wit_reg_ref(r);
+		hit[n++] = r;
+	}
+	/* Replies may close connections and destroy registrations: deliver after the walk. */
+	for (size_t i = 0; i < n; i++) {
+		reg_deliver(hit[i]);
+		wit_reg_unref(hit[i]);
+	}
+	free(hit);
+}
+
+/* ---- opnums ---- */
+
+static void op_get_interface_list(wit_service_t *ws, dcerpc_call_t *call)
+{
+	const struct cluster_view *v = cluster_view(ws->cluster);
+	struct witness_interface_list list;
+	const char *group = ws->group_name != NULL ? ws->group_name : ws->netname;
+	struct ndr_push p;
+
+	list.num = (uint32_t)v->n;
+	list.interfaces = calloc(v->n > 0 ? v->n : 1, sizeof(*list.interfaces));
+	if (list.interfaces == NULL) {
+		ws->rpc->fault(call, DCERPC_FAULT_REMOTE_NO_MEMORY);
+		return;
+	}
+	/*
+	 * [MS-SWN] 3.1.4.1. Every configured IP is listed: the static backend's
+	 * list is explicit, so unlike Samba (which drops exactly 127.0.0.1 from
+	 * ctdb's node IPs, notes samba-observed.md) nothing is filtered, and the
+	 * loopback test setups may use any 127.x address. Samba never blocks and
+	 * never fails with an empty list; we return ERROR_NO_MORE_ITEMS for an
+	 * empty list as the spec says, and do not block when none is AVAILABLE
+	 * (Windows clients would time out the call after 180 s anyway, <9>).
+	 */
+	for (size_t i = 0; i < v->n; i++) {
+		const struct cluster_ip *ip = &v->ips[i];
+		struct witness_interface_info *ii = &list.interfaces[i];
+
+		/* One group name for all, like Samba ("does not make real use of it"). */
+		snprintf(ii->group_name, sizeof(ii->group_name), "%s", group);
+		/* Samba sends 0x00020000; Windows 0xFFFFFFFF (notes swn.md 1.3). */
+		ii->version = WITNESS_V2;
+		ii->state = ip->available && ip->node != CLUSTER_NODE_NONE
+		                ? WITNESS_STATE_AVAILABLE
+		                : WITNESS_STATE_UNAVAILABLE;
+		if (ip->family == AF_INET) {
+			memcpy(ii->ipv4, ip->bytes, 4);
+			ii->flags = WITNESS_INFO_IPV4_VALID;
+		} else {
+			memcpy(ii->ipv6, ip->bytes, 16);
+			ii->flags = WITNESS_INFO_IPV6_VALID;
+		}
+		/* INTERFACE_WITNESS only on IPs not hosted on this node (3.1.4.1). */
+		if (!cluster_ip_is_local(v, ip))
+			ii->flags |= WITNESS_INFO_WITNESS_IF;
+	}
+	ndr_push_init(&p);
+	if (v->n == 0)
+		ndr_witness_get_interface_list_out_push(&p, NULL, WERR_NO_MORE_ITEMS);
+	else
+		ndr_witness_get_interface_list_out_push(&p, &list, WERR_OK);
+	free(list.interfaces);
+	reply_stub(ws, call, &p);
+}
+
+/* Validation in Samba's order (notes swn.md 3.4); 0 or a WERROR. */
+static uint32_t validate_register(wit_service_t *ws, const struct witness_register_in *in, bool ex,
+                                  const struct cluster_ip **ip_out)
+{
+	const struct cluster_ip *ip;
+
+	/* 1. [MS-SWN] 3.1.4.2 / 3.1.4.5: Register needs V1, RegisterEx V2. */
+	if (in->version != (ex ? WITNESS_V2 : WITNESS_V1))
+		return WERR_REVISION_MISMATCH;
+	/* 2. NULL NetName, IpAddress or ClientComputerName (ShareName may be NULL). */
+	if (in->net_name == NULL || in->ip_address == NULL || in->client_computer_name == NULL)
+		return WERR_INVALID_PARAMETER;
+	/* 3. NetName != ServerGlobalName. */
+	if (!wit_netname_ok(&ws->cfg, in->net_name))
+		return WERR_INVALID_PARAMETER;
+	/*
+	 * 4. ShareName: no share lookup (Samba: in a cluster all shares are
+	 * scale-out and Windows clients connect as the machine account), but
+	 * a name that would need escaping is INVALID_STATE like Samba.
+	 */
+	if (ex && in->share_name != NULL && !wit_share_name_ok(in->share_name))
+		return WERR_INVALID_STATE;
+	/* 5. The IP must be one of our interfaces, any state (3.1.4.2: INVALID_STATE). */
+	ip = cluster_view_find(cluster_view(ws->cluster), in->ip_address);
+	if (ip == NULL)
+		return WERR_INVALID_STATE;
+	*ip_out = ip;
+	return 0;
+}
+
+static char *put_str(char **cursor, const char *s)
+{
+	char *d = *cursor;
+	size_t l = strlen(s) + 1;
+
+	memcpy(d, s, l);
+	*cursor += l;
+	return d;
+}
+
+static int64_t now_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub, size_t len,
+                        bool ex)
+{
+	struct witness_register_in in;
+	struct ndr_pull pl;
+	const struct cluster_ip *ip = NULL;
+	const struct dcerpc_peer *peer = ws->rpc->peer(call);
+	const struct auth_session *as = peer != NULL ? peer->auth : NULL;
+	char esc[256];
+	uint32_t werr;
+	struct wit_reg *r = NULL;
+	struct client_count *cc = NULL;
+	const char *remote_ip = peer != NULL && peer->remote_ip != NULL ? peer->remote_ip : "";
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	ndr_pull_init(&pl, stub, len);
+	rc =
+	    ex ? ndr_witness_register_ex_in_pull(&pl, &in) : ndr_witness_register_in_pull(&pl, &in);
+	if (rc != 0) {
+		ws->rpc->fault(call, DCERPC_FAULT_BAD_STUB_DATA);
+		return;
+	}
+	if (!ex) {
+		/* Register(v1) = RegisterEx without share, flags 0, timeout 0 (Samba). */
+		free(in.share_name);
+		in.share_name = NULL;
+		in.flags = 0;
+		in.timeout = 0;
+	}
+	werr = validate_register(ws, &in, ex, &ip);
+	if (werr != 0) {
+		wd_log(
+		    WD_LOG_INFO, "witness.register_refused", "werr=0x%x net_name=%s ip=%s", werr,
+		    wd_log_escape(in.net_name != NULL ? in.net_name : "(null)", esc, sizeof(esc)),
+		    in.ip_address != NULL ? "given" : "(null)");
+		goto refuse;
+	}
+	/* Limits ([MS-SWN] leaves them to the implementation): NO_SYSTEM_RESOURCES like Samba's
+	 * store failure. */
+	if (ws->cfg.max_registrations > 0 && ws->stats.registrations >= ws->cfg.max_registrations) {
+		werr = WERR_NO_SYSTEM_RESOURCES;
+		wd_log(WD_LOG_WARNING, "witness.limit", "what=registrations max=%u",
+		       ws->cfg.max_registrations);
+		goto refuse;
+	}
+	cc = client_get(ws, remote_ip, true);
+	if (cc == NULL) {
+		werr = WERR_NOT_ENOUGH_MEMORY;
+		goto refuse;
+	}
+	if (ws->cfg.max_registrations_per_client > 0 &&
+	    cc->n >= ws->cfg.max_registrations_per_client) {
+		werr = WERR_NO_SYSTEM_RESOURCES;
+		wd_log(WD_LOG_WARNING, "witness.limit",
+		       "what=registrations_per_client client=%s max=%u", remote_ip,
+		       ws->cfg.max_registrations_per_client);
+		client_drop_unused(ws, cc);
+		goto refuse;
+	}
+	{
+		/* Samba stores the client computer name log-escaped (notes swn.md 3.4 step 7). */
+		char ccn[1024];
+		const char *acct = as != NULL ? as->account : "";
+		const char *dom = as != NULL ? as->domain : "";
+		const char *sid = as != NULL ? as->sid : "";
+		const char *la = peer != NULL && peer->local_addr ? peer->local_addr : "";
+		const char *ra = peer != NULL && peer->remote_addr ? peer->remote_addr : "";
+		size_t need;
+		char *cur;
+
+		wd_log_escape(in.client_computer_name, ccn, sizeof(ccn));
+		need = strlen(in.net_name) + 1 + (in.share_name ? strlen(in.share_name) + 1 : 0) +
+		       strlen(ip->addr) + 1 + strlen(ccn) + 1 + strlen(acct) + 1 + strlen(dom) + 1 +
+		       strlen(sid) + 1 + strlen(la) + 1 + strlen(ra) + 1;
+		r = calloc(1, sizeof(*r) + need);
+		if (r == NULL) {
+			werr = WERR_NOT_ENOUGH_MEMORY;
+			client_drop_unused(ws, cc);
+			goto refuse;
+		}
+		cur = r->strs;
+		r->net_name = put_str(&cur, in.net_name);
+		r->share_name = in.share_name ? put_str(&cur, in.share_name) : NULL;
+		/* The interface's canonical address ("ip = the interface's address", Samba). */
+		r->ip_address = put_str(&cur, ip->addr);
+		r->client_computer_name = put_str(&cur, ccn);
+		r->account_name = put_str(&cur, acct);
+		r->domain_name = put_str(&cur, dom);
+		r->account_sid = put_str(&cur, sid);
+		r->local_address = put_str(&cur, la);
+		r->remote_address = put_str(&cur, ra);
+	}
+	r->ws = ws;
+	r->refs = 1;
+	r->version = in.version;
+	r->flags = in.flags;     /* not validated, like Samba; IP_NOTIFICATION stored, unused */
+	r->timeout = in.timeout; /* KeepAliveTimeout, seconds ([MS-SWN] 3.1.4.5); 0 = none */
+	r->family = ip->family;
+	memcpy(r->ip_bytes, ip->bytes, 16);
+	r->registration_time_us = now_us();
+	wit_timer_init(&r->unused_timer, on_unused_timer);
+	wit_timer_init(&r->reregister_timer, on_reregister_timer);
+
+	rc = ws->rpc->handle_create(call, WIT_HANDLE_TYPE, r, reg_destroy, &r->handle, &r->wire);
+	if (rc != 0) {
+		client_drop_unused(ws, cc);
+		free(r);
+		werr = WERR_NO_SYSTEM_RESOURCES;
+		goto refuse;
+	}
+	wd_guid_format(&r->wire.uuid, r->uuid);
+	/* The store row first: a failed write must not leave a registration in memory. */
+	if (ws->store != NULL) {
+		struct store_registration sr = {
+		    .version = r->version,
+		    .net_name = r->net_name,
+		    .share_name = r->share_name,
+		    .ip_address = r->ip_address,
+		    .client_computer_name = r->client_computer_name,
+		    .flags = r->flags,
+		    .timeout = r->timeout,
+		    .handle_type = r->wire.handle_type,
+		    .node = ws->cfg.node,
+		    .pid = (uint64_t)getpid(),
+		    .account_name = r->account_name,
+		    .domain_name = r->domain_name,
+		    .account_sid = r->account_sid,
+		    .local_address = r->local_address,
+		    .remote_address = r->remote_address,
+		    .registration_time_us = r->registration_time_us,
+		};
+		memcpy(sr.uuid, r->uuid, sizeof(sr.uuid));
+		rc = store_insert(ws->store, &sr);
+		if (rc != 0) {
+			/* Samba: TDB store failure -> WERR_NO_SYSTEM_RESOURCES. */
+			wd_log(WD_LOG_ERR, "witness.store_failed", "uuid=%s err=%s", r->uuid,
+			       wd_strerror(rc));
+			client_drop_unused(ws, cc);
+			ws->rpc->handle_close(r->handle); /* destroy frees r (not linked) */
+			werr = WERR_NO_SYSTEM_RESOURCES;
+			goto refuse;
+		}
+		r->stored = true;
+	}
+	cc->n++;
+	r->client = cc;
+	r->linked = true;
+	r->prev = ws->regs_tail;
+	if (ws->regs_tail != NULL)
+		ws->regs_tail->next = r;
+	else
+		ws->regs_head = r;
+	ws->regs_tail = r;
+	ws->stats.registrations++;
+	ws->stats.registrations_total++;
+	reg_touch_unused(r);
+	wd_log(WD_LOG_INFO, "registration.add",
+	       "uuid=%s version=0x%08x net_name=%s share=%s ip=%s client=%s timeout=%u remote=%s",
+	       r->uuid, r->version, wd_log_escape(r->net_name, esc, sizeof(esc)),
+	       r->share_name ? "yes" : "no", r->ip_address, r->client_computer_name, r->timeout,
+	       r->remote_address);
+	reply_handle(ws, call, &r->wire, WERR_OK);
+	witness_register_in_free(&in);
+	return;
+refuse:
+	witness_register_in_free(&in);
+	reply_handle(ws, call, NULL, werr);
+}
+
+static struct wit_reg *lookup(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub,
+                              size_t len, struct dcerpc_wire_handle *wire, bool *bad_stub)
+{
+	struct ndr_pull pl;
+	struct wit_reg *r;
+
+	*bad_stub = false;
+	ndr_pull_init(&pl, stub, len);
+	if (ndr_witness_handle_in_pull(&pl, wire) != 0) {
+		*bad_stub = true;
+		return NULL;
+	}
+	r = ws->rpc->handle_lookup(call, wire, WIT_HANDLE_TYPE, NULL);
+	if (r != NULL && r->dead)
+		return NULL;
+	return r;
+}
+
+static void op_unregister(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub, size_t len)
+{
+	struct dcerpc_wire_handle wire;
+	bool bad;
+	struct wit_reg *r = lookup(ws, call, stub, len, &wire, &bad);
+
+	if (bad) {
+		ws->rpc->fault(call, DCERPC_FAULT_BAD_STUB_DATA);
+		return;
+	}
+	/*
+	 * Unknown handle: NOT_FOUND like Samba and Windows Server 2012 ([MS-SWN]
+	 * <5>); the spec's SHOULD is INVALID_PARAMETER, and Samba's tests expect
+	 * NOT_FOUND after a forced unregistration.
+	 */
+	if (r == NULL) {
+		reply_result(ws, call, WERR_NOT_FOUND);
+		return;
+	}
+	reg_close(r, "unregister"); /* pending AsyncNotify calls get NOT_FOUND first */
+	reply_result(ws, call, WERR_OK);
+}
+
+static void op_unregister_ex(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub,
+                             size_t len)
+{
+	struct dcerpc_wire_handle wire;
+	bool bad;
+	struct wit_reg *r = lookup(ws, call, stub, len, &wire, &bad);
+
+	if (bad) {
+		ws->rpc->fault(call, DCERPC_FAULT_BAD_STUB_DATA);
+		return;
+	}
+	/*
+	 * [MS-SWN] 3.1.4.6 (WitnessrUnRegisterEx, opnum 5): Windows Server 2025 /
+	 * Windows 11 24H2 clients call it first (<18>). Not found ->
+	 * ERROR_INVALID_PARAMETER (the handle is returned unchanged); found ->
+	 * remove, *ppContext = NULL, ERROR_SUCCESS.
+	 */
+	if (r == NULL) {
+		reply_handle(ws, call, &wire, WERR_INVALID_PARAMETER);
+		return;
+	}
+	reg_close(r, "unregister_ex");
+	reply_handle(ws, call, NULL, WERR_OK);
+}
+
+static void op_async_notify(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub, size_t len)
+{
+	struct dcerpc_wire_handle wire;
+	bool bad;
+	struct wit_reg *r = lookup(ws, call, stub, len, &wire, &bad);
+	struct wit_notify *n;
+
+	if (bad) {
+		ws->rpc->fault(call, DCERPC_FAULT_BAD_STUB_DATA);
+		return;
+	}
+	/* [MS-SWN] 3.1.4.4: unknown registration -> ERROR_NOT_FOUND. */
+	if (r == NULL) {
+		reply_notify(ws, call, NULL, WERR_NOT_FOUND);
+		return;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL) {
+		reply_notify(ws, call, NULL, WERR_NOT_ENOUGH_MEMORY);
+		return;
+	}
+	n->reg = r;
+	n->call = call;
+	wit_timer_init(&n->keepalive, on_keepalive);
+	/* Several may be pending per registration (Samba queues them); FIFO. */
+	n->prev = r->pend_tail;
+	if (r->pend_tail != NULL)
+		r->pend_tail->next = n;
+	else
+		r->pend_head = n;
+	r->pend_tail = n;
+	r->n_pending++;
+	ws->stats.pending_notifies++;
+	ws->rpc->set_cancel(call, on_notify_cancel, n);
+	/* v2: LastUseTime = now, IsAsyncNotifyRegistered = TRUE (3.1.4.4). */
+	reg_touch_unused(r);
+	if (r->timeout > 0 &&
+	    wit_timer_arm(&ws->heap, &n->keepalive, (uint64_t)r->timeout * 1000) != 0) {
+		/* Cannot time it out: answer now rather than hold it forever. */
+		call = notify_take(r, n);
+		reply_notify(ws, call, NULL, WERR_NOT_ENOUGH_MEMORY);
+		reg_touch_unused(r);
+		return;
+	}
+	reg_deliver(r);
+}
+
+static void wit_dispatch(void *ctx, dcerpc_call_t *call, uint16_t opnum, const uint8_t *stub,
+                         size_t stub_len)
+{
+	wit_service_t *ws = ctx;
+
+	switch (opnum) {
+	case WITNESS_OP_GET_INTERFACE_LIST:
+		op_get_interface_list(ws, call);
+		break;
+	case WITNESS_OP_REGISTER:
+		op_register(ws, call, stub, stub_len, false);
+		break;
+	case WITNESS_OP_UNREGISTER:
+		op_unregister(ws, call, stub, stub_len);
+		break;
+	case WITNESS_OP_ASYNC_NOTIFY:
+		op_async_notify(ws, call, stub, stub_len);
+		break;
+	case WITNESS_OP_REGISTER_EX:
+		op_register(ws, call, stub, stub_len, true);
+		break;
+	case WITNESS_OP_UNREGISTER_EX:
+		op_unregister_ex(ws, call, stub, stub_len);
+		break;
+	default:
+		ws->rpc->fault(call, DCERPC_FAULT_OP_RNG_ERROR);
+		break;
+	}
+}
+
+/* ---- service ---- */
+
+static char *xstrdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* Ownership: cfg strings are copied; cluster and store are borrowed. */
+int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cluster,
+                    store_t *store, wit_service_t **out)
+{
+	wit_service_t *ws;
+	struct wd_guid g;
+
+	if (cfg == NULL || cfg->netname == NULL || cluster == NULL)
+		return WD_EINVAL;
+	ws = calloc(1, sizeof(*ws));
+	if (ws == NULL)
+		return WD_ENOMEM;
+	ws->loop = loop;
+	ws->cfg = *cfg;
+	ws->netname = xstrdup(cfg->netname);
+	ws->group_name = xstrdup(cfg->group_name);
+	ws->aliases = calloc(cfg->n_aliases + 1, sizeof(char *));
+	if (ws->netname == NULL || ws->aliases == NULL ||
+	    (cfg->group_name != NULL && ws->group_name == NULL))
+		goto nomem;
+	for (size_t i = 0; i < cfg->n_aliases; i++) {
+		ws->aliases[i] = xstrdup(cfg->aliases[i]);
+		if (ws->aliases[i] == NULL)
+			goto nomem;
+	}
+	ws->cfg.netname = ws->netname;
+	ws->cfg.group_name = ws->group_name;
+	ws->cfg.aliases = (const char *const *)ws->aliases;
+	ws->cluster = cluster;
+	ws->store = store;
+	ws->rpc = &real_rpc;
+	if (wit_heap_init(&ws->heap, loop) != 0)
+		goto nomem;
+	wit_timer_init(&ws->store_retry_timer, on_store_retry);
+	if (wd_guid_random(&g) == 0)
+		memcpy(&ws->unique_id, &g, sizeof(ws->unique_id));
+	ws->unique_id &= 0x7fffffffffffffffULL; /* JSON integers stay positive */
+
+	ws->iface.name = "witness";
+	wd_guid_parse(WITNESS_UUID, &ws->iface.syntax.uuid);
+	ws->iface.syntax.major = WITNESS_VERS_MAJOR;
+	ws->iface.syntax.minor = WITNESS_VERS_MINOR;
+	/* Opnum 5 (UnRegisterEx) included: [MS-SWN] 3.1.4.6, Windows Server 2025 clients. */
+	ws->iface.num_ops = WITNESS_NUM_OPS;
+	ws->iface.min_auth_level = cfg->min_auth_level;
+	ws->iface.ctx = ws;
+	ws->iface.dispatch = wit_dispatch;
+	cluster_subscribe(cluster, on_cluster_event, ws);
+	*out = ws;
+	return 0;
+nomem:
+	if (ws->aliases != NULL) {
+		for (size_t i = 0; i < cfg->n_aliases; i++)
+			free(ws->aliases[i]);
+	}
+	free(ws->aliases);
+	free(ws->netname);
+	free(ws->group_name);
+	free(ws);
+	return WD_ENOMEM;
+}
+
+static void free_heap_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void wit_service_free(wit_service_t *ws)
+{
+	if (ws == NULL)
+		return;
+	ws->freeing = true;
+	cluster_subscribe(ws->cluster, NULL, NULL);
+	while (ws->regs_head != NULL) {
+		struct wit_reg *r = ws->regs_head;
+
+		if (r->handle != NULL)
+			ws->rpc->handle_close(r->handle); /* pending calls: NOT_FOUND */
+		if (ws->regs_head == r)
+			reg_destroy(r); /* the core did not call back: do it ourselves */
+	}
+	if (ws->store != NULL)
+		(void)store_retry(ws->store);
+	for (size_t i = 0; i < CLIENT_BUCKETS; i++) {
+		while (ws->clients[i] != NULL) {
+			struct client_count *c = ws->clients[i];
+			ws->clients[i] = c->next;
+			free(c);
+		}
+	}
+	for (size_t i = 0; i < ws->cfg.n_aliases; i++)
+		free(ws->aliases[i]);
+	free(ws->aliases);
+	free(ws->netname);
+	free(ws->group_name);
+	/* The heap's uv timer is closed asynchronously: the service memory goes with it. */
+	for (size_t i = 0; i < ws->heap.n; i++)
+		ws->heap.a[i]->idx = WIT_TIMER_IDLE;
+	free(ws->heap.a);
+	ws->heap.a = NULL;
+	ws->heap.n = 0;
+	if (ws->heap.uv_init) {
+		uv_timer_stop(&ws->heap.uv);
+		ws->heap.uv.data = ws;
+		uv_close((uv_handle_t *)&ws->heap.uv, free_heap_cb);
+	} else {
+		free(ws);
+	}
+}
+
+const struct dcerpc_iface *wit_service_iface(wit_service_t *ws)
+{
+	return &ws->iface;
+}
+
+void wit_service_stats(const wit_service_t *ws, struct wit_stats *out)
+{
+	*out = ws->stats;
+}
+
+/* ---- for the admin file ---- */
+
+void wit_foreach_reg(wit_service_t *ws, wit_reg_visit_cb cb, void *arg)
+{
+	for (struct wit_reg *r = ws->regs_head; r != NULL; r = r->next)
+		cb(arg, r);
+}
+
+const struct cluster_view *wit_service_view(const wit_service_t *ws)
+{
+	return cluster_view(ws->cluster);
+}
+
+bool wit_reg_match(const struct wit_reg *r, const struct wit_filter_c *fc)
+{
+	return wit_filter_match(fc, r->uuid, r->net_name, r->share_name, r->ip_address,
+	                        r->client_computer_name);
+}
+
+static void add_hex(cJSON *o, const char *k, uint32_t v)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "0x%08X", v);
+	cJSON_AddStringToObject(o, k, buf);
+}
+
+/* One registration as `net witness list --json` prints it (12 keys, notes swn.md 3.10). */
+cJSON *wit_reg_json(const wit_service_t *ws, const struct wit_reg *r)
+{
+	cJSON *o = cJSON_CreateObject(), *f, *ch, *sid, *au, *cn;
+	char t[64];
+
+	if (o == NULL)
+		return NULL;
+	add_hex(o, "version", r->version);
+	cJSON_AddStringToObject(o, "net_name", r->net_name);
+	if (r->share_name != NULL)
+		cJSON_AddStringToObject(o, "share_name", r->share_name);
+	else
+		cJSON_AddNullToObject(o, "share_name");
+	cJSON_AddStringToObject(o, "ip_address", r->ip_address);
+	cJSON_AddStringToObject(o, "client_computer_name", r->client_computer_name);
+	f = cJSON_AddObjectToObject(o, "flags");
+	if (f != NULL) {
+		cJSON_AddBoolToObject(f, "WITNESS_REGISTER_IP_NOTIFICATION",
+		                      (r->flags & WITNESS_REGISTER_IP_NOTIFICATION) != 0);
+		cJSON_AddNumberToObject(f, "int", r->flags);
+		add_hex(f, "hex", r->flags);
+	}
+	cJSON_AddNumberToObject(o, "timeout", r->timeout);
+	ch = cJSON_AddObjectToObject(o, "context_handle");
+	if (ch != NULL) {
+		cJSON_AddNumberToObject(ch, "handle_type", r->wire.handle_type);
+		cJSON_AddStringToObject(ch, "uuid", r->uuid);
+	}
+	sid = cJSON_AddObjectToObject(o, "server_id");
+	if (sid != NULL) {
+		cJSON_AddNumberToObject(sid, "pid", (double)getpid());
+		cJSON_AddNumberToObject(sid, "task_id", 0);
+		cJSON_AddNumberToObject(sid, "vnn", ws->cfg.node);
+		cJSON_AddNumberToObject(sid, "unique_id", (double)(ws->unique_id >> 11));
+	}
+	au = cJSON_AddObjectToObject(o, "auth");
+	if (au != NULL) {
+		cJSON_AddStringToObject(au, "account_name", r->account_name);
+		cJSON_AddStringToObject(au, "domain_name", r->domain_name);
+		cJSON_AddStringToObject(au, "account_sid", r->account_sid);
+	}
+	cn = cJSON_AddObjectToObject(o, "connection");
+	if (cn != NULL) {
+		cJSON_AddStringToObject(cn, "local_address", r->local_address);
+		cJSON_AddStringToObject(cn, "remote_address", r->remote_address);
+	}
+	wit_format_time(r->registration_time_us, t, sizeof(t));
+	cJSON_AddStringToObject(o, "registration_time", t);
+	return o;
+}
