@@ -186,7 +186,7 @@ def samba_lp(tmpdir=None, extra=None):
     path = os.path.join(d, "smb.conf")
     with open(path, "w") as f:
         f.write("[global]\n workgroup = TESTDOM\n netbios name = CLIENTBOX\n"
-                " client use kerberos = off\n")
+                " client use kerberos = off\n interfaces = 127.0.0.1/8\n")
         for k, v in (extra or {}).items():
             f.write(" %s = %s\n" % (k, v))
     lp = param.LoadParm()
