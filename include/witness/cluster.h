@@ -68,6 +68,9 @@ typedef void (*cluster_event_cb)(void *arg, const struct cluster_event *ev);
  *    (Samba reports any change of hosting node this way, notes swn.md 3.3)
  *  - available -> unavailable/none:  UNAVAILABLE
  *  - unavailable -> available:       AVAILABLE
+ *  - "local" flag flipped while available (pinned node or local node
+ *    changed, no move): UNAVAILABLE, then AVAILABLE (Samba forces
+ *    UNAVAILABLE when local_iface changes, notes swn.md 3.3)
  *  - removed:                        UNAVAILABLE (removed = true)
  *  - added:                          AVAILABLE if available (no one can be registered yet)
  */
@@ -114,7 +117,12 @@ void cluster_notify_release(cluster_t *c, const char *addr); /* backends call th
 /* Backends: takes ownership of v, diffs, emits events, adopts it. */
 void cluster_publish(cluster_t *c, struct cluster_view *v);
 
-/* The static backend: IPs from the config; changed by set_ip (witnessctl ip set). */
+/*
+ * The static backend: IPs from the config; changed by set_ip (witnessctl ip
+ * set). The initial view is current as soon as it returns. When an IP hosted
+ * on the local node becomes unavailable or moves away, the backend calls
+ * cluster_notify_release() for it like CTDB's RELEASE_IP.
+ */
 int cluster_static_new(uv_loop_t *loop, const struct cluster_view *initial, cluster_t **out);
 
 #endif
