@@ -7,6 +7,7 @@ show) and rpcclient (to prove the daemon still serves RPC after admin abuse).
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import stat
@@ -435,6 +436,48 @@ class Lifecycle(unittest.TestCase):
             self.assertFalse(os.path.exists(d.socket))
         finally:
             d.cleanup()
+
+
+class SdNotify(unittest.TestCase):
+    """READY=1 / STATUS= / WATCHDOG=1 / STOPPING=1 on $NOTIFY_SOCKET (systemd Type=notify)."""
+
+    def test_notify_sequence(self):
+        tmp = tempfile.mkdtemp(prefix="wd-notify-")
+        path = os.path.join(tmp, "notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(path)
+        ns.settimeout(10)
+        d = Witnessd(epm_port=0, name="notify",
+                     env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"})
+        msgs = []
+
+        def read_until(pred):
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                m = ns.recv(4096).decode()
+                msgs.append(m)
+                if pred(m):
+                    return m
+            raise TimeoutError(msgs)
+
+        try:
+            d.start()
+            m = read_until(lambda m: "READY=1" in m)
+            self.assertTrue(d.alive())
+            read_until(lambda m: m.startswith("STATUS="))
+            # WatchdogSec=0.2s: pings at half the interval
+            read_until(lambda m: "WATCHDOG=1" in m)
+            read_until(lambda m: "WATCHDOG=1" in m)
+            d.proc.send_signal(signal.SIGHUP)
+            read_until(lambda m: "RELOADING=1" in m)
+            read_until(lambda m: "READY=1" in m)
+            d.proc.send_signal(signal.SIGTERM)
+            read_until(lambda m: "STOPPING=1" in m)
+            self.assertEqual(d.proc.wait(10), 0)
+        finally:
+            ns.close()
+            d.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
