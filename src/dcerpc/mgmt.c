@@ -81,7 +81,9 @@ static void inq_stats(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *
 	uint32_t max_count = 0, unknown = 0;
 	ndr_pull_init(&in, stub, len);
 	ndr_pull_u32(&in, &max_count);
-	ndr_pull_u32(&in, &unknown);
+	/* Samba's IDL has a second [in] u32; DCE's (and impacket's) only the count */
+	if (ndr_pull_remaining(&in) >= 4)
+		ndr_pull_u32(&in, &unknown);
 	if (ndr_pull_finish(&in) < 0) {
 		dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
 		return;
@@ -91,9 +93,10 @@ static void inq_stats(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *
 	uint32_t n = max_count < 4 ? max_count : 4;
 	struct ndr_push p;
 	ndr_push_init(&p);
-	ndr_push_u32(&p, n); /* count */
-	ndr_push_ptr(&p, st);
-	ndr_push_u32(&p, n); /* conformance */
+	/* DCE: count, then the conformant array (max_count, values); Samba's
+	 * conformant struct hoists max_count before count: same bytes. */
+	ndr_push_u32(&p, n);
+	ndr_push_u32(&p, n);
 	for (uint32_t i = 0; i < n; i++)
 		ndr_push_u32(&p, st[i]);
 	ndr_push_u32(&p, 0);
