@@ -46,6 +46,8 @@ struct auth_passdb_entry {
  * *out is owned by the caller: auth_passdb_free wipes the hashes.
  */
 int auth_passdb_load(const char *path, auth_passdb_t **out);
+/* The same from a file image in memory (tests, fuzzing); text is not kept. */
+int auth_passdb_parse(const char *text, auth_passdb_t **out);
 void auth_passdb_free(auth_passdb_t *db);
 size_t auth_passdb_count(const auth_passdb_t *db);
 /* The i-th entry (0 <= i < count); pointer valid until auth_passdb_free. */

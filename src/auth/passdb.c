@@ -183,22 +183,17 @@ static void free_file(char *buf, size_t len)
 	free(buf);
 }
 
-int auth_passdb_load(const char *path, auth_passdb_t **out)
+/* Parse a whole file image (NUL-terminated, modified in place). */
+static int parse_buffer(char *buf, const char *what, auth_passdb_t **out)
 {
 	auth_passdb_t *db;
-	char *buf, *line, *save = NULL;
-	size_t len, lineno = 0;
+	char *line;
+	size_t lineno = 0;
 	int rc;
 
-	rc = read_file(path, &buf, &len);
-	if (rc)
-		return rc;
 	db = calloc(1, sizeof(*db));
-	if (!db) {
-		free_file(buf, len);
+	if (!db)
 		return WD_ENOMEM;
-	}
-	/* strtok_r on "\n" would skip empty lines and miscount; walk by hand */
 	line = buf;
 	while (line && *line) {
 		char *nl = strchr(line, '\n');
@@ -212,7 +207,7 @@ int auth_passdb_load(const char *path, auth_passdb_t **out)
 		if (rc == WD_ENOTFOUND) {
 			rc = 0;
 		} else if (rc) {
-			wd_log(WD_LOG_ERR, "auth.passdb.parse", "path=%s line=%zu err=%s", path,
+			wd_log(WD_LOG_ERR, "auth.passdb.parse", "path=%s line=%zu err=%s", what,
 			       lineno, wd_strerror(rc));
 			goto fail;
 		} else {
@@ -243,13 +238,39 @@ int auth_passdb_load(const char *path, auth_passdb_t **out)
 		}
 		line = nl ? nl + 1 : NULL;
 	}
-	(void)save;
-	free_file(buf, len);
 	*out = db;
 	return 0;
 fail:
-	free_file(buf, len);
 	auth_passdb_free(db);
+	return rc;
+}
+
+int auth_passdb_parse(const char *text, auth_passdb_t **out)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len + 1);
+	int rc;
+
+	if (!copy)
+		return WD_ENOMEM;
+	memcpy(copy, text, len + 1);
+	rc = parse_buffer(copy, "(memory)", out);
+	free_file(copy, len);
+	return rc;
+}
+
+int auth_passdb_load(const char *path, auth_passdb_t **out)
+{
+	char *buf, ep[256];
+	size_t len;
+	int rc;
+
+	rc = read_file(path, &buf, &len);
+	if (rc)
+		return rc;
+	wd_log_escape(path, ep, sizeof(ep));
+	rc = parse_buffer(buf, ep, out);
+	free_file(buf, len);
 	return rc;
 }
 
