@@ -1,8 +1,8 @@
 /*
  * log.c - structured logging (include/witness/log.h).
  *
- * Two backends. Under systemd (JOURNAL_STREAM set in the environment, as
- * systemd does for services whose stderr goes to the journal) every field
+ * Two backends. Under systemd (JOURNAL_STREAM names our stderr, as systemd
+ * sets it for services whose stderr goes to the journal) every field
  * is sent to journald with sd_journal_sendv() as WITNESSD_<KEY>=value, plus
  * MESSAGE, PRIORITY and WITNESSD_EVENT, so `journalctl WITNESSD_EVENT=...`
  * works. Otherwise one line "event key=value ...\n" goes to stderr in a
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -45,16 +46,35 @@ int wd_log_get_level(void)
 void wd_log_use_stderr(int yes)
 {
 	log_force_stderr = yes ? 1 : 0;
+	log_backend = -1; /* decide again at the next line */
+}
+
+/*
+ * systemd.exec(5): JOURNAL_STREAM is "device:inode" of the stream that
+ * systemd connected to stderr; a program whose stderr still is that stream
+ * talks to journald natively. Comparing (and not just testing that the
+ * variable is set) keeps a witnessd started from a systemd-run shell with
+ * stderr redirected, as the test harness does, on its stderr.
+ */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 static int use_journal(void)
 {
 	if (log_force_stderr)
 		return 0;
-	if (log_backend < 0) {
-		const char *js = getenv("JOURNAL_STREAM");
-		log_backend = (js != NULL && js[0] != '\0') ? 1 : 0;
-	}
+	if (log_backend < 0)
+		log_backend = stderr_is_journal();
 	return log_backend;
 }
 

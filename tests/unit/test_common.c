@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "witness/err.h"
@@ -89,6 +91,50 @@ START_TEST(test_log_stderr)
 }
 END_TEST
 
+/*
+ * Runs wd_log in a child whose stderr is a temp file and whose JOURNAL_STREAM
+ * is that file's dev:ino (mode 0), another inode (1) or garbage (2); returns
+ * what reached the file.
+ */
+static char *log_in_child(int mode)
+{
+	char path[] = "/tmp/wdlogjXXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct stat st;
+		char js[128];
+		dup2(fd, STDERR_FILENO);
+		fstat(STDERR_FILENO, &st);
+		snprintf(js, sizeof(js), js_fmt, (unsigned long long)st.st_dev,
+		         (unsigned long long)st.st_ino);
+		setenv("JOURNAL_STREAM", js, 1);
+		wd_log_use_stderr(0);
+		wd_log(WD_LOG_ERR, "test.journal", "k=v");
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	static char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+START_TEST(test_log_backend_choice)
+{
+	/* stderr is the journal stream: fields go to journald, not stderr */
+	ck_assert_str_eq(log_in_child(0), "");
+	/* JOURNAL_STREAM names another stream (stderr redirected): stderr */
+	ck_assert_str_eq(log_in_child(1), "test.journal k=v\n");
+	ck_assert_str_eq(log_in_child(2), "test.journal k=v\n");
+}
+END_TEST
+
 START_TEST(test_guid_parse_format)
 {
 	struct wd_guid g;
@@ -149,6 +195,7 @@ static Suite *common_suite(void)
 	tcase_add_test(tc, test_escape);
 	tcase_add_test(tc, test_memzero);
 	tcase_add_test(tc, test_log_stderr);
+	tcase_add_test(tc, test_log_backend_choice);
 	tcase_add_test(tc, test_guid_parse_format);
 	tcase_add_test(tc, test_guid_random);
 	suite_add_tcase(s, tc);
