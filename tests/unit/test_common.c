@@ -109,8 +109,10 @@ static char *log_in_child(int mode)
 		char js[128];
 		dup2(fd, STDERR_FILENO);
 		fstat(STDERR_FILENO, &st);
-		snprintf(js, sizeof(js), js_fmt, (unsigned long long)st.st_dev,
-		         (unsigned long long)st.st_ino);
+		snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+		         (unsigned long long)st.st_ino + (mode == 1));
+		if (mode == 2)
+			snprintf(js, sizeof(js), "garbage");
 		setenv("JOURNAL_STREAM", js, 1);
 		wd_log_use_stderr(0);
 		wd_log(WD_LOG_ERR, "test.journal", "k=v");
