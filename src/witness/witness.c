@@ -791,6 +791,12 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 		const char *acct = as != NULL ? as->account : "";
 		const char *dom = as != NULL ? as->domain : "";
 		const char *sid = as != NULL ? as->sid : "";
+		/* An unauthenticated bind is Samba's anonymous session (min auth level = none). */
+		if (as == NULL || (as->auth_type == AUTH_TYPE_NONE && as->account[0] == '\0')) {
+			acct = "ANONYMOUS LOGON";
+			dom = "NT AUTHORITY";
+			sid = "S-1-5-7";
+		}
 		const char *la = peer != NULL && peer->local_addr ? peer->local_addr : "";
 		const char *ra = peer != NULL && peer->remote_addr ? peer->remote_addr : "";
 		size_t need;
