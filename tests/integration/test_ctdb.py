@@ -120,6 +120,8 @@ class Client:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
 
 @unittest.skipUnless(os.path.exists("/usr/sbin/ctdbd") and os.geteuid() == 0,
@@ -139,7 +141,8 @@ class CtdbCluster(unittest.TestCase):
         try:
             cls.lab.start()
             for i in range(3):
-                d = Witnessd(netname=NETNAME, backend="ctdb", listen=(cls.lab.node_addrs[i],),
+                # 0.0.0.0: test_6 also reaches each witnessd on a public IP
+                d = Witnessd(netname=NETNAME, backend="ctdb", listen=("0.0.0.0",),
                              epm_port=0, reregister_delay=60, unused_timeout=300,
                              extra_sections={"ctdb": {"socket": cls.lab.socket(i),
                                                       "reread interval": 10}},
@@ -327,6 +330,50 @@ class CtdbCluster(unittest.TestCase):
             self.expect_cycle(c, "moveip after local ctdbd restart", t0)
         finally:
             c.close()
+
+    def test_6_tcp_client_tickles_and_release(self):
+        """A witness connection to a public IP is registered with ctdbd for
+        tickle ACKs (TCP_CLIENT) and is closed when the IP is released."""
+        from harness import samba_witness, wait_for
+
+        ips = self.lab.ip_all(0)
+        ip = sorted(ips)[0]
+        w = ips[ip]
+        port = self.wd[w].witness_port
+        # test mode configures nothing (notes ctdb.md 8.1): put the address
+        # on lo ourselves so a client can connect to it
+        subprocess.run(["ip", "addr", "add", ip + "/32", "dev", "lo"], check=True)
+        try:
+            conn = samba_witness("ncacn_ip_tcp:%s[%d]" % (ip, port))
+            conn.GetInterfaceList()
+
+            def tickled():
+                out = self.lab.ctdb(w, "gettickles", ip, str(port))
+                return ("DST: %s:%d" % (ip, port)) in out
+            wait_for(tickled, timeout=10, step=0.2, what="ctdb gettickles lists the connection")
+            st = self.status(w)["cluster"]
+            self.assertGreaterEqual(st["tracked_connections"], 1)
+            self.assertGreaterEqual(st["tcp_client_sent"], 1)
+            self.assertEqual(st["tcp_client_refused"], 0)
+
+            t = (w + 1) % 3
+            t0 = time.time()
+            self.lab.ctdb(0, "moveip", ip, str(t))
+
+            def closed():
+                try:
+                    conn.GetInterfaceList()
+                    return False
+                except Exception:
+                    return True
+            wait_for(closed, timeout=10, step=0.02, what="connection to released IP closed")
+            self.latencies.append(("moveip: connection to released IP", "closed",
+                                   time.time() - t0))
+            self.assertIn("daemon.ip_released", self.wd[w].log())
+            wait_for(lambda: self.status(w)["cluster"]["tracked_connections"] == 0,
+                     timeout=5, what="connection untracked")
+        finally:
+            subprocess.run(["ip", "addr", "del", ip + "/32", "dev", "lo"], check=False)
 
 
 if __name__ == "__main__":
