@@ -22,6 +22,7 @@
 #define MAX_WRITE_QUEUE          (4u << 20) /* client not reading: close */
 #define FRAG_TIMEOUT_MS          30000      /* a started fragment must complete */
 #define UNBOUND_TIMEOUT_MS       60000      /* a connection must bind */
+#define SHUTDOWN_TIMEOUT_MS      10000      /* flushing a last fault or bind_nak */
 #define SWEEP_MS                 5000
 #define IP_BUCKETS               256
 #define BTFN_KEEP_CONN_ON_ORPHAN 0x02 /* [MS-RPCE] 2.2.2.14 */
@@ -98,7 +99,8 @@ struct conn {
 	struct pres_ctx *ctxs;
 	uint8_t n_ctx;
 	uint16_t max_xmit;
-	bool bound, conc_mpx, closing, counted;
+	bool bound, conc_mpx, closing, counted, shutting;
+	uint64_t shutdown_at;
 
 	/* auth (one security context per connection) */
 	auth_ctx_t *auth;
@@ -704,6 +706,14 @@ static void on_conn_closed(uv_handle_t *h)
 {
 	struct conn *c = (struct conn *)h;
 	dcerpc_server_t *srv = c->srv;
+	/* on the list until here, so that server close and the sweep can
+	 * still reach a connection that waits for its shutdown */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
 	srv->closing_handles--;
 	srv_maybe_finish_close(srv);
@@ -725,13 +735,6 @@ static void conn_teardown(struct conn *c)
 		c->auth = NULL;
 	}
 	group_detach(c);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->next = c->prev = NULL;
 	if (c->counted) {
 		srv->stats.connections_open--;
 		ip_dec(srv, c->remote_ip);
@@ -757,7 +760,9 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 {
 	struct conn *c = req->data;
 	free(req);
-	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+	/* the server (or the sweep) may have closed it while the shutdown waited */
+	if (!uv_is_closing((uv_handle_t *)&c->tcp))
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
 /* Flush what is queued (a fault, a bind_nak), then close. */
@@ -770,7 +775,9 @@ static void conn_close_after_write(struct conn *c)
 	conn_teardown(c);
 	c->srv->closing_handles++;
 	uv_shutdown_t *req = malloc(sizeof(*req));
+	c->shutdown_at = uv_now(c->srv->loop);
 	if (req) {
+		c->shutting = true;
 		req->data = c;
 		if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
 			return;
@@ -1596,8 +1603,13 @@ static void on_sweep(uv_timer_t *t)
 	while (c) {
 		struct conn *next = c->next;
 		bool partial = c->frag || c->hdr_have;
-		if (!c->closing && ((partial && now - c->frag_started > FRAG_TIMEOUT_MS) ||
-		                    (!c->bound && now - c->accepted_at > UNBOUND_TIMEOUT_MS))) {
+		if (c->shutting && now - c->shutdown_at > SHUTDOWN_TIMEOUT_MS &&
+		    !uv_is_closing((uv_handle_t *)&c->tcp)) {
+			/* the peer does not read what we flush: give up */
+			uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+		} else if (!c->closing &&
+		           ((partial && now - c->frag_started > FRAG_TIMEOUT_MS) ||
+		            (!c->bound && now - c->accepted_at > UNBOUND_TIMEOUT_MS))) {
 			wd_log(WD_LOG_INFO, "dcerpc.conn.timeout", "remote=%s", c->remote_addr);
 			conn_close(c);
 		}
@@ -1731,10 +1743,12 @@ void dcerpc_server_close(dcerpc_server_t *srv, void (*cb)(void *arg), void *arg)
 	struct conn *c = srv->conns;
 	while (c) {
 		struct conn *next = c->next;
-		conn_close(c);
+		if (!c->closing)
+			conn_close(c);
+		else if (!uv_is_closing((uv_handle_t *)&c->tcp))
+			uv_close((uv_handle_t *)&c->tcp, on_conn_closed); /* stop flushing */
 		c = next;
 	}
-	/* connections already closing (after-write) are off the list but still counted */
 	srv->closing_handles--;
 	if (srv->closing_handles == 0) {
 		/* nothing to wait for: finish on the next loop turn is not needed */
