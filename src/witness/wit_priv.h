@@ -68,8 +68,15 @@ void wit_service_set_rpc_ops(wit_service_t *ws, const struct wit_rpc_ops *ops);
  * '.' is one of our NetBIOS names (the netname's first label or an alias).
  */
 bool wit_netname_ok(const struct wit_config *cfg, const char *net_name);
-/* Samba 3.4 step 5: a share name must be free of control characters. */
+/* Samba 3.4 step 5: a share name must survive log_escape() unchanged. */
 bool wit_share_name_ok(const char *share);
+/*
+ * Samba's log_escape() rules (the client computer name is stored escaped,
+ * notes swn.md 3.4 step 7): \a \b \f \n \r \t \v and \\ as C escapes, other
+ * bytes <= 0x1f as \xHH; everything else (UTF-8 too) kept. Truncates to
+ * outlen at a whole escape. Returns out.
+ */
+char *wit_name_escape(const char *in, char *out, size_t outlen);
 
 /* RESOURCE_CHANGE state machine of one registration (notes swn.md 3.3, 3.5). */
 struct wit_change {

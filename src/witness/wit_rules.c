@@ -42,18 +42,59 @@ bool wit_netname_ok(const struct wit_config *cfg, const char *net_name)
 	return false;
 }
 
+/* Needs escaping under Samba's log_escape() rules: control characters and '\\'. */
+static bool needs_escape(unsigned char c)
+{
+	return c <= 0x1f || c == '\\';
+}
+
 bool wit_share_name_ok(const char *share)
 {
 	/*
 	 * Samba requires the name to survive log_escape() unchanged (notes
-	 * swn.md 3.4 step 5). We reject the same control characters but keep
-	 * non-ASCII UTF-8, which is a valid share name for Windows clients.
+	 * swn.md 3.4 step 5): no control character, no backslash. Non-ASCII
+	 * UTF-8 passes, as in Samba.
 	 */
 	for (const unsigned char *p = (const unsigned char *)share; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
+		if (needs_escape(*p))
 			return false;
 	}
 	return true;
+}
+
+char *wit_name_escape(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return out;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		char tmp[5];
+		const char *e;
+		size_t l;
+
+		if (!needs_escape(*p)) {
+			tmp[0] = (char)*p;
+			tmp[1] = '\0';
+		} else {
+			static const char named[] = "\a\b\f\n\r\t\v\\";
+			static const char letters[] = "abfnrtv\\";
+			const char *n = memchr(named, *p, sizeof(named) - 1);
+
+			if (n != NULL)
+				snprintf(tmp, sizeof(tmp), "\\%c", letters[n - named]);
+			else
+				snprintf(tmp, sizeof(tmp), "\\x%02X", *p);
+		}
+		e = tmp;
+		l = strlen(e);
+		if (o + l >= outlen)
+			break; /* truncate at a whole escape */
+		memcpy(out + o, e, l);
+		o += l;
+	}
+	out[o] = '\0';
+	return out;
 }
 
 void wit_change_set(struct wit_change *c, uint32_t state)

@@ -802,7 +802,7 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 		size_t need;
 		char *cur;
 
-		wd_log_escape(in.client_computer_name, ccn, sizeof(ccn));
+		wit_name_escape(in.client_computer_name, ccn, sizeof(ccn));
 		need = strlen(in.net_name) + 1 + (in.share_name ? strlen(in.share_name) + 1 : 0) +
 		       strlen(ip->addr) + 1 + strlen(ccn) + 1 + strlen(acct) + 1 + strlen(dom) + 1 +
 		       strlen(sid) + 1 + strlen(la) + 1 + strlen(ra) + 1;

@@ -836,6 +836,14 @@ START_TEST(test_pure_rules)
 	ck_assert(wit_share_name_ok("SHARE1"));
 	ck_assert(wit_share_name_ok("Übung"));
 	ck_assert(!wit_share_name_ok("a\tb"));
+	ck_assert(!wit_share_name_ok("a\\b"));
+	ck_assert(wit_share_name_ok("my share~\x7f"));
+	{
+		char e[64];
+		ck_assert_str_eq(wit_name_escape("A b\x01\n\\\x1f\xc3\xa4", e, sizeof(e)),
+		                 "A b\\x01\\n\\\\\\x1F\xc3\xa4");
+		ck_assert_str_eq(wit_name_escape("abc\x01", e, 5), "abc");
+	}
 
 	/* UNAVAILABLE is sticky until delivered */
 	wit_change_set(&ch, WITNESS_RESOURCE_STATE_UNAVAILABLE);
