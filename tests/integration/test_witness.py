@@ -76,6 +76,29 @@ def new_assoc_group(port):
     return s, struct.unpack_from("<I", r, 20)[0]
 
 
+def raw_request(sock, call_id, opnum, stub):
+    """Send one request PDU ([C706] 12.6.4.9), single fragment, context 0."""
+    body = struct.pack("<IHH", len(stub), 0, opnum) + stub
+    sock.sendall(struct.pack("<BBBB4sHHI", 5, 0, 0, 3, b"\x10\0\0\0", 16 + len(body), 0, call_id) + body)
+
+
+def raw_response_stub(sock):
+    """Read one response PDU; return its stub (after the 24-byte header)."""
+    def read(n):
+        b = b""
+        while len(b) < n:
+            chunk = sock.recv(n - len(b))
+            if not chunk:
+                raise EOFError("connection closed")
+            b += chunk
+        return b
+    hdr = read(16)
+    pdu = hdr + read(struct.unpack_from("<H", hdr, 8)[0] - 16)
+    if pdu[2] != 2:
+        raise RuntimeError("ptype %d" % pdu[2])
+    return pdu[24:]
+
+
 def utf16z(s):
     return (s + "\0").encode("utf-16-le")
 
@@ -376,6 +399,30 @@ class WitnessTest(unittest.TestCase):
         self.conns.remove(c)
         del c  # closes the only connection of the association group ([MS-SWN] 3.1.6.5)
         wait_for(lambda: self.list_json() == {}, timeout=5, what="registration dropped")
+
+    def test_connection_close_with_pending_async_notify(self):
+        # A client that goes away with an AsyncNotify pending: the call is
+        # cancelled, the registration and its store row go with the group.
+        sock, _ = new_assoc_group(self.d.witness_port)
+        r = witness.RegisterEx()
+        r.in_version, r.in_net_name, r.in_share_name = witness.WITNESS_V2, NETNAME, None
+        r.in_ip_address, r.in_client_computer_name = IP1, "RAWBOX"
+        r.in_flags, r.in_timeout = 0, 60
+        raw_request(sock, 2, 4, ndr_pack_in(r))
+        ndr_unpack_out(r, raw_response_stub(sock))
+        self.assertEqual(r.result[0], WERR_OK)
+        a = witness.AsyncNotify()
+        a.in_context_handle = r.out_context_handle
+        raw_request(sock, 3, 3, ndr_pack_in(a))
+        self.assertEqual(len(self.list_json()), 1)
+        sock.close()
+        wait_for(lambda: self.list_json() == {}, timeout=5, what="registration dropped")
+        db = sqlite3.connect(os.path.join(self.d.state, "registrations.sqlite"))
+        self.assertEqual(db.execute("SELECT count(*) FROM registrations").fetchone()[0], 0)
+        db.close()
+        # the daemon still serves others
+        c = self.conn()
+        self.assertEqual(c.GetInterfaceList().num_interfaces, 3)
 
     def test_unregister_ex_opnum5(self):
         # Windows Server 2025 clients call WitnessrUnRegisterEx first ([MS-SWN] 3.1.4.6)
