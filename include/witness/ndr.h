@@ -51,7 +51,11 @@ void ndr_push_init(struct ndr_push *p);
 void ndr_push_free(struct ndr_push *p);
 /* Returns the sticky error (0 on success). */
 int ndr_push_finish(const struct ndr_push *p);
-/* Hands the buffer to the caller (free()), resets p. NULL if p->err. */
+/*
+ * Hands the buffer to the caller (free()) and resets p; never NULL on
+ * success, even for 0 bytes. NULL if p->err: the buffer is freed then and
+ * p keeps its error (ndr_push_free(p) afterwards is harmless either way).
+ */
 uint8_t *ndr_push_steal(struct ndr_push *p, size_t *len);
 
 void ndr_push_align(struct ndr_push *p, size_t n); /* zero padding */
@@ -75,6 +79,7 @@ void ndr_push_u32_at(struct ndr_push *p, size_t off, uint32_t v);
 
 void ndr_pull_init(struct ndr_pull *p, const uint8_t *data, size_t len);
 int ndr_pull_finish(const struct ndr_pull *p); /* sticky error */
+/* Bytes not yet consumed; 0 after an error. */
 size_t ndr_pull_remaining(const struct ndr_pull *p);
 void ndr_pull_align(struct ndr_pull *p, size_t n);
 void ndr_pull_u8(struct ndr_pull *p, uint8_t *v);

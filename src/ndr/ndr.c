@@ -43,6 +43,9 @@ uint8_t *ndr_push_steal(struct ndr_push *p, size_t *len)
 	uint8_t *d;
 
 	if (p->err != 0) {
+		int err = p->err;
+		ndr_push_free(p); /* nothing leaks when callers skip the free */
+		p->err = err;
 		if (len != NULL)
 			*len = 0;
 		return NULL;

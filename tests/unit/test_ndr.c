@@ -38,6 +38,8 @@ START_TEST(test_push_scalars)
 	size_t len = 99;
 	ck_assert_ptr_null(ndr_push_steal(&p, &len));
 	ck_assert_uint_eq(len, 0);
+	ck_assert_ptr_null(p.data);                       /* freed by the failed steal */
+	ck_assert_int_eq(ndr_push_finish(&p), WD_ERANGE); /* error kept */
 	ndr_push_free(&p);
 }
 END_TEST
