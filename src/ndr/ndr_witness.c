@@ -35,7 +35,7 @@ static void pull_result(struct ndr_pull *p, uint32_t *result)
 	ndr_pull_u32(p, result);
 }
 
-/* Grows p->err only if it is still clean (sticky first error). */
+/* Records err unless an earlier error is already sticky. */
 static void push_fail(struct ndr_push *p, int err)
 {
 	if (p->err == 0)
