@@ -12,6 +12,7 @@ to the client receiving each notification is printed ("latency").
 
 Run by tests/integration/run.sh inside a fresh network namespace.
 """
+import ipaddress
 import json
 import os
 import queue
@@ -136,7 +137,8 @@ class CtdbCluster(unittest.TestCase):
 
         if not os.path.exists(WITNESSD):
             raise unittest.SkipTest("witnessd not built: " + WITNESSD)
-        cls.lab = CtdbLab(3)
+        # six IPv4 public addresses and one IPv6
+        cls.lab = CtdbLab(3, public_ips=["10.77.1.%d" % i for i in range(1, 7)] + ["fd77::1"])
         cls.wd = []
         try:
             cls.lab.start()
@@ -233,14 +235,20 @@ class CtdbCluster(unittest.TestCase):
             conn = samba_witness(self.binding(i))
             got = {}
             for itf in conn.GetInterfaceList().interfaces:
-                self.assertTrue(itf.flags & witness.WITNESS_INFO_IPv4_VALID)
-                got[itf.ipv4] = itf
+                if itf.flags & witness.WITNESS_INFO_IPv4_VALID:
+                    got[itf.ipv4] = itf
+                else:
+                    self.assertTrue(itf.flags & witness.WITNESS_INFO_IPv6_VALID)
+                    got[ipaddress.ip_address(itf.ipv6).compressed] = itf
             self.assertEqual(set(got), set(want), "node %d" % i)
             for ip, holder in want.items():
                 itf = got[ip]
                 self.assertEqual(itf.state, witness.WITNESS_STATE_AVAILABLE, ip)
                 self.assertEqual(itf.group_name, NETNAME)
                 # [MS-SWN] 3.1.4.1: WITNESS_IF on IPs not hosted by this node
+                flags = itf.flags & ~(witness.WITNESS_INFO_IPv4_VALID |
+                                      witness.WITNESS_INFO_IPv6_VALID)
+                self.assertEqual(flags, witness.WITNESS_INFO_WITNESS_IF if holder != i else 0)
                 self.assertEqual(bool(itf.flags & witness.WITNESS_INFO_WITNESS_IF), holder != i,
                                  "node %d ip %s holder %d flags %#x" % (i, ip, holder, itf.flags))
             st = self.status(i)
