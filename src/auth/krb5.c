@@ -163,10 +163,57 @@ static void compute_sizes(struct krb5_acceptor *a)
 	}
 }
 
+/*
+ * The error-code ([6] Int32) of a KRB-ERROR ([RFC 4120] 5.9.1) found in an
+ * error token, for the log only; -1 when absent. A bounded byte scan, not a
+ * parser: the token is our own library's output.
+ */
+static int krb_error_code(const void *tok, size_t len)
+{
+	const uint8_t *p = tok;
+
+	for (size_t i = 0; p && i + 5 <= len; i++) {
+		if (p[i] == 0xa6 && p[i + 1] == 0x03 && p[i + 2] == 0x02 && p[i + 3] == 0x01)
+			return p[i + 4];
+		if (i + 6 <= len && p[i] == 0xa6 && p[i + 1] == 0x04 && p[i + 2] == 0x02 &&
+		    p[i + 3] == 0x02)
+			return p[i + 4] << 8 | p[i + 5];
+	}
+	return -1;
+}
+
+static const char *krb_error_name(int e)
+{
+	switch (e) {
+	case 31:
+		return "integrity_check_failed";
+	case 32:
+		return "ticket_expired";
+	case 33:
+		return "ticket_not_yet_valid";
+	case 34:
+		return "replay";
+	case 35:
+		return "not_us";
+	case 36:
+		return "bad_match";
+	case 37:
+		return "clock_skew";
+	case 41:
+		return "modified";
+	case 44:
+		return "bad_key_version";
+	case 45:
+		return "no_key";
+	default:
+		return "other";
+	}
+}
+
 int krb5_acceptor_update(struct krb5_acceptor *a, const uint8_t *in, size_t in_len, uint8_t **out,
                          size_t *out_len)
 {
-	OM_uint32 maj, min, ret_flags = 0;
+	OM_uint32 maj, min, amin = 0, ret_flags = 0;
 	gss_buffer_desc itok = {in_len, (void *)in}, otok = GSS_C_EMPTY_BUFFER;
 	gss_name_t src = GSS_C_NO_NAME;
 	int rc;
@@ -175,7 +222,7 @@ int krb5_acceptor_update(struct krb5_acceptor *a, const uint8_t *in, size_t in_l
 	*out_len = 0;
 	if (a->complete)
 		return WD_ESTATE;
-	maj = gss_accept_sec_context(&min, &a->ctx, a->srv->cred, &itok, GSS_C_NO_CHANNEL_BINDINGS,
+	maj = gss_accept_sec_context(&amin, &a->ctx, a->srv->cred, &itok, GSS_C_NO_CHANNEL_BINDINGS,
 	                             &src, NULL, &otok, &ret_flags, NULL, NULL);
 	if (otok.length) {
 		*out = malloc(otok.length);
@@ -188,9 +235,17 @@ int krb5_acceptor_update(struct krb5_acceptor *a, const uint8_t *in, size_t in_l
 		memcpy(*out, otok.value, otok.length);
 		*out_len = otok.length;
 	}
-	gss_release_buffer(&min, &otok);
+	if (!GSS_ERROR(maj))
+		gss_release_buffer(&min, &otok);
 	if (GSS_ERROR(maj)) {
-		log_gss("auth.krb5.refused", maj, min);
+		/* MIT answers a bad AP-REQ with a KRB-ERROR token and minor 0:
+		 * the reason is only in that token */
+		int kerr = krb_error_code(otok.value, otok.length);
+		gss_release_buffer(&min, &otok);
+		log_gss("auth.krb5.refused", maj, amin);
+		if (kerr >= 0)
+			wd_log(WD_LOG_NOTICE, "auth.krb5.refused", "krb_error=%d reason=%s", kerr,
+			       krb_error_name(kerr));
 		free(*out);
 		*out = NULL;
 		*out_len = 0;

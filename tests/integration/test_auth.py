@@ -1,0 +1,459 @@
+"""Authentication and message protection against witnessd with real clients
+(issue 3 "done when"):
+
+* a real MIT KDC (krb5lab.py) on 127.0.0.1 with a throwaway realm and a keytab
+  holding cifs/ and host/ of the test netname;
+* rpcclient 4.17 with [sign] [seal] [spnego,sign] [spnego,seal] (NTLMSSP),
+  [krb5,sign] [krb5,seal] [spnego,krb5,sign] [spnego,krb5,seal] (Kerberos):
+  GetInterfaceList and a Register / AsyncNotify / UnRegister round in one
+  session (driven through a pty), the notification triggered by witnessctl;
+* Samba python bindings with [sign] [seal] [ntlm,seal] [spnego,seal]: the
+  same round (the port found through the EPM);
+* impacket WINNT at levels 2 (refused: below the minimum), 5 and 6;
+* refusals, each followed by a good client being served: wrong password,
+  unknown user, level below the minimum, an expired Kerberos ticket, a
+  ticket for a key we do not hold, a replayed AP-REQ, a tampered signature
+  and a replayed (signed) request PDU;
+* the authenticated identity lands in the registration (witnessctl list).
+
+Run with /usr/bin/python3 inside its own netns (tests/integration/run.sh).
+"""
+import ctypes
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import WITNESSCTL, Witnessd, samba_creds, samba_lp, samba_witness  # noqa: E402
+from krb5lab import Krb5Lab  # noqa: E402
+
+from impacket.dcerpc.v5 import rpcrt, transport  # noqa: E402
+from impacket.uuid import uuidtup_to_bin  # noqa: E402
+
+HOST = "witsrv.testdom.example"
+NETNAME = HOST
+WITNESS = ("ccd8c074-d0e5-4a40-92b4-d074faa6ba28", "1.1")
+NDR32 = "8a885d04-1ceb-11c9-9fe8-08002b104860"
+USER, PASSWORD, DOMAIN = "alice", "Secret123", "TESTDOM"
+IP = "127.0.0.2"
+
+
+def ndr_wstr(s):
+    s += "\0"
+    b = struct.pack("<III", len(s), 0, len(s)) + s.encode("utf-16-le")
+    return b + b"\0" * ((4 - len(b) % 4) % 4)
+
+
+def register_stub(net, ip, client, version=0x00010001):
+    return (struct.pack("<II", version, 0x20000) + ndr_wstr(net) + struct.pack("<I", 0x20004)
+            + ndr_wstr(ip) + struct.pack("<I", 0x20008) + ndr_wstr(client))
+
+
+class Pty:
+    """An interactive rpcclient session (its witness commands need the handle
+    printed by Register, and a registration lives only as long as its
+    connection)."""
+
+    PROMPT = rb"rpcclient \$> "
+
+    def __init__(self, argv, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execvpe(argv[0], argv, env)
+        self.buf = b""
+
+    def expect(self, pat, timeout=30):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = re.search(pat, self.buf)
+            if m:
+                out, self.buf = self.buf[:m.end()], self.buf[m.end():]
+                return out.decode("utf-8", "replace"), m
+            r, _, _ = select.select([self.fd], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    break
+                self.buf += chunk
+        raise AssertionError("rpcclient: no %r in %r" % (pat, self.buf[-2000:]))
+
+    def cmd(self, line, timeout=30):
+        os.write(self.fd, line.encode() + b"\n")
+        out, _ = self.expect(self.PROMPT, timeout)
+        return out
+
+    def close(self):
+        try:
+            os.write(self.fd, b"quit\n")
+        except OSError:
+            pass
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            pid, _ = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(self.pid, 9)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+# -- a minimal MIT GSSAPI initiator (ctypes), to make AP-REQs we then send
+#    ourselves: expired, for a key the server lacks, replayed --
+
+class _Buf(ctypes.Structure):
+    _fields_ = [("length", ctypes.c_size_t), ("value", ctypes.c_void_p)]
+
+
+def gss_ap_req(ccache, service_host, env):
+    """DCE-style AP-REQ for host@service_host from ccache (bytes)."""
+    for k in ("KRB5_CONFIG", "KRB5RCACHEDIR"):
+        os.environ[k] = env[k]
+    os.environ["KRB5CCNAME"] = "FILE:" + ccache
+    g = ctypes.CDLL("libgssapi_krb5.so.2")
+    minor = ctypes.c_uint32()
+    name = ctypes.c_void_p()
+    sname = ("host@" + service_host).encode()
+    nb = _Buf(len(sname), ctypes.cast(ctypes.c_char_p(sname), ctypes.c_void_p))
+    nt = ctypes.c_void_p.in_dll(g, "GSS_C_NT_HOSTBASED_SERVICE")
+    mech = ctypes.c_void_p.in_dll(g, "gss_mech_krb5")
+    maj = g.gss_import_name(ctypes.byref(minor), ctypes.byref(nb), nt, ctypes.byref(name))
+    assert maj == 0, hex(maj)
+    g.gss_krb5_ccache_name(ctypes.byref(minor), ("FILE:" + ccache).encode(), None)
+    ctx = ctypes.c_void_p()
+    out = _Buf()
+    flags = 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x1000  # MUTUAL REPLAY SEQUENCE CONF INTEG DCE_STYLE
+    ret = ctypes.c_uint32()
+    maj = g.gss_init_sec_context(ctypes.byref(minor), None, ctypes.byref(ctx), name, mech,
+                                 ctypes.c_uint32(flags), ctypes.c_uint32(0), None, None, None,
+                                 ctypes.byref(out), ctypes.byref(ret), None)
+    assert maj in (0, 1), "gss_init_sec_context 0x%x/%d" % (maj, minor.value)  # COMPLETE/CONTINUE
+    tok = ctypes.string_at(out.value, out.length)
+    g.gss_release_buffer(ctypes.byref(minor), ctypes.byref(out))
+    g.gss_delete_sec_context(ctypes.byref(minor), ctypes.byref(ctx), None)
+    g.gss_release_name(ctypes.byref(minor), ctypes.byref(name))
+    return tok
+
+
+def raw_bind(port, auth_type, level, token, call_id=1):
+    """One bind with a sec_trailer; returns (ptype, body bytes)."""
+    ctx = struct.pack("<HBB", 0, 1, 0) + uuid.UUID(WITNESS[0]).bytes_le + struct.pack("<HH", 1, 1)
+    ctx += uuid.UUID(NDR32).bytes_le + struct.pack("<I", 2)
+    body = struct.pack("<HHIB3x", 4280, 4280, 0, 1) + ctx
+    trailer = struct.pack("<BBBBI", auth_type, level, 0, 0, 1)
+    flen = 16 + len(body) + 8 + len(token)
+    pdu = struct.pack("<BBBB4sHHI", 5, 0, 11, 3, b"\x10\0\0\0", flen, len(token), call_id)
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(pdu + body + trailer + token)
+        hdr = b""
+        while len(hdr) < 16:
+            c = s.recv(16 - len(hdr))
+            if not c:
+                return None, b""
+            hdr += c
+        flen = struct.unpack_from("<H", hdr, 8)[0]
+        rest = b""
+        while len(rest) < flen - 16:
+            c = s.recv(flen - 16 - len(rest))
+            if not c:
+                break
+            rest += c
+        return hdr[2], rest
+    finally:
+        s.close()
+
+
+class Auth(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="test-auth-")
+        # clockskew 1 s so that a ticket of 2 s is soon really expired
+        cls.kdc = Krb5Lab(host=HOST, clockskew=1).start()
+        cls.pwfile = os.path.join(cls.tmp, "ntlm.pw")
+        for user, pw, dom in ((USER, PASSWORD, DOMAIN), ("bob", "Bobpass1", None)):
+            args = [WITNESSCTL, "user", "add", user, "--file", cls.pwfile]
+            if dom:
+                args += ["--domain", dom]
+            subprocess.run(args, input=pw + "\n", text=True, check=True, capture_output=True)
+        cls.ccache = cls.kdc.kinit(USER, PASSWORD)
+        cls.smbconf = os.path.join(cls.tmp, "smb.conf")
+        with open(cls.smbconf, "w") as f:
+            f.write("[global]\n workgroup = TESTDOM\n realm = TESTDOM.EXAMPLE\n"
+                    " netbios name = CLIENTBOX\n client use kerberos = off\n")
+        cls.d = Witnessd(name="auth", netname=NETNAME, min_auth="integrity",
+                         env=cls.kdc.env(), reregister_delay=30,
+                         global_opts={"ntlm password file": cls.pwfile,
+                                      "keytab": cls.kdc.keytab,
+                                      "auth methods": "ntlmssp krb5 spnego"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.kdc.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def tearDown(self):
+        self.assertTrue(self.d.alive(), self.d.log()[-3000:])
+
+    # -- helpers --
+    def rpcclient_argv(self, opts, user=USER, password=PASSWORD):
+        if "krb5" in opts:
+            return ["rpcclient", "-s", self.smbconf,
+                    "ncacn_ip_tcp:127.0.0.1[%s,target_hostname=%s]" % (opts, HOST),
+                    "-U", "%s@%s%%%s" % (user, self.kdc.realm, password),
+                    "--use-kerberos=required"]
+        return ["rpcclient", "-s", self.smbconf, "ncacn_ip_tcp:127.0.0.1[%s]" % opts,
+                "-U", "%s/%s%%%s" % (DOMAIN, user, password)]
+
+    def rpcclient_env(self, ccache=None):
+        return self.kdc.env({"KRB5CCNAME": "FILE:" + (ccache or self.ccache)})
+
+    def rpcclient(self, opts, cmd, **kw):
+        r = subprocess.run(self.rpcclient_argv(opts, **kw) + ["-c", cmd], capture_output=True,
+                           text=True, timeout=60, env=self.rpcclient_env())
+        return r.returncode, r.stdout + r.stderr
+
+    def assert_good_client_served(self):
+        rc, out = self.rpcclient("seal", "GetInterfaceList")
+        self.assertEqual(rc, 0, out)
+        self.assertIn(IP, out)
+
+    def registrations(self):
+        return json.loads(self.d.ctl("list", "--json").stdout)
+
+    def notify_later(self, ip, delay=0.5):
+        cmd = "sleep %s; exec %s --socket %s ip set %s --unavailable" % (
+            delay, WITNESSCTL, self.d.socket, ip)
+        return subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+
+    def restore(self, ip):
+        self.d.ctl("ip", "set", ip, "--available")
+        self.d.ctl("ip", "set", ip, "--node", "0")
+
+    # -- the matrix --
+    def test_rpcclient_matrix(self):
+        """rpcclient x {NTLMSSP, SPNEGO(NTLMSSP), krb5, SPNEGO(krb5)} x {sign, seal}."""
+        matrix = [("sign", 10, 5, USER), ("seal", 10, 6, USER),
+                  ("spnego,sign", 9, 5, USER), ("spnego,seal", 9, 6, USER),
+                  ("krb5,sign", 16, 5, USER), ("krb5,seal", 16, 6, USER),
+                  ("spnego,krb5,sign", 9, 5, USER), ("spnego,krb5,seal", 9, 6, USER)]
+        for opts, auth_type, level, user in matrix:
+            with self.subTest(opts=opts):
+                p = Pty(self.rpcclient_argv(opts), self.rpcclient_env())
+                try:
+                    p.expect(Pty.PROMPT)
+                    out = p.cmd("GetInterfaceList")
+                    self.assertIn(IP, out)
+                    out = p.cmd("Register --net=%s --ip=%s --client=CLIENTBOX" % (NETNAME, IP))
+                    m = re.search(r"\d+:[0-9a-f-]{36}", out)
+                    self.assertIsNotNone(m, out)
+                    h = m.group(0)
+                    # identity in the registration row
+                    regs = json.dumps(self.registrations())
+                    self.assertIn(h.split(":")[1], regs)
+                    self.assertIn(user, regs)
+                    ctl = self.notify_later(IP)
+                    out = p.cmd("AsyncNotify %s" % h)
+                    ctl.communicate(timeout=10)
+                    self.assertIn("%s -> Unavailable" % IP, out)
+                    out = p.cmd("UnRegister %s" % h)
+                    self.assertNotIn("failed", out.lower())
+                    self.assertNotIn(h.split(":")[1], json.dumps(self.registrations()))
+                finally:
+                    p.close()
+                    self.restore(IP)
+        log = self.d.log()
+        for opts, auth_type, level, user in matrix:
+            self.assertIn("auth.session type=%d level=%d account=%s" % (auth_type, level, user),
+                          log)
+        self.assertIn("domain=TESTDOM.EXAMPLE", log)
+
+    def test_samba_python_round(self):
+        from samba.dcerpc import witness
+        lp = samba_lp(self.tmp)
+        creds = samba_creds(lp, USER, PASSWORD, DOMAIN)
+        for b in ["sign", "seal", "ntlm,seal", "spnego,seal"]:
+            with self.subTest(binding=b):
+                c = samba_witness("ncacn_ip_tcp:127.0.0.1[%s]" % b, lp, creds)
+                ifs = c.GetInterfaceList()
+                self.assertIn(IP, [i.ipv4 for i in ifs.interfaces])
+                h = c.Register(witness.WITNESS_V1, NETNAME, IP, "CLIENTBOX")
+                ctl = self.notify_later(IP)
+                try:
+                    r = c.AsyncNotify(h)
+                finally:
+                    ctl.communicate(timeout=10)
+                self.assertEqual((r.type, r.num), (witness.WITNESS_NOTIFY_RESOURCE_CHANGE, 1))
+                self.assertEqual(r.messages[0].name, IP)
+                c.UnRegister(h)
+                self.restore(IP)
+
+    def impacket(self, level, user=USER, password=PASSWORD, domain=DOMAIN):
+        t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[%d]" % self.d.witness_port)
+        t.set_credentials(user, password, domain)
+        dce = t.get_dce_rpc()
+        dce.set_auth_type(rpcrt.RPC_C_AUTHN_WINNT)
+        dce.set_auth_level(level)
+        dce.connect()
+        dce.bind(uuidtup_to_bin(WITNESS))
+        return dce
+
+    def test_impacket_levels(self):
+        for level in (rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY, rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY):
+            with self.subTest(level=level):
+                dce = self.impacket(level)
+                dce.call(0, b"")
+                r = dce.recv()
+                self.assertEqual(struct.unpack_from("<I", r, len(r) - 4)[0], 0)
+                dce.call(1, register_stub(NETNAME, IP, "IMPACKET"))
+                r = dce.recv()
+                self.assertEqual(len(r), 24)
+                self.assertEqual(struct.unpack_from("<I", r, 20)[0], 0)
+                dce.call(2, r[:20])  # UnRegister(handle)
+                r = dce.recv()
+                self.assertEqual(struct.unpack_from("<I", r, 0)[0], 0)
+                dce.disconnect()
+        # level 2 (connect): below the minimum -> fault access_denied
+        dce = self.impacket(rpcrt.RPC_C_AUTHN_LEVEL_CONNECT)
+        dce.call(0, b"")
+        with self.assertRaises(rpcrt.DCERPCException) as cm:
+            dce.recv()
+        self.assertEqual(cm.exception.error_string, "rpc_s_access_denied")
+        dce.disconnect()
+
+    # -- refusals --
+    def test_refused_credentials(self):
+        cases = [("seal", dict(password="wrong")), ("seal", dict(user="mallory")),
+                 ("spnego,seal", dict(password="wrong")), ("spnego,sign", dict(user="mallory"))]
+        for opts, kw in cases:
+            with self.subTest(opts=opts, **kw):
+                rc, out = self.rpcclient(opts, "GetInterfaceList", **kw)
+                self.assertNotEqual(rc, 0, out)
+                self.assertNotIn(IP, out)
+                self.assert_good_client_served()
+        # impacket: the AUTHENTICATE goes in auth3 (no reply); the first
+        # request is refused
+        for kw in (dict(password="wrong"), dict(user="mallory")):
+            with self.subTest(impacket=kw):
+                try:
+                    dce = self.impacket(rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY, **kw)
+                    dce.call(0, b"")
+                    with self.assertRaises(Exception):
+                        dce.recv()
+                    dce.disconnect()
+                except rpcrt.DCERPCException:
+                    pass
+                self.assert_good_client_served()
+        log = self.d.log()
+        self.assertIn("reason=wrong_password user=alice", log)
+        self.assertIn("reason=unknown_user user=mallory", log)
+
+    def test_refused_level(self):
+        for opts in ("connect", "krb5,connect"):
+            with self.subTest(opts=opts):
+                rc, out = self.rpcclient(opts, "GetInterfaceList")
+                self.assertNotEqual(rc, 0, out)
+                self.assertIn("ACCESS_DENIED", out)
+        self.assert_good_client_served()
+
+    def test_refused_kerberos_tickets(self):
+        port = self.d.witness_port
+        env = self.kdc.env()
+        # a good AP-REQ is accepted (bind_ack) ...
+        tok = gss_ap_req(self.ccache, HOST, env)
+        ptype, _ = raw_bind(port, 16, 5, tok)
+        self.assertEqual(ptype, 12)
+        # ... and refused when replayed (MIT replay cache)
+        ptype, body = raw_bind(port, 16, 5, tok)
+        self.assertEqual(ptype, 13, body.hex())
+        # a ticket for host/foreign.testdom.example: a key we do not hold
+        tok = gss_ap_req(self.ccache, "foreign.testdom.example", env)
+        ptype, body = raw_bind(port, 16, 5, tok)
+        self.assertEqual(ptype, 13, body.hex())
+        # a ticket that has expired by the time it arrives (2 s life, 1 s clock skew)
+        cc = self.kdc.kinit(USER, PASSWORD, lifetime="2s", name="short")
+        tok = gss_ap_req(cc, HOST, env)
+        time.sleep(3.5)
+        ptype, body = raw_bind(port, 16, 5, tok)
+        self.assertEqual(ptype, 13, body.hex())
+        # and a non-Kerberos blob
+        ptype, body = raw_bind(port, 16, 5, b"\x6e\x03\x02\x01\x05")
+        self.assertIn(ptype, (13, None))
+        log = self.d.log()
+        self.assertRegex(log, r"auth\.krb5\.refused .*[Rr]eplay")
+        # MIT checks the authenticator's age before the ticket's end time, so
+        # a stale AP-REQ carrying an expired ticket reports clock skew (37)
+        self.assertRegex(log, r"auth\.krb5\.refused krb_error=(32|37) reason=(ticket_expired|clock_skew)")
+        self.assertIn("krb_error=35 reason=not_us", log)
+        self.assert_good_client_served()
+        rc, out = self.rpcclient("krb5,seal", "GetInterfaceList")
+        self.assertEqual(rc, 0, out)
+
+    def _tamper(self, level, mode):
+        """impacket request whose signed bytes are changed (mode 'sig', 'stub')
+        or replayed (mode 'replay'); returns what recv() did."""
+        dce = self.impacket(level)
+        t = dce.get_rpc_transport()
+        real_send = t.send
+        sent = []
+
+        def send(data, *a, **kw):
+            data = bytes(data)
+            if mode == "sig" and sent:
+                data = data[:-10] + bytes([data[-10] ^ 0x01]) + data[-9:]
+            if mode == "stub" and sent:
+                data = data[:24] + bytes([data[24] ^ 0x01]) + data[25:]
+            sent.append(data)
+            return real_send(data, *a, **kw)
+
+        t.send = send
+        dce.call(0, b"")  # first request: untouched (sent[0])
+        dce.recv()
+        if mode == "replay":
+            real_send(sent[0])  # the same PDU, sequence number 0 again
+        else:
+            dce.call(1, register_stub(NETNAME, IP, "TAMPERED"))  # byte 24 = first stub byte
+        try:
+            dce.recv()
+            result = "answered"
+        except rpcrt.DCERPCException as e:
+            result = e.error_string or "fault"
+        except Exception as e:  # connection closed
+            result = "closed:" + type(e).__name__
+        try:
+            dce.disconnect()
+        except Exception:
+            pass
+        return result
+
+    def test_refused_tampered_and_replayed(self):
+        for level in (rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY, rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY):
+            for mode in ("sig", "stub", "replay"):
+                with self.subTest(level=level, mode=mode):
+                    result = self._tamper(level, mode)
+                    self.assertNotEqual(result, "answered")
+                    # [notes 2.5]: bad signature -> fault 0x721 (nca_s_sec_pkg_error) and close
+                    self.assertTrue(result.startswith("closed:") or "00000721" in result
+                                    or "sec_pkg" in result, result)
+                    self.assert_good_client_served()
+
+
+if __name__ == "__main__":
+    unittest.main()
