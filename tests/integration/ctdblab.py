@@ -171,6 +171,24 @@ class CtdbLab:
         except OSError:
             return ""
 
+    def take_ip_time(self, ip, since=0.0):
+        """Epoch time of the last "sending TAKE_IP for '<ip>'" logged by any
+        node at or after since, or None."""
+        import datetime
+        best = None
+        needle = "sending TAKE_IP for '%s'" % ip
+        for i in range(self.n):
+            for line in self.log(i).splitlines():
+                if needle not in line:
+                    continue
+                try:
+                    t = datetime.datetime.fromisoformat(line.split(" ", 1)[0]).timestamp()
+                except ValueError:
+                    continue
+                if t >= since and (best is None or t > best):
+                    best = t
+        return best
+
     # -- the ctdb tool --
     def ctdb(self, i, *args, check=True, timeout=30):
         r = subprocess.run([CTDB] + list(args), env=self.env(i), capture_output=True,

@@ -168,7 +168,8 @@ class CtdbCluster(unittest.TestCase):
                 print("---- ctdbd log node %d ----\n%s" % (i, cls.lab.log(i)[-2500:]))
         cls.lab.cleanup()
         if cls.latencies:
-            print("\nnotification latency (ctdb action -> client got RESOURCE_CHANGE):")
+            print("\nnotification latency (ctdb action -> client got RESOURCE_CHANGE;"
+                  " A-TAKE_IP: from ctdbd's 'sending TAKE_IP' log line):")
             for what, st, secs in cls.latencies:
                 print("  %-44s %-11s %7.3f s" % (what, st, secs))
 
@@ -222,6 +223,10 @@ class CtdbCluster(unittest.TestCase):
         # is UNAVAILABLE+AVAILABLE (Samba's behaviour, notes swn.md 3.3).
         a = client.wait_change(AVAILABLE, t_avail, skip=(UNAVAILABLE,))
         self.latencies.append((what, "AVAILABLE", a["t"] - t0))
+        # our own share: from ctdbd logging the takeover to the client
+        tk = self.lab.take_ip_time(client.ip, since=t0)
+        if tk is not None:
+            self.latencies.append((what, "A-TAKE_IP", a["t"] - tk))
         return u, a
 
     # -- tests, in order --
@@ -270,6 +275,25 @@ class CtdbCluster(unittest.TestCase):
         finally:
             c.close()
             self.lab.ctdb(0, "enable", "-n", str(h), check=False)
+        self.lab.wait_healthy()
+        self.wait_witness_matches_ctdb()
+
+    def test_2b_ban_hosting_node(self):
+        ip, h, w = self.pick()
+        c = Client(self.binding(w), ip)
+        try:
+            t0 = time.time()
+            self.lab.ctdb(0, "ban", "60", "-n", str(h))
+            self.expect_cycle(c, "ctdb ban -n <host>", t0)
+            self.assertNotEqual(self.lab.holder(ip), h)
+            # the banned node's witnessd keeps serving and reports it
+            from harness import wait_for
+            wait_for(lambda: self.status(h)["cluster"]["state"] == "banned", timeout=5,
+                     what="banned state")
+            self.assertTrue(self.status(h)["cluster"]["connected"])
+        finally:
+            c.close()
+            self.lab.ctdb(0, "unban", "-n", str(h), check=False)
         self.lab.wait_healthy()
         self.wait_witness_matches_ctdb()
 
