@@ -60,7 +60,11 @@ int krb5_server_new(const char *keytab, struct krb5_server **out)
 	OM_uint32 maj, min;
 	gss_key_value_element_desc el = {"keytab", keytab};
 	gss_key_value_set_desc store = {1, &el};
-	gss_OID_set_desc mechs = {1, (gss_OID)gss_mech_krb5};
+	/* Windows offers 1.2.840.48018.1.2.2 (MS krb5) first in SPNEGO and may
+	 * frame its token with it; MIT keeps that OID as a mechanism of its own,
+	 * so the acceptor credential must cover both. */
+	gss_OID_desc both[2] = {*gss_mech_krb5, *gss_mech_krb5_wrong};
+	gss_OID_set_desc mechs = {2, both};
 
 	k = calloc(1, sizeof(*k));
 	if (!k)
@@ -69,6 +73,11 @@ int krb5_server_new(const char *keytab, struct krb5_server **out)
 	 * Windows and Samba python ask, host/ as rpcclient 4.17 asks). */
 	maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT,
 	                            &store, &k->cred, NULL, NULL);
+	if (GSS_ERROR(maj)) {
+		mechs.count = 1;
+		maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
+		                            GSS_C_ACCEPT, &store, &k->cred, NULL, NULL);
+	}
 	if (GSS_ERROR(maj)) {
 		log_gss("auth.krb5.keytab", maj, min);
 		free(k);

@@ -120,24 +120,26 @@ class _Buf(ctypes.Structure):
     _fields_ = [("length", ctypes.c_size_t), ("value", ctypes.c_void_p)]
 
 
-def gss_ap_req(ccache, service_host, env):
-    """DCE-style AP-REQ for host@service_host from ccache (bytes)."""
+def gss_ap_req(ccache, service_host, env, service="host", mech_name="gss_mech_krb5", dce=True):
+    """DCE-style AP-REQ for service@service_host from ccache (bytes)."""
     for k in ("KRB5_CONFIG", "KRB5RCACHEDIR"):
         os.environ[k] = env[k]
     os.environ["KRB5CCNAME"] = "FILE:" + ccache
     g = ctypes.CDLL("libgssapi_krb5.so.2")
     minor = ctypes.c_uint32()
     name = ctypes.c_void_p()
-    sname = ("host@" + service_host).encode()
+    sname = ("%s@%s" % (service, service_host)).encode()
     nb = _Buf(len(sname), ctypes.cast(ctypes.c_char_p(sname), ctypes.c_void_p))
     nt = ctypes.c_void_p.in_dll(g, "GSS_C_NT_HOSTBASED_SERVICE")
-    mech = ctypes.c_void_p.in_dll(g, "gss_mech_krb5")
+    mech = ctypes.c_void_p.in_dll(g, mech_name)
     maj = g.gss_import_name(ctypes.byref(minor), ctypes.byref(nb), nt, ctypes.byref(name))
     assert maj == 0, hex(maj)
     g.gss_krb5_ccache_name(ctypes.byref(minor), ("FILE:" + ccache).encode(), None)
     ctx = ctypes.c_void_p()
     out = _Buf()
-    flags = 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x1000  # MUTUAL REPLAY SEQUENCE CONF INTEG DCE_STYLE
+    flags = 0x2 | 0x4 | 0x8 | 0x10 | 0x20  # MUTUAL REPLAY SEQUENCE CONF INTEG
+    if dce:
+        flags |= 0x1000  # DCE_STYLE: raw AP-REQ, no GSS framing
     ret = ctypes.c_uint32()
     maj = g.gss_init_sec_context(ctypes.byref(minor), None, ctypes.byref(ctx), name, mech,
                                  ctypes.c_uint32(flags), ctypes.c_uint32(0), None, None, None,
@@ -150,8 +152,30 @@ def gss_ap_req(ccache, service_host, env):
     return tok
 
 
-def raw_bind(port, auth_type, level, token, call_id=1):
-    """One bind with a sec_trailer; returns (ptype, body bytes)."""
+def der(tag, b):
+    n = len(b)
+    if n < 0x80:
+        return bytes([tag, n]) + b
+    if n < 0x100:
+        return bytes([tag, 0x81, n]) + b
+    return bytes([tag, 0x82, n >> 8, n & 0xff]) + b
+
+
+OID_MSKRB5 = bytes.fromhex("2a864882f712010202")
+OID_KRB5 = bytes.fromhex("2a864886f712010202")
+OID_NEGOEX = bytes.fromhex("2b0601040182370202 1e".replace(" ", ""))
+OID_NTLM = bytes.fromhex("2b06010401823702020a")
+
+
+def neg_token_init(mechs, token):
+    """InitialContextToken(SPNEGO, NegTokenInit) as Windows builds it."""
+    ml = der(0x30, b"".join(der(0x06, m) for m in mechs))
+    seq = der(0x30, der(0xa0, ml) + der(0xa2, der(0x04, token)))
+    return der(0x60, der(0x06, bytes.fromhex("2b0601050502")) + der(0xa0, seq))
+
+
+def raw_bind(port, auth_type, level, token, call_id=1, want_token=False):
+    """One bind with a sec_trailer; returns (ptype, body bytes[, auth token])."""
     ctx = struct.pack("<HBB", 0, 1, 0) + uuid.UUID(WITNESS[0]).bytes_le + struct.pack("<HH", 1, 1)
     ctx += uuid.UUID(NDR32).bytes_le + struct.pack("<I", 2)
     body = struct.pack("<HHIB3x", 4280, 4280, 0, 1) + ctx
@@ -174,6 +198,9 @@ def raw_bind(port, auth_type, level, token, call_id=1):
             if not c:
                 break
             rest += c
+        if want_token:
+            alen = struct.unpack_from("<H", hdr, 10)[0]
+            return hdr[2], rest, rest[len(rest) - alen:] if alen else b""
         return hdr[2], rest
     finally:
         s.close()
@@ -405,6 +432,36 @@ class Auth(unittest.TestCase):
         self.assert_good_client_served()
         rc, out = self.rpcclient("krb5,seal", "GetInterfaceList")
         self.assertEqual(rc, 0, out)
+
+    def test_windows_shaped_spnego_krb5(self):
+        """SPNEGO negTokenInit as Windows sends it (MS krb5 OID first, then
+        krb5, NEGOEX, NTLMSSP; optimistic AP-REQ for cifs/<name>, DCE style):
+        bind_ack carries negTokenResp(accept-incomplete, supportedMech = the
+        MS OID the client preferred, AP-REP)."""
+        tok = gss_ap_req(self.ccache, HOST, self.kdc.env(), service="cifs",
+                         mech_name="gss_mech_krb5_wrong")
+        spnego = neg_token_init([OID_MSKRB5, OID_KRB5, OID_NEGOEX, OID_NTLM], tok)
+        ptype, body, auth = raw_bind(self.d.witness_port, 9, 5, spnego, want_token=True)
+        self.assertEqual(ptype, 12, body.hex())
+        self.assertEqual(auth[:2], b"\xa1" + bytes([auth[1]]))
+        self.assertIn(bytes.fromhex("a0030a0101"), auth)  # accept-incomplete
+        self.assertIn(der(0xa1, der(0x06, OID_MSKRB5)), auth)
+        self.assertIn(b"\xa2", auth)  # responseToken (AP-REP)
+        # not DCE style: the token is GSS-framed with the MS OID ([RFC 2743] 3.1);
+        # one leg, accept-completed
+        tok = gss_ap_req(self.ccache, HOST, self.kdc.env(), service="cifs",
+                         mech_name="gss_mech_krb5_wrong", dce=False)
+        self.assertEqual(tok[0], 0x60)
+        self.assertIn(der(0x06, OID_MSKRB5), tok[:20])
+        spnego = neg_token_init([OID_MSKRB5, OID_KRB5, OID_NTLM], tok)
+        ptype, body, auth = raw_bind(self.d.witness_port, 9, 5, spnego, want_token=True)
+        self.assertEqual(ptype, 12, body.hex())
+        self.assertIn(bytes.fromhex("a0030a0100"), auth)  # accept-completed
+        # NTLMSSP listed but not first, no token: choose it, ask for NEGOTIATE
+        spnego = neg_token_init([OID_NEGOEX, OID_NTLM], b"\x00")
+        ptype, body, auth = raw_bind(self.d.witness_port, 9, 5, spnego, want_token=True)
+        self.assertEqual(ptype, 12, body.hex())
+        self.assertIn(der(0xa1, der(0x06, OID_NTLM)), auth)
 
     def _tamper(self, level, mode):
         """impacket request whose signed bytes are changed (mode 'sig', 'stub')
