@@ -453,6 +453,53 @@ class WitnessTest(unittest.TestCase):
         self.finish(ctl)
         self.assertWerr(WERR_NOT_FOUND, c.UnRegister, h2)
 
+    def test_admin_share_move_and_force_response(self):
+        c = self.conn()
+        h_share = self.register_ex(c, share="SHARE1", client="SHAREBOX", timeout=20)
+        h_plain = self.register_ex(c, client="PLAINBOX", timeout=2)
+        # share-move to node 2 reaches only registrations with a share (Samba)
+        out = self.d.ctl_json("share-move", "--witness-apply-to-all", "--witness-new-node", "2")
+        self.assertEqual(out["message"], {"type": "SHARE_MOVE_TO_NODE", "new_node": 2})
+        self.assertEqual(set(out["registrations"]), {str(h_share.uuid), str(h_plain.uuid)})
+        r = c.AsyncNotify(h_share)
+        self.assertEqual((r.type, r.num), (witness.WITNESS_NOTIFY_SHARE_MOVE, 1))
+        self.assertEqual([(a.flags, a.ipv4) for a in r.messages[0].addr], [(0x9, IP2)])
+        self.assertWerr(WERR_TIMEOUT, c.AsyncNotify, h_plain)
+        # force-response: exactly the given body and result (net witness --help example)
+        forced = '{ "result": 0, "response": { "type": 2, "messages": [[{ "flags": 9, "ipv4": "10.0.10.1" }]]}}'
+        out = self.d.ctl_json("force-response", "--witness-client-computer-name", "^plainbox$",
+                              "--witness-forced-response", forced)
+        self.assertEqual(out["message"]["type"], "FORCE_RESPONSE")
+        self.assertEqual(list(out["registrations"]), [str(h_plain.uuid)])
+        r = c.AsyncNotify(h_plain)
+        self.assertEqual((r.type, r.num), (witness.WITNESS_NOTIFY_CLIENT_MOVE, 1))
+        self.assertEqual([(a.flags, a.ipv4) for a in r.messages[0].addr], [(9, "10.0.10.1")])
+        self.d.ctl("force-response", "--witness-registration", str(h_plain.uuid),
+                   "--witness-forced-response", '{"result": 1460}')
+        self.assertWerr(WERR_TIMEOUT, c.AsyncNotify, h_plain)
+        # updates without a selector are refused
+        r = self.d.ctl("force-unregister", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(str(h_plain.uuid), self.list_json())
+        # the share move to another IP dropped h_share after the reregister delay
+        wait_for(lambda: str(h_share.uuid) not in self.list_json(), timeout=REREGISTER_DELAY + 2)
+        self.assertWerr(WERR_NOT_FOUND, c.UnRegister, h_share)
+        c.UnRegister(h_plain)
+
+    def test_samba_disabled_before_enabled_after(self):
+        # Samba's test_ResourceChangeCTDB_v2_disabled_before_enable_after:
+        # register while the IP is down, enable -> AVAILABLE, then only the
+        # KeepAliveTimeout (no forced unregistration after AVAILABLE).
+        c = self.conn()
+        self.d.ctl("ip", "set", IP1, "--unavailable")
+        h = self.register_ex(c, timeout=2)
+        self.d.ctl("ip", "set", IP1, "--available")
+        r = c.AsyncNotify(h)
+        self.assertEqual((r.messages[0].type, r.messages[0].name), (witness.WITNESS_RESOURCE_STATE_AVAILABLE, IP1))
+        self.assertWerr(WERR_TIMEOUT, c.AsyncNotify, h)
+        self.assertWerr(WERR_TIMEOUT, c.AsyncNotify, h)
+        c.UnRegister(h)
+
 
 if __name__ == "__main__":
     unittest.main()
