@@ -392,6 +392,26 @@ class WitnessTest(unittest.TestCase):
         self.assertEqual(db.execute("SELECT count(*) FROM registrations").fetchone()[0], 0)
         db.close()
 
+    def test_store_failure(self):
+        # The store is written before memory: with the database locked by
+        # another writer a Register fails (WERR_NO_SYSTEM_RESOURCES like
+        # Samba's TDB failure) and nothing is registered; a failed delete is
+        # queued and retried.
+        c = self.conn()
+        h = self.register_ex(c)
+        db = sqlite3.connect(os.path.join(self.d.state, "registrations.sqlite"), isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        self.assertWerr(0x5AA, c.Register, witness.WITNESS_V1, NETNAME, IP1, "C")
+        self.assertEqual(list(self.list_json()), [str(h.uuid)])
+        c.UnRegister(h)  # memory goes; the row stays until the lock is gone
+        self.assertEqual(self.list_json(), {})
+        db.execute("ROLLBACK")
+        wait_for(lambda: db.execute("SELECT count(*) FROM registrations").fetchone()[0] == 0,
+                 timeout=5, what="queued delete retried")
+        h2 = c.Register(witness.WITNESS_V1, NETNAME, IP1, "C")
+        self.assertEqual(db.execute("SELECT uuid FROM registrations").fetchall(), [(str(h2.uuid),)])
+        db.close()
+
     def test_connection_close_drops_registration(self):
         c = self.conn()
         c.Register(witness.WITNESS_V1, NETNAME, IP1, "C")
