@@ -280,6 +280,9 @@ static void notify_unlink(struct wit_reg *r, struct wit_notify *n)
  * a v1 registration (no KeepAliveTimeout) that has a call pending (notes
  * swn.md 3.5, "AsyncNotify on a V1 registration -> NOT_FOUND after 30 s"); we
  * follow the spec so a v1 client (Windows 8 / Server 2012) keeps its wait.
+ * Like Samba (and unlike the spec's v2-only timer) it also applies to v1
+ * registrations: one that never calls AsyncNotify would otherwise live as
+ * long as its connection.
  */
 static void reg_touch_unused(struct wit_reg *r)
 {
@@ -408,8 +411,10 @@ static void on_keepalive(struct wit_timer *t)
 	 * Samba answers with a NULL response pointer.
 	 */
 	call = notify_take(r, n);
+	wit_reg_ref(r); /* the reply must not free r under us */
 	reply_notify(ws, call, NULL, WERR_TIMEOUT);
 	reg_touch_unused(r);
+	wit_reg_unref(r);
 }
 
 static void on_notify_cancel(dcerpc_call_t *call, void *arg, enum dcerpc_cancel_reason reason)
@@ -1007,8 +1012,10 @@ static void op_async_notify(wit_service_t *ws, dcerpc_call_t *call, const uint8_
 	    wit_timer_arm(&ws->heap, &n->keepalive, (uint64_t)r->timeout * 1000) != 0) {
 		/* Cannot time it out: answer now rather than hold it forever. */
 		call = notify_take(r, n);
+		wit_reg_ref(r);
 		reply_notify(ws, call, NULL, WERR_NOT_ENOUGH_MEMORY);
 		reg_touch_unused(r);
+		wit_reg_unref(r);
 		return;
 	}
 	reg_deliver(r);
