@@ -142,6 +142,29 @@ class Rpcclient(unittest.TestCase):
                 self.assertEqual(len(r), 24)
                 dce.disconnect()
 
+    def test_impacket_bad_signature_closes(self):
+        """A request whose signature does not verify: fault sec_pkg_error
+        (0x721) and the connection is closed; others are still served."""
+        for level in (rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY, rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY):
+            with self.subTest(level=level):
+                dce = self.impacket(level)
+                dce.call(0, b"")
+                dce.recv()
+                dce._DCERPC_v5__sequence += 3  # the client signs with a wrong sequence
+                dce.call(0, b"")
+                with self.assertRaises(rpcrt.DCERPCException) as cm:
+                    dce.recv()
+                self.assertIn("00000721", str(cm.exception))  # impacket has no name for it
+                with self.assertRaises(Exception):
+                    dce.call(0, b"")
+                    dce.recv()
+                dce.disconnect()
+                dce = self.impacket(level)
+                dce.call(0, b"")
+                r = dce.recv()
+                self.assertEqual(struct.unpack_from("<I", r, len(r) - 4)[0], 0)
+                dce.disconnect()
+
     def test_impacket_connect_level_refused(self):
         dce = self.impacket(rpcrt.RPC_C_AUTHN_LEVEL_CONNECT)
         dce.call(0, b"")
