@@ -170,6 +170,8 @@ static void compute_sizes(struct krb5_acceptor *a)
 		a->mic_size = 37;
 		break;
 	}
+	wd_log(WD_LOG_DEBUG, "auth.krb5.sizes", "enctype=%d mic=%zu wrap=%zu dce=%d", enctype,
+	       a->mic_size, a->wrap_size, !!(a->flags & GSS_C_DCE_STYLE));
 }
 
 /*

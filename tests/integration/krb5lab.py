@@ -37,7 +37,10 @@ def _free_port():
 
 
 class Krb5Lab:
-    def __init__(self, realm="TESTDOM.EXAMPLE", host="witsrv.testdom.example", clockskew=300):
+    def __init__(self, realm="TESTDOM.EXAMPLE", host="witsrv.testdom.example", clockskew=300,
+                 enctypes=None):
+        """enctypes: e.g. "aes256-cts-hmac-sha384-192" to key every principal
+        with that only (kdc.conf supported_enctypes); None = MIT defaults."""
         self.realm = realm
         self.host = host
         self.dir = tempfile.mkdtemp(prefix="krb5lab-")
@@ -51,16 +54,20 @@ class Krb5Lab:
         with open(self.krb5_conf, "w") as f:
             f.write("[libdefaults]\n default_realm = %s\n dns_lookup_kdc = false\n"
                     " dns_lookup_realm = false\n rdns = false\n clockskew = %d\n"
-                    " udp_preference_limit = 1\n"
+                    " udp_preference_limit = 1\n allow_weak_crypto = true\n allow_rc4 = true\n%s"
                     "[realms]\n %s = {\n  kdc = 127.0.0.1:%d\n }\n"
                     "[domain_realm]\n .%s = %s\n"
-                    % (realm, clockskew, realm, self.port, host.split(".", 1)[-1], realm))
+                    % (realm, clockskew,
+                       " permitted_enctypes = %s\n" % enctypes if enctypes else "",
+                       realm, self.port, host.split(".", 1)[-1], realm))
         with open(self.kdc_conf, "w") as f:
             f.write("[kdcdefaults]\n kdc_ports = %d\n kdc_tcp_ports = %d\n"
                     "[realms]\n %s = {\n  database_name = %s\n  key_stash_file = %s/stash\n"
-                    "  acl_file = %s/kadm5.acl\n  max_life = 1h\n }\n"
+                    "  acl_file = %s/kadm5.acl\n  max_life = 1h\n%s }\n"
                     "[logging]\n kdc = FILE:%s/kdc.log\n"
-                    % (self.port, self.port, realm, db, self.dir, self.dir, self.dir))
+                    % (self.port, self.port, realm, db, self.dir, self.dir,
+                       "  supported_enctypes = %s\n" % " ".join(e + ":normal" for e in enctypes.split())
+                       if enctypes else "", self.dir))
 
     def env(self, extra=None):
         e = dict(os.environ)

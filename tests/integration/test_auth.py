@@ -512,5 +512,42 @@ class Auth(unittest.TestCase):
                     self.assert_good_client_served()
 
 
+
+class KerberosEnctypes(unittest.TestCase):
+    """Signature sizes depend on the session subkey's enctype ([notes 2.3]):
+    RFC 4121 MIC = 16 + checksum (28 aes-sha1, 32 aes128-sha256, 40
+    aes256-sha384), RFC 4757 rc4-hmac MIC = 37 framed bytes. Samba 4.17's
+    client hard-codes 28 for every non-RC4 enctype (gssapi_get_sig_size), so
+    it cannot check our (correct) RFC 8009 MICs at [sign]; its seal path asks
+    gss_wrap_iov_length and works."""
+
+    CASES = [("arcfour-hmac", 23, 37, ("krb5,sign", "spnego,krb5,seal")),
+             ("aes128-cts-hmac-sha256-128", 19, 32, ("krb5,seal", "spnego,krb5,seal")),
+             ("aes256-cts-hmac-sha384-192", 20, 40, ("krb5,seal",))]
+
+    def test_enctypes(self):
+        for enc, num, mic, optss in self.CASES:
+            with self.subTest(enctype=enc), Krb5Lab(host=HOST, enctypes=enc) as kdc:
+                cc = kdc.kinit(USER, PASSWORD)
+                smb = os.path.join(kdc.dir, "smb.conf")
+                with open(smb, "w") as f:
+                    f.write("[global]\n workgroup = TESTDOM\n realm = TESTDOM.EXAMPLE\n"
+                            " netbios name = CLIENTBOX\n client use kerberos = off\n")
+                with Witnessd(name="enc", netname=NETNAME, min_auth="integrity", env=kdc.env(),
+                              global_opts={"keytab": kdc.keytab,
+                                           "auth methods": "krb5 spnego"}) as d:
+                    for opts in optss:
+                        r = subprocess.run(
+                            ["rpcclient", "-s", smb,
+                             "ncacn_ip_tcp:127.0.0.1[%s,target_hostname=%s]" % (opts, HOST),
+                             "-U", "%s@%s" % (USER, kdc.realm), "--use-kerberos=required",
+                             "-c", "GetInterfaceList"],
+                            env=kdc.env({"KRB5CCNAME": "FILE:" + cc}), capture_output=True,
+                            text=True, timeout=60)
+                        self.assertEqual(r.returncode, 0, opts + ": " + r.stdout + r.stderr)
+                        self.assertIn(IP, r.stdout)
+                    self.assertIn("auth.krb5.sizes enctype=%d mic=%d" % (num, mic), d.log())
+
+
 if __name__ == "__main__":
     unittest.main()
