@@ -427,6 +427,21 @@ class Lifecycle(unittest.TestCase):
             s.close()
             d.cleanup()
 
+    def test_wildcard_listen_epm(self):
+        # listen on 0.0.0.0: the EPM maps the witness for whatever local address was asked
+        d = Witnessd(listen=("0.0.0.0",), name="any")
+        d.start()
+        try:
+            for addr in ("127.0.0.1", "127.0.0.2"):
+                r = run("rpcclient", "-U%", "ncacn_ip_tcp:%s" % addr, "-c", "GetInterfaceList")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("127.0.0.3", r.stdout)
+            st = d.ctl_json("status")
+            self.assertEqual(st["listen_addresses"], ["0.0.0.0"])
+            self.assertEqual(st["witness_port"], d.witness_port)
+        finally:
+            d.cleanup()
+
     def test_sigint_clean_exit(self):
         d = Witnessd(epm_port=0, name="int")
         d.start()
