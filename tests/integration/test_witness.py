@@ -521,5 +521,41 @@ class WitnessTest(unittest.TestCase):
         c.UnRegister(h)
 
 
+class WitnessAuthTest(unittest.TestCase):
+    """The registration row carries the authenticated identity (NTLMSSP, sign)."""
+
+    def setUp(self):
+        import tempfile
+        self.tmp = tempfile.mkdtemp(prefix="witness-auth-")
+        self.pwfile = os.path.join(self.tmp, "ntlm.pw")
+        subprocess.run([WITNESSCTL, "user", "add", "alice", "--domain", "TESTDOM", "--file", self.pwfile],
+                       input="Secret123\n", text=True, check=True, capture_output=True)
+        self.d = Witnessd(netname=NETNAME, interfaces=[(LOCAL_IP, 0), (IP1, 1)], min_auth="integrity",
+                          global_opts={"ntlm password file": self.pwfile}, name="witness-auth").start()
+
+    def tearDown(self):
+        import shutil
+        alive = self.d.alive()
+        self.d.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertTrue(alive)
+
+    def test_auth_identity_in_list_and_store(self):
+        from harness import samba_creds, samba_lp
+        lp = samba_lp()
+        c = samba_witness(BINDING + "[sign]", lp=lp, creds=samba_creds(lp, "alice", "Secret123", "TESTDOM"))
+        h = c.RegisterEx(witness.WITNESS_V2, NETNAME, None, IP1, "CLIENTBOX", 0, 5)
+        auth = self.d.ctl_json("list")["registrations"][str(h.uuid)]["auth"]
+        self.assertEqual(auth["account_name"].lower(), "alice")
+        self.assertEqual(auth["domain_name"].upper(), "TESTDOM")
+        self.assertNotEqual(auth["account_sid"], "S-1-5-7")
+        db = sqlite3.connect(os.path.join(self.d.state, "registrations.sqlite"))
+        row = db.execute("SELECT account_name, domain_name, account_sid FROM registrations").fetchone()
+        db.close()
+        self.assertEqual(row, (auth["account_name"], auth["domain_name"], auth["account_sid"]))
+        print("auth identity:", auth)
+        c.UnRegister(h)
+
+
 if __name__ == "__main__":
     unittest.main()
