@@ -532,6 +532,7 @@ static void reg_deliver(struct wit_reg *r)
 		witness_notify_response_free(&resp);
 		ws->stats.notifications_sent++;
 		delivered++;
+		/* UNAVAILABLE or a move elsewhere: Windows Server 2022 must re-register. */
 		if (rearm && ws->cfg.reregister_delay_ms > 0 && !r->dead &&
 		    !wit_timer_armed(&r->reregister_timer))
 			wit_timer_arm(&ws->heap, &r->reregister_timer, ws->cfg.reregister_delay_ms);
@@ -893,11 +894,17 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 	ws->stats.registrations++;
 	ws->stats.registrations_total++;
 	reg_touch_unused(r);
-	wd_log(WD_LOG_INFO, "registration.add",
-	       "uuid=%s version=0x%08x net_name=%s share=%s ip=%s client=%s timeout=%u remote=%s",
-	       r->uuid, r->version, wd_log_escape(r->net_name, esc, sizeof(esc)),
-	       r->share_name ? "yes" : "no", r->ip_address, r->client_computer_name, r->timeout,
-	       r->remote_address);
+	{
+		char esc_client[256];
+
+		wd_log(WD_LOG_INFO, "registration.add",
+		       "uuid=%s version=0x%08x net_name=%s share=%s ip=%s client=%s timeout=%u "
+		       "remote=%s",
+		       r->uuid, r->version, wd_log_escape(r->net_name, esc, sizeof(esc)),
+		       r->share_name ? "yes" : "no", r->ip_address,
+		       wd_log_escape(r->client_computer_name, esc_client, sizeof(esc_client)),
+		       r->timeout, r->remote_address);
+	}
 	reply_handle(ws, call, &r->wire, WERR_OK);
 	witness_register_in_free(&in);
 	return;
