@@ -686,6 +686,28 @@ START_TEST(test_move_and_queue)
 }
 END_TEST
 
+/* A backend (ctdb) drops the IP from its view: UNAVAILABLE, and no AVAILABLE after. */
+START_TEST(test_ip_removed)
+{
+	struct dcerpc_wire_handle h;
+	dcerpc_call_t *c;
+	struct cluster_view *v = cluster_view_new(0);
+
+	ck_assert_uint_eq(
+	    do_register(1, true, WITNESS_V2, "witsrv", NULL, "127.0.100.1", "C", 10, &h), WERR_OK);
+	c = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h);
+	ck_assert_int_eq(cluster_view_add(v, "127.0.100.2", 0, CLUSTER_NODE_NONE, true), 0);
+	cluster_publish(cluster, v);
+	ck_assert(c->done);
+	check_resource_change(c, WITNESS_RESOURCE_STATE_UNAVAILABLE);
+	call_free(c);
+	c = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h);
+	ck_assert(!c->done); /* nothing queued: the IP is gone, not back */
+	ck_assert_uint_eq(unregister(1, &h), WERR_OK);
+	call_free(c);
+}
+END_TEST
+
 START_TEST(test_cancel_and_group_end)
 {
 	struct dcerpc_wire_handle h1, h2;
@@ -1164,6 +1186,7 @@ static Suite *wit_suite(void)
 	tcase_add_test(tc, test_unregister_ex);
 	tcase_add_test(tc, test_unavailable_then_reregister);
 	tcase_add_test(tc, test_move_and_queue);
+	tcase_add_test(tc, test_ip_removed);
 	tcase_add_test(tc, test_cancel_and_group_end);
 	tcase_add_test(tc, test_store_row);
 	tcase_add_test(tc, test_limits);
