@@ -44,6 +44,11 @@
 /* 4.17 raises no message when node flags change (ctdb_control_modflags only
  * logs, notes ctdb.md 3.2): poll the local nodemap, one cheap local control. */
 #define FLAGS_POLL_MS 1000
+/* 4.17 cannot unregister one tickle (no TCP_CLIENT_DISCONNECTED, notes
+ * ctdb.md 2.2): entries of closed connections stay until the registering
+ * ctdb connection closes. So TCP_CLIENT goes over a connection of its own,
+ * recycled once this many closed connections are still registered. */
+#define TICKLE_RECYCLE_STALE 256
 
 struct tracked {
 	struct tracked *next;
@@ -56,7 +61,8 @@ struct refresh;
 struct backend {
 	uv_loop_t *loop;
 	cluster_t *cluster;
-	ctdb_client_t *client;
+	ctdb_client_t *client;  /* views, srvids, relays */
+	ctdb_client_t *tclient; /* TCP_CLIENT registrations only */
 	char *socket;
 	bool include_node_ips, include_public_ips;
 	uint32_t reread_ms;
@@ -76,6 +82,8 @@ struct backend {
 	bool refresh_again;
 	bool synced; /* a view was published since the last (re)connect */
 	bool tcp_disconnected_unsupported;
+	unsigned tickle_stale; /* closed but still registered (4.17) */
+	uint64_t tickle_recycles;
 
 	struct tracked *tracked;
 	size_t n_tracked;
@@ -607,7 +615,7 @@ static void send_tcp_client(struct backend *b, const struct tracked *t)
 	uint8_t buf[CTDB_CONNECTION_LEN];
 
 	ctdb_connection_push(&t->conn, buf);
-	if (ctdb_client_control(b->client, CTDB_CURRENT_NODE, CTDB_CONTROL_TCP_CLIENT, 0, 0, buf,
+	if (ctdb_client_control(b->tclient, CTDB_CURRENT_NODE, CTDB_CONTROL_TCP_CLIENT, 0, 0, buf,
 	                        sizeof(buf), 0, tcp_client_done, b, NULL) == 0)
 		b->tcp_client_sent++;
 }
@@ -618,8 +626,23 @@ static void tcp_disconnected_done(void *arg, int err, const struct ctdb_reply_co
 
 	/* 4.17 answers -1 for the unknown opcode 159 (notes ctdb.md 2): stop
 	 * trying; its tickle entries then live until we reconnect. */
-	if (err == 0 && reply->status != 0 && reply->errorlen == 0)
+	if (err == 0 && reply->status != 0 && reply->errorlen == 0) {
 		b->tcp_disconnected_unsupported = true;
+		b->tickle_stale++;
+	}
+}
+
+static void note_stale_tickle(struct backend *b)
+{
+	if (++b->tickle_stale < TICKLE_RECYCLE_STALE || !ctdb_client_is_connected(b->tclient))
+		return;
+	/* ctdbd drops this connection's tickles when it closes
+	 * (ctdb_takeover_client_destructor_hook); on_tickle_state registers
+	 * the live ones again. */
+	wd_log(WD_LOG_INFO, "ctdb.tickle_recycle", "stale=%u live=%zu", b->tickle_stale,
+	       b->n_tracked);
+	b->tickle_recycles++;
+	ctdb_client_reconnect(b->tclient);
 }
 
 static void ctdb_track_connection(cluster_t *c, bool up, const char *local_ip, uint16_t local_port,
@@ -641,13 +664,18 @@ static void ctdb_track_connection(cluster_t *c, bool up, const char *local_ip, u
 			return;
 		*pp = t->next;
 		b->n_tracked--;
-		if (!b->tcp_disconnected_unsupported && ctdb_client_is_connected(b->client)) {
+		if (!ctdb_client_is_connected(b->tclient)) {
+			/* nothing registered with ctdbd right now */
+		} else if (!b->tcp_disconnected_unsupported) {
 			uint8_t buf[CTDB_CONNECTION_LEN];
 
+			/* 4.18.10+, 4.19.4+, 4.20+ (notes ctdb.md 2) */
 			ctdb_connection_push(&t->conn, buf);
-			ctdb_client_control(b->client, CTDB_CURRENT_NODE,
+			ctdb_client_control(b->tclient, CTDB_CURRENT_NODE,
 			                    CTDB_CONTROL_TCP_CLIENT_DISCONNECTED, 0, 0, buf,
 			                    sizeof(buf), 0, tcp_disconnected_done, b, NULL);
+		} else {
+			note_stale_tickle(b);
 		}
 		free(t);
 		return;
@@ -660,7 +688,20 @@ static void ctdb_track_connection(cluster_t *c, bool up, const char *local_ip, u
 	t->next = b->tracked;
 	b->tracked = t;
 	b->n_tracked++;
-	if (ctdb_client_is_connected(b->client))
+	if (ctdb_client_is_connected(b->tclient))
+		send_tcp_client(b, t);
+}
+
+static void on_tickle_state(void *arg, bool up, uint32_t pnn)
+{
+	struct backend *b = arg;
+	struct tracked *t;
+
+	b->tickle_stale = 0; /* ctdbd dropped them with the old connection */
+	if (!up)
+		return;
+	/* Register every live witness connection again (notes ctdb.md 5). */
+	for (t = b->tracked; t; t = t->next)
 		send_tcp_client(b, t);
 }
 
@@ -669,7 +710,6 @@ static void ctdb_track_connection(cluster_t *c, bool up, const char *local_ip, u
 static void on_state(void *arg, bool up, uint32_t pnn)
 {
 	struct backend *b = arg;
-	struct tracked *t;
 
 	if (!up) {
 		b->down_since_ms = uv_now(b->loop);
@@ -685,10 +725,6 @@ static void on_state(void *arg, bool up, uint32_t pnn)
 		wd_log(WD_LOG_WARNING, "ctdb.pnn_changed", "old=%u new=%u", b->pnn, pnn);
 	b->pnn = pnn;
 	b->down_since_ms = 0;
-	/* ctdbd dropped our tickle entries with the old connection (notes
-	 * ctdb.md 5): register every live witness connection again. */
-	for (t = b->tracked; t; t = t->next)
-		send_tcp_client(b, t);
 	relay(b, CTDB_WDPEER_HELLO, NULL);
 	schedule_refresh(b, 0);
 }
@@ -711,9 +747,16 @@ static int ctdb_start(cluster_t *c)
 		/* Only 4.20+ sends it; registering it on 4.17 is harmless. */
 		ctdb_client_register_srvid(b->client, CTDB_SRVID_IPREALLOCATED, on_reconfigure, b);
 		ctdb_client_register_srvid(b->client, CTDB_SRVID_WITNESSD, on_peer, b);
+		rc = ctdb_client_new(b->loop, b->socket, &b->tclient);
+		if (rc)
+			return rc;
+		ctdb_client_set_state_cb(b->tclient, on_tickle_state, b);
+		ctdb_client_set_backoff(b->tclient, 50, 2000);
 	}
 	b->started = true;
 	rc = ctdb_client_start(b->client);
+	if (rc == 0)
+		rc = ctdb_client_start(b->tclient);
 	if (rc)
 		return rc;
 	if (b->reread_ms)
@@ -745,6 +788,10 @@ static void ctdb_stop(cluster_t *c)
 		/* Completes pending controls with WD_ECANCELED, synchronously. */
 		ctdb_client_close(b->client);
 		b->client = NULL;
+	}
+	if (b->tclient) {
+		ctdb_client_close(b->tclient);
+		b->tclient = NULL;
 	}
 }
 
@@ -781,6 +828,10 @@ static void ctdb_destroy(void *impl)
 	if (b->client) {
 		ctdb_client_close(b->client);
 		b->client = NULL;
+	}
+	if (b->tclient) {
+		ctdb_client_close(b->tclient);
+		b->tclient = NULL;
 	}
 	b->destroyed = true;
 	uv_close((uv_handle_t *)&b->reread_timer, timer_closed);
@@ -852,7 +903,8 @@ static char *ctdb_status_json(cluster_t *c)
 	         "\"messages\":{\"release_ip\":%llu,\"take_ip\":%llu,\"reconfigure\":%llu,"
 	         "\"ipreallocated\":%llu,\"peer\":%llu},"
 	         "\"tracked_connections\":%zu,\"tcp_client_sent\":%llu,\"tcp_client_refused\":%llu,"
-	         "\"tcp_client_disconnected\":%s,\"reread_interval_s\":%u,\"last_error\":\"%s\"}",
+	         "\"tcp_client_disconnected\":%s,\"tickles_stale\":%u,\"tickle_recycles\":%llu,"
+	         "\"reread_interval_s\":%u,\"last_error\":\"%s\"}",
 	         state, sock, up ? "true" : "false", b->pnn == CTDB_UNKNOWN_PNN ? -1 : (int)b->pnn,
 	         runstate_name(b->runstate), b->local_flags, b->n_nodes,
 	         b->client ? ctdb_client_connects(b->client) : 0,
@@ -864,7 +916,8 @@ static char *ctdb_status_json(cluster_t *c)
 	         (unsigned long long)b->msg_reconfigure, (unsigned long long)b->msg_ipreallocated,
 	         (unsigned long long)b->msg_peer, b->n_tracked,
 	         (unsigned long long)b->tcp_client_sent, (unsigned long long)b->tcp_client_refused,
-	         b->tcp_disconnected_unsupported ? "false" : "true", b->reread_ms / 1000, err);
+	         b->tcp_disconnected_unsupported ? "false" : "true", b->tickle_stale,
+	         (unsigned long long)b->tickle_recycles, b->reread_ms / 1000, err);
 	return out;
 }
 

@@ -355,6 +355,49 @@ START_TEST(test_tracking_and_ctdbd_restart)
 }
 END_TEST
 
+static int tcp_client_count(void)
+{
+	int n = 0;
+	for (int k = 0; k < F.nrec; k++)
+		n += F.recs[k].opcode == CTDB_CONTROL_TCP_CLIENT;
+	return n;
+}
+
+static bool recycled(void)
+{
+	return strstr(status(), "\"tickle_recycles\":1") != NULL && tcp_client_count() >= 1;
+}
+
+START_TEST(test_tickle_connection_recycled_on_417)
+{
+	char ip[32];
+	int accepts;
+
+	/* Two ctdb connections: one for views and srvids, one for tickles. */
+	ck_assert_int_eq(fake_nconns(), 2);
+	accepts = F.accepts;
+	cluster_track_connection(CL, true, "10.77.1.2", 49152, "10.9.9.1", 1000); /* stays */
+	/* 4.17: each closed connection leaves its tickle behind; after 256
+	 * the tickle connection is recycled and the live one registered again. */
+	for (int i = 0; i < 300 && strstr(status(), "\"tickle_recycles\":0"); i++) {
+		snprintf(ip, sizeof(ip), "10.9.%d.%d", i / 200, i % 200 + 2);
+		cluster_track_connection(CL, true, "10.77.1.2", 49152, ip, 2000);
+		run_for(2);
+		F.nrec = 0;
+		cluster_track_connection(CL, false, "10.77.1.2", 49152, ip, 2000);
+		run_for(2);
+	}
+	F.nrec = 0;
+	ck_assert(run_until(recycled, 2000));
+	ck_assert_int_eq(F.accepts, accepts + 1);
+	ck_assert_int_eq(tcp_client_count(), 1);
+	ck_assert_ptr_nonnull(strstr(status(), "\"tracked_connections\":1"));
+	/* the main connection was not touched */
+	ck_assert_ptr_nonnull(strstr(status(), "\"connects\":1"));
+	ck_assert_ptr_nonnull(strstr(status(), "\"state\":\"ok\""));
+}
+END_TEST
+
 static Suite *ctdb_backend_suite(void)
 {
 	Suite *s = suite_create("ctdb_backend");
@@ -368,6 +411,7 @@ static Suite *ctdb_backend_suite(void)
 	tcase_add_test(tc, test_reconfigure_and_flags_poll);
 	tcase_add_test(tc, test_not_running_keeps_view);
 	tcase_add_test(tc, test_tracking_and_ctdbd_restart);
+	tcase_add_test(tc, test_tickle_connection_recycled_on_417);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -36,11 +36,14 @@ struct fake {
 	char path[108];
 	uv_pipe_t server;
 	bool listening;
-	uv_pipe_t conn;
-	bool conn_open;
+	struct fconn {
+		uv_pipe_t pipe;
+		bool open;
+		uint8_t buf[65536];
+		size_t len;
+	} conns[4];
+	struct fconn *cur; /* the connection being read: replies go there */
 	int accepts;
-	uint8_t buf[65536];
-	size_t len;
 	struct rec recs[MAXREC];
 	int nrec;
 	struct ctdb_req_message msgs[8];
@@ -105,7 +108,7 @@ static void write_done(uv_write_t *w, int status)
 	free(w);
 }
 
-static void fake_write(const uint8_t *b, size_t n)
+static void fake_write_to(struct fconn *fc, const uint8_t *b, size_t n)
 {
 	uv_write_t *w = malloc(sizeof(*w) + n);
 	uv_buf_t ub;
@@ -113,49 +116,88 @@ static void fake_write(const uint8_t *b, size_t n)
 	ck_assert_ptr_nonnull(w);
 	memcpy(w + 1, b, n);
 	ub = uv_buf_init((char *)(w + 1), (unsigned)n);
-	ck_assert(F.conn_open);
-	ck_assert_int_eq(uv_write(w, (uv_stream_t *)&F.conn, &ub, 1, write_done), 0);
+	ck_assert(fc->open);
+	ck_assert_int_eq(uv_write(w, (uv_stream_t *)&fc->pipe, &ub, 1, write_done), 0);
+}
+
+/* To the connection being read, else to every open connection. */
+static void fake_write(const uint8_t *b, size_t n)
+{
+	int sent = 0;
+
+	if (F.cur != NULL) {
+		fake_write_to(F.cur, b, n);
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		if (F.conns[i].open && !uv_is_closing((uv_handle_t *)&F.conns[i].pipe)) {
+			fake_write_to(&F.conns[i], b, n);
+			sent++;
+		}
+	ck_assert_int_gt(sent, 0);
+}
+
+static inline int fake_nconns(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < 4; i++)
+		n += F.conns[i].open;
+	return n;
 }
 
 static void fake_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
 {
-	*b = uv_buf_init((char *)F.buf + F.len, (unsigned)(sizeof(F.buf) - F.len));
+	struct fconn *fc = h->data;
+
+	*b = uv_buf_init((char *)fc->buf + fc->len, (unsigned)(sizeof(fc->buf) - fc->len));
 }
 
 static void conn_closed(uv_handle_t *h)
 {
-	F.conn_open = false;
+	struct fconn *fc = h->data;
+
+	fc->open = false;
+}
+
+static void fake_drop_conn(struct fconn *fc)
+{
+	if (fc->open && !uv_is_closing((uv_handle_t *)&fc->pipe))
+		uv_close((uv_handle_t *)&fc->pipe, conn_closed);
 }
 
 static void fake_drop(void)
 {
-	if (F.conn_open && !uv_is_closing((uv_handle_t *)&F.conn))
-		uv_close((uv_handle_t *)&F.conn, conn_closed);
+	for (int i = 0; i < 4; i++)
+		fake_drop_conn(&F.conns[i]);
 }
 
 static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
+	struct fconn *fc = s->data;
 	size_t off = 0;
 
 	if (n < 0) {
-		fake_drop();
+		fake_drop_conn(fc);
 		return;
 	}
-	F.len += (size_t)n;
-	while (F.len - off >= 4) {
+	fc->len += (size_t)n;
+	F.cur = fc;
+	while (fc->len - off >= 4) {
 		uint32_t plen, op;
 		size_t np;
 
-		memcpy(&plen, F.buf + off, 4);
-		if (F.len - off < plen)
+		memcpy(&plen, fc->buf + off, 4);
+		if (fc->len - off < plen)
 			break;
-		memcpy(&op, F.buf + off + 16, 4);
+		memcpy(&op, fc->buf + off + 16, 4);
 		if (op == CTDB_REQ_CONTROL) {
 			struct ctdb_req_control c;
-			ck_assert_int_eq(ctdb_req_control_pull(F.buf + off, plen, &c, &np), 0);
+			ck_assert_int_eq(ctdb_req_control_pull(fc->buf + off, plen, &c, &np), 0);
 			ck_assert_uint_eq(np, plen); /* clients send unpadded, exact */
 			ck_assert_uint_eq(c.hdr.ctdb_magic, CTDB_MAGIC);
-			ck_assert_int_lt(F.nrec, MAXREC);
+			if (F.nrec == MAXREC) /* tests reset nrec; keep the newest */
+				F.nrec = MAXREC - 1;
 			F.recs[F.nrec] =
 			    (struct rec){c.opcode, c.srvid,   c.hdr.reqid, c.hdr.destnode,
 			                 c.flags,  c.datalen, {0}};
@@ -171,8 +213,9 @@ static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 				send_reply(c.hdr.reqid, 0, NULL, 0, 0);
 		} else if (op == CTDB_REQ_MESSAGE) {
 			struct ctdb_req_message m;
-			ck_assert_int_eq(ctdb_req_message_pull(F.buf + off, plen, &m, &np), 0);
-			ck_assert_int_lt(F.nmsg, 8);
+			ck_assert_int_eq(ctdb_req_message_pull(fc->buf + off, plen, &m, &np), 0);
+			if (F.nmsg == 8) /* tests reset nmsg; keep the newest */
+				F.nmsg = 7;
 			ck_assert_uint_le(m.datalen, 64);
 			memcpy(F.msgdata[F.nmsg], m.data, m.datalen);
 			F.msgs[F.nmsg] = m;
@@ -181,20 +224,27 @@ static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		}
 		off += plen;
 	}
-	memmove(F.buf, F.buf + off, F.len - off);
-	F.len -= off;
+	F.cur = NULL;
+	memmove(fc->buf, fc->buf + off, fc->len - off);
+	fc->len -= off;
 }
 
 static void on_accept(uv_stream_t *srv, int status)
 {
+	struct fconn *fc = NULL;
+
 	ck_assert_int_eq(status, 0);
-	ck_assert(!F.conn_open);
-	uv_pipe_init(F.loop, &F.conn, 0);
-	F.conn_open = true;
-	ck_assert_int_eq(uv_accept(srv, (uv_stream_t *)&F.conn), 0);
-	F.len = 0;
+	for (int i = 0; i < 4 && fc == NULL; i++)
+		if (!F.conns[i].open)
+			fc = &F.conns[i];
+	ck_assert_ptr_nonnull(fc);
+	uv_pipe_init(F.loop, &fc->pipe, 0);
+	fc->pipe.data = fc;
+	fc->open = true;
+	ck_assert_int_eq(uv_accept(srv, (uv_stream_t *)&fc->pipe), 0);
+	fc->len = 0;
 	F.accepts++;
-	uv_read_start((uv_stream_t *)&F.conn, fake_alloc, fake_read);
+	uv_read_start((uv_stream_t *)&fc->pipe, fake_alloc, fake_read);
 }
 
 static void server_closed(uv_handle_t *h)
