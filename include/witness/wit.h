@@ -3,6 +3,27 @@
  * queues and the rules of [MS-SWN] 3.1.4 (with Samba's choices where they
  * differ; notes swn.md 2-3). Exposes a dcerpc_iface for the DCERPC core and
  * admin operations for witnessctl (src/ctl).
+ *
+ * Behaviour (the choices, with the client each is for, are commented in
+ * src/witness/witness.c):
+ *  - GetInterfaceList: every IP of the cluster view (no 127.0.0.1 filter:
+ *    the static list is explicit), one group name (group_name or netname),
+ *    version 0x00020000 like Samba, WITNESS_IF only on IPs not local to this
+ *    node; an empty view -> ERROR_NO_MORE_ITEMS; never blocks.
+ *  - Register/RegisterEx: Samba's order (version -> NULLs -> NetName ->
+ *    share name -> IP) and codes; handle_type 1; the store row is written
+ *    before the registration exists in memory (failure: NO_SYSTEM_RESOURCES,
+ *    also for the max_registrations limits).
+ *  - UnRegister: unknown -> NOT_FOUND; pending AsyncNotify calls -> NOT_FOUND.
+ *    UnRegisterEx (opnum 5, [MS-SWN] 3.1.4.6): unknown -> INVALID_PARAMETER.
+ *  - AsyncNotify: FIFO of pending calls per registration; KeepAliveTimeout
+ *    -> WERR_TIMEOUT with a NULL response; RESOURCE_CHANGE named with the
+ *    registered IP, UNAVAILABLE sticky until delivered, a move = UNAVAILABLE
+ *    then AVAILABLE; changes while no call is pending are queued.
+ *  - Timers: unused registrations expire after unused_timeout_ms without a
+ *    pending AsyncNotify; a registration is destroyed reregister_delay_ms
+ *    (0 = never) after it was sent UNAVAILABLE or a move to another IP.
+ *  - A registration ends with its association group (handle destroy).
  */
 #ifndef WITNESS_WIT_H
 #define WITNESS_WIT_H
@@ -25,10 +46,10 @@ struct wit_config {
 	size_t n_aliases;
 	const char *group_name;       /* InterfaceGroupName; NULL: netname */
 	uint8_t min_auth_level;       /* AUTH_LEVEL_*; for the witness iface */
-	uint32_t unused_timeout_ms;   /* [MS-SWN] <7>: 30000 */
-	uint32_t reregister_delay_ms; /* forced unregistration after UNAVAILABLE/move: 5000 */
-	unsigned max_registrations;           /* total */
-	unsigned max_registrations_per_client;/* per remote IP */
+	uint32_t unused_timeout_ms;   /* [MS-SWN] <7>: 30000; 0 = never */
+	uint32_t reregister_delay_ms; /* forced unregistration after UNAVAILABLE/move: 5000; 0 = off */
+	unsigned max_registrations;           /* total; 0 = no limit */
+	unsigned max_registrations_per_client;/* per remote IP; 0 = no limit */
 	uint32_t node;                /* this node's number (vnn) */
 };
 
