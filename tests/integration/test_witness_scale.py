@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Witnessd  # noqa: E402
+from harness import WITNESSD, Witnessd  # noqa: E402
 import test_witness as tw  # noqa: E402
 
 from samba.dcerpc import misc, witness  # noqa: E402
@@ -98,7 +98,10 @@ class ScaleTest(unittest.TestCase):
                   "%.0f bytes per client" % (n, t_reg, rss0, rss1, per))
             print("status:", status)
             self.assertEqual(len(d.ctl_json("list")["registrations"]), n)
-            self.assertLess(per, 8192)
+            with open(WITNESSD, "rb") as f:
+                sanitized = b"AddressSanitizer" in f.read()
+            if not sanitized:  # ASan redzones and quarantine inflate RSS ~10x
+                self.assertLess(per, 8192)
 
             # one change, every pending call answered
             t1 = time.monotonic()
