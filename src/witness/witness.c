@@ -123,9 +123,13 @@ static void reply_stub(wit_service_t *ws, dcerpc_call_t *call, struct ndr_push *
 	size_t len = 0;
 	uint8_t *stub;
 
-	if (ndr_push_finish(p) != 0) {
+	int rc = ndr_push_finish(p);
+
+	if (rc != 0) {
 		ndr_push_free(p);
-		wd_log(WD_LOG_ERR, "witness.marshal_failed", "call_id=%u", dcerpc_call_id(call));
+		/* Only OOM or an over-long string can get here (the group name is bounded by
+		 * config). */
+		wd_log(WD_LOG_ERR, "witness.marshal_failed", "err=%s", wd_strerror(rc));
 		ws->rpc->fault(call, DCERPC_FAULT_REMOTE_NO_MEMORY);
 		return;
 	}
