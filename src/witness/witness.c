@@ -1078,6 +1078,21 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 
 	if (cfg == NULL || cfg->netname == NULL || cluster == NULL)
 		return WD_EINVAL;
+	{
+		/* InterfaceGroupName is WCHAR[260] on the wire ([MS-SWN] 2.2.2.1). */
+		const char *g = cfg->group_name != NULL ? cfg->group_name : cfg->netname;
+		uint8_t *u16 = NULL;
+		size_t units = 0;
+
+		if (wd_utf8_to_utf16le(g, &u16, &units) != 0 || units >= WITNESS_GROUP_NAME_CHARS) {
+			free(u16);
+			wd_log(WD_LOG_ERR, "witness.config",
+			       "msg=\"group name must be valid UTF-8 of "
+			       "at most 259 UTF-16 units\"");
+			return WD_EINVAL;
+		}
+		free(u16);
+	}
 	ws = calloc(1, sizeof(*ws));
 	if (ws == NULL)
 		return WD_ENOMEM;

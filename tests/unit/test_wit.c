@@ -793,6 +793,27 @@ START_TEST(test_store_row)
 }
 END_TEST
 
+START_TEST(test_group_name_bound)
+{
+	struct wit_config cfg = base_cfg();
+	wit_service_t *w2 = NULL;
+	char longname[300];
+
+	memset(longname, 'a', 260);
+	longname[260] = '\0'; /* 260 + NUL does not fit WCHAR[260] */
+	cfg.group_name = longname;
+	ck_assert_int_eq(wit_service_new(&loop, &cfg, cluster, NULL, &w2), WD_EINVAL);
+	longname[259] = '\0';
+	ck_assert_int_eq(wit_service_new(&loop, &cfg, cluster, NULL, &w2), 0);
+	wit_service_free(w2);
+	cluster_subscribe(cluster, NULL, NULL);
+	/* the fixture's service is subscribed again for stop() to work as usual */
+	wit_service_free(ws);
+	ck_assert_int_eq(wit_service_new(&loop, &cfg, cluster, store, &ws), 0);
+	wit_service_set_rpc_ops(ws, &fake_ops);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	struct wit_config cfg = base_cfg();
@@ -1189,6 +1210,7 @@ static Suite *wit_suite(void)
 	tcase_add_test(tc, test_ip_removed);
 	tcase_add_test(tc, test_cancel_and_group_end);
 	tcase_add_test(tc, test_store_row);
+	tcase_add_test(tc, test_group_name_bound);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_unused_expiry);
 	tcase_add_test(tc, test_pure_rules);
