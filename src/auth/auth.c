@@ -22,6 +22,8 @@ struct auth_server {
 };
 
 enum { MECH_NONE, MECH_NTLM, MECH_KRB5 };
+/* GSS_C_INTEG_FLAG / GSS_C_CONF_FLAG ([RFC 2744] 3.9), without gssapi.h here */
+enum { GSS_CONF_FLAG = 16, GSS_INTEG_FLAG = 32 };
 
 struct spnego_state {
 	int phase; /* 0 = expect negTokenInit, 1 = expect negTokenResp */
@@ -482,6 +484,35 @@ static void fill_session(auth_ctx_t *ctx)
 	}
 }
 
+/*
+ * The level the client bound with must be backed by what the mechanism
+ * negotiated: integrity needs NTLMSSP SIGN (or SEAL) / GSS_C_INTEG_FLAG,
+ * privacy needs NTLMSSP SEAL / GSS_C_CONF_FLAG (Samba's dcesrv_auth checks
+ * gensec_have_feature the same way).
+ */
+static int check_features(auth_ctx_t *ctx)
+{
+	bool integ, conf;
+
+	if (ctx->level < AUTH_LEVEL_PACKET)
+		return 0;
+	if (ctx->mech == MECH_NTLM) {
+		uint32_t f = ntlmssp_server_flags(ctx->ntlm);
+		integ = f & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL);
+		conf = f & NTLMSSP_NEGOTIATE_SEAL;
+	} else {
+		uint32_t f = krb5_acceptor_flags(ctx->krb);
+		integ = f & GSS_INTEG_FLAG;
+		conf = f & GSS_CONF_FLAG;
+	}
+	if (!integ || (ctx->level == AUTH_LEVEL_PRIVACY && !conf)) {
+		wd_log(WD_LOG_NOTICE, "auth.refused",
+		       "reason=level_not_negotiated type=%u level=%u", ctx->type, ctx->level);
+		return WD_EAUTH;
+	}
+	return 0;
+}
+
 int auth_ctx_update(auth_ctx_t *ctx, const uint8_t *in, size_t in_len, uint8_t **out,
                     size_t *out_len)
 {
@@ -497,6 +528,11 @@ int auth_ctx_update(auth_ctx_t *ctx, const uint8_t *in, size_t in_len, uint8_t *
 		rc = spnego_update(ctx, in, in_len, out, out_len);
 	else
 		rc = inner_update(ctx, in, in_len, out, out_len);
+	if (rc == 0 && (rc = check_features(ctx)) != 0) {
+		free(*out);
+		*out = NULL;
+		*out_len = 0;
+	}
 	if (rc == 0) {
 		ctx->complete = true;
 		fill_session(ctx);

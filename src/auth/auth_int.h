@@ -189,6 +189,8 @@ int krb5_acceptor_update(struct krb5_acceptor *a, const uint8_t *in, size_t in_l
 int krb5_acceptor_identity(struct krb5_acceptor *a, char *account, size_t alen, char *realm,
                            size_t rlen);
 size_t krb5_sig_size(struct krb5_acceptor *a, int level);
+/* GSS ret_flags of the established context (GSS_C_INTEG_FLAG, GSS_C_CONF_FLAG...). */
+uint32_t krb5_acceptor_flags(const struct krb5_acceptor *a);
 int krb5_get_mic(struct krb5_acceptor *a, const uint8_t *msg, size_t len, uint8_t **mic,
                  size_t *mic_len);
 int krb5_verify_mic(struct krb5_acceptor *a, const uint8_t *msg, size_t len, const uint8_t *mic,

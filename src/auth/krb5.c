@@ -308,6 +308,11 @@ int krb5_acceptor_identity(struct krb5_acceptor *a, char *account, size_t alen, 
 	return 0;
 }
 
+uint32_t krb5_acceptor_flags(const struct krb5_acceptor *a)
+{
+	return a->flags;
+}
+
 size_t krb5_sig_size(struct krb5_acceptor *a, int level)
 {
 	if (!a->complete)

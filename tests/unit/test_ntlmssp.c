@@ -453,6 +453,21 @@ START_TEST(test_refusals)
 	ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_INTEGRITY, &ctx), WD_EAUTH);
 	tc_free(&c);
 
+	/* the bound level must be backed by the negotiated flags */
+	tc_init(&c, "alice", "TESTDOM", "Secret123");
+	c.neg_flags &= ~(uint32_t)NTLMSSP_NEGOTIATE_SEAL;
+	ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_PRIVACY, &ctx), WD_EAUTH);
+	tc_free(&c);
+	tc_init(&c, "alice", "TESTDOM", "Secret123");
+	c.neg_flags &= ~(uint32_t)(NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_SIGN);
+	ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_INTEGRITY, &ctx), WD_EAUTH);
+	tc_free(&c);
+	tc_init(&c, "alice", "TESTDOM", "Secret123");
+	c.neg_flags &= ~(uint32_t)(NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_SIGN);
+	ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_CONNECT, &ctx), 0); /* rpcclient [connect] */
+	auth_ctx_free(ctx);
+	tc_free(&c);
+
 	/* tampered signature, tampered header, replayed sequence number */
 	tc_init(&c, "alice", "TESTDOM", "Secret123");
 	ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_INTEGRITY, &ctx), 0);
