@@ -442,7 +442,7 @@ static int parse_static_interfaces(struct parser *p, const char *key, const char
 		char *at = strrchr(items[i], '@');
 		uint64_t node;
 		unsigned char a[16], b[16];
-		int fam, fam2;
+		int fam = 0, fam2 = 0;
 
 		if (at == NULL) {
 			rc = fail(p, "%s: \"%s\" is not IP@node", key, items[i]);
@@ -518,7 +518,7 @@ static int set_value(struct parser *p, const struct key_def *k, const char *v)
 {
 	struct wd_config *c = p->c;
 	const char *key = k->name;
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = 0;
 
 	switch (k->id) {
