@@ -332,6 +332,29 @@ class Auth(unittest.TestCase):
                 c.UnRegister(h)
                 self.restore(IP)
 
+    def test_samba_python_kerberos(self):
+        """Samba python bindings with a Kerberos ccache: raw krb5 and SPNEGO(krb5)."""
+        from samba import credentials
+        from samba.dcerpc import witness
+        os.environ["KRB5_CONFIG"] = self.kdc.krb5_conf
+        lp = samba_lp(tempfile.mkdtemp(dir=self.tmp),
+                      {"realm": self.kdc.realm, "client use kerberos": "required"})
+        for b in ["krb5,sign", "krb5,seal", "spnego,seal"]:
+            with self.subTest(binding=b):
+                creds = credentials.Credentials()
+                creds.guess(lp)
+                creds.set_kerberos_state(credentials.MUST_USE_KERBEROS)
+                creds.set_named_ccache("FILE:" + self.ccache, credentials.SPECIFIED, lp)
+                c = samba_witness("ncacn_ip_tcp:127.0.0.1[%s,target_hostname=%s]" % (b, HOST),
+                                  lp, creds)
+                self.assertIn(IP, [i.ipv4 for i in c.GetInterfaceList().interfaces])
+                h = c.Register(witness.WITNESS_V1, NETNAME, IP, "KRBBOX")
+                self.assertIn("KRBBOX", json.dumps(self.registrations()))
+                c.UnRegister(h)
+        log = self.d.log()
+        self.assertIn("auth.session type=16 level=5 account=alice domain=TESTDOM.EXAMPLE", log)
+        self.assertIn("auth.session type=9 level=6 account=alice domain=TESTDOM.EXAMPLE", log)
+
     def impacket(self, level, user=USER, password=PASSWORD, domain=DOMAIN):
         t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[%d]" % self.d.witness_port)
         t.set_credentials(user, password, domain)
