@@ -89,7 +89,7 @@ struct backend {
 	size_t n_tracked;
 
 	/* counters for status_json */
-	uint64_t refreshes, refresh_failures, publishes;
+	uint64_t refreshes, refresh_failures, refresh_partial, publishes;
 	uint64_t msg_release, msg_take, msg_reconfigure, msg_ipreallocated, msg_peer;
 	uint64_t tcp_client_sent, tcp_client_refused;
 	uint64_t last_publish_ms, down_since_ms;
@@ -100,7 +100,8 @@ struct refresh {
 	struct backend *b;
 	bool cancelled;
 	int left;
-	int failed;
+	int failed;  /* no view can be built: retry */
+	int partial; /* nodes that did not answer: their last claims are kept */
 	struct ctdb_node_map *nodemap;
 	uint32_t runstate;
 	size_t n;
@@ -260,11 +261,40 @@ static void remember_flags(struct backend *b, const struct ctdb_node_map *m)
 	b->n_known = m->num;
 }
 
+/* The public IPs the current view says node pnn holds, as its own
+ * GET_PUBLIC_IPS reply would claim them. NULL on ENOMEM. */
+static struct ctdb_public_ip_list *claims_from_view(const struct cluster_view *v, uint32_t pnn)
+{
+	struct ctdb_public_ip_list *l = calloc(1, sizeof(*l));
+	size_t i;
+
+	if (l == NULL)
+		return NULL;
+	l->ip = calloc(v->n + 1, sizeof(*l->ip));
+	if (l->ip == NULL) {
+		free(l);
+		return NULL;
+	}
+	for (i = 0; i < v->n; i++) {
+		const struct cluster_ip *ip = &v->ips[i];
+		struct ctdb_public_ip *p = &l->ip[l->num];
+
+		if (ip->node != pnn || ip->pinned_node != CLUSTER_NODE_NONE)
+			continue;
+		p->pnn = pnn;
+		p->addr.family = (uint16_t)ip->family;
+		memcpy(p->addr.addr, ip->bytes, ip->family == AF_INET ? 4 : 16);
+		l->num++;
+	}
+	return l;
+}
+
 static void refresh_finish(struct refresh *r)
 {
 	struct backend *b = r->b;
 	struct cluster_view *v;
 	bool again;
+	int schedule;
 
 	if (r->cancelled) {
 		refresh_free(r);
@@ -277,7 +307,7 @@ static void refresh_finish(struct refresh *r)
 		b->refresh_failures++;
 		wd_log(WD_LOG_WARNING, "ctdb.refresh_failed", "failed_queries=%d reason=\"%s\"",
 		       r->failed, b->last_error);
-		schedule_refresh(b, RETRY_MS);
+		schedule_refresh(b, again ? DEBOUNCE_MS : RETRY_MS);
 		refresh_free(r);
 		return;
 	}
@@ -291,6 +321,15 @@ static void refresh_finish(struct refresh *r)
 		refresh_free(r);
 		return;
 	}
+	if (r->partial) {
+		size_t i;
+
+		b->refresh_partial++;
+		for (i = 0; i < r->n; i++)
+			if (r->lists[i] == NULL)
+				r->lists[i] =
+				    claims_from_view(cluster_view(b->cluster), r->pnns[i]);
+	}
 	v = ctdb_build_view(b->pnn, r->nodemap, r->pnns,
 	                    (struct ctdb_public_ip_list *const *)r->lists, r->n,
 	                    b->include_public_ips, b->include_node_ips);
@@ -303,14 +342,16 @@ static void refresh_finish(struct refresh *r)
 	remember_flags(b, r->nodemap);
 	b->publishes++;
 	b->synced = true;
-	b->last_error[0] = 0;
+	if (!r->partial)
+		b->last_error[0] = 0;
 	b->last_publish_ms = uv_now(b->loop);
 	wd_log(WD_LOG_DEBUG, "ctdb.view", "pnn=%u nodes=%u ips=%zu ms=%llu", b->pnn, b->n_nodes,
 	       v->n, (unsigned long long)(uv_now(b->loop) - r->started_ms));
+	schedule = r->partial ? RETRY_MS : again ? 0 : -1;
 	refresh_free(r);
 	cluster_publish(b->cluster, v);
-	if (again)
-		schedule_refresh(b, 0);
+	if (schedule >= 0)
+		schedule_refresh(b, (unsigned)schedule);
 }
 
 static void refresh_part_done(struct refresh *r)
@@ -345,11 +386,14 @@ static void public_ips_done(void *arg, int err, const struct ctdb_reply_control 
 		}
 	} else {
 		rc = err ? err : ctdb_reply_public_ips(reply, &r->lists[i]);
-		if (rc) {
-			/* A node that just went away answers "ctdb_control to
-			 * disconnected node"; retry with a fresh nodemap
-			 * rather than publish a half view. */
-			r->failed++;
+		if (rc == WD_EIO && err == WD_EIO) {
+			r->failed++; /* our own connection went away */
+		} else if (rc) {
+			/* One node did not answer: hung (timeout), or just
+			 * gone ("ctdb_control to disconnected node"). Keep its
+			 * last claims rather than block every other update
+			 * until ctdb notices (KeepaliveInterval x Limit). */
+			r->partial++;
 			snprintf(r->b->last_error, sizeof(r->b->last_error),
 			         "GET_PUBLIC_IPS from node %u: %s", r->pnns[i], wd_strerror(rc));
 		}
@@ -899,7 +943,8 @@ static char *ctdb_status_json(cluster_t *c)
 	         "{\"backend\":\"ctdb\",\"state\":\"%s\",\"socket\":\"%s\",\"connected\":%s,"
 	         "\"pnn\":%d,\"runstate\":\"%s\",\"node_flags\":%u,\"nodes\":%u,"
 	         "\"connects\":%u,\"down_for_ms\":%llu,\"refreshes\":%llu,"
-	         "\"refresh_failures\":%llu,\"views_published\":%llu,\"last_view_age_ms\":%lld,"
+	         "\"refresh_failures\":%llu,\"refresh_partial\":%llu,\"views_published\":%llu,"
+	         "\"last_view_age_ms\":%lld,"
 	         "\"messages\":{\"release_ip\":%llu,\"take_ip\":%llu,\"reconfigure\":%llu,"
 	         "\"ipreallocated\":%llu,\"peer\":%llu},"
 	         "\"tracked_connections\":%zu,\"tcp_client_sent\":%llu,\"tcp_client_refused\":%llu,"
@@ -910,7 +955,7 @@ static char *ctdb_status_json(cluster_t *c)
 	         b->client ? ctdb_client_connects(b->client) : 0,
 	         (unsigned long long)(b->down_since_ms ? now - b->down_since_ms : 0),
 	         (unsigned long long)b->refreshes, (unsigned long long)b->refresh_failures,
-	         (unsigned long long)b->publishes,
+	         (unsigned long long)b->refresh_partial, (unsigned long long)b->publishes,
 	         b->publishes ? (long long)(now - b->last_publish_ms) : -1LL,
 	         (unsigned long long)b->msg_release, (unsigned long long)b->msg_take,
 	         (unsigned long long)b->msg_reconfigure, (unsigned long long)b->msg_ipreallocated,

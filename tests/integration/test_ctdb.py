@@ -16,9 +16,11 @@ import ipaddress
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -137,6 +139,10 @@ class CtdbCluster(unittest.TestCase):
 
         if not os.path.exists(WITNESSD):
             raise unittest.SkipTest("witnessd not built: " + WITNESSD)
+        # A private directory for every daemon's files: other test runs on
+        # the same machine clean up /tmp/witnessd-* by name.
+        cls.private = tempfile.mkdtemp(prefix="wdctdb-", dir="/var/tmp")
+        tempfile.tempdir = cls.private
         # six IPv4 public addresses and one IPv6
         cls.lab = CtdbLab(3, public_ips=["10.77.1.%d" % i for i in range(1, 7)] + ["fd77::1"])
         cls.wd = []
@@ -167,6 +173,9 @@ class CtdbCluster(unittest.TestCase):
             for i in range(cls.lab.n):
                 print("---- ctdbd log node %d ----\n%s" % (i, cls.lab.log(i)[-2500:]))
         cls.lab.cleanup()
+        tempfile.tempdir = None
+        if not os.environ.get("WD_KEEP_TMP"):
+            shutil.rmtree(cls.private, ignore_errors=True)
         if cls.latencies:
             print("\nnotification latency (ctdb action -> client got RESOURCE_CHANGE;"
                   " A-TAKE_IP: from ctdbd's 'sending TAKE_IP' log line):")

@@ -21,6 +21,7 @@ static const char *const ips[NIP] = {"10.77.1.1", "10.77.1.2", "fd77::5"};
 static uint32_t holder[NIP];
 static uint32_t flags[3];
 static uint32_t runstate;
+static int mute_node = -1; /* answers GET_PUBLIC_IPS with -1 */
 
 static bool respond(const struct ctdb_req_control *c)
 {
@@ -46,6 +47,10 @@ static bool respond(const struct ctdb_req_control *c)
 		uint32_t node = c->hdr.destnode == CTDB_CURRENT_NODE ? F.pnn : c->hdr.destnode;
 
 		ck_assert_uint_lt(node, 3);
+		if ((int)node == mute_node) {
+			send_reply(c->hdr.reqid, -1, NULL, 0, 0);
+			return true;
+		}
 		/* as ctdbd: only connected nodes answer */
 		ck_assert(!(flags[node] & CTDB_NODE_DISCONNECTED));
 		for (int i = 0; i < NIP; i++) {
@@ -148,6 +153,7 @@ static void setup(void)
 	holder[2] = 2;
 	flags[0] = flags[1] = flags[2] = 0;
 	runstate = CTDB_RUNSTATE_RUNNING;
+	mute_node = -1;
 	evs.n = 0;
 	nreleased = 0;
 	released[0] = 0;
@@ -398,6 +404,27 @@ START_TEST(test_tickle_connection_recycled_on_417)
 }
 END_TEST
 
+START_TEST(test_unanswering_node_keeps_its_claims)
+{
+	/* node 2 stops answering (hung, or just died and the nodemap does not
+	 * say so yet): its IP stays with it, other changes still go out */
+	mute_node = 2;
+	holder[0] = 1;
+	evs.n = 0;
+	send_msg(CTDB_SRVID_RECONFIGURE, NULL, 0);
+	ck_assert(wait_event("A 10.77.1.1 1", 500));
+	ck_assert_int_eq(evs.n, 2); /* U+A for the move, nothing for fd77::5 */
+	ck_assert_uint_eq(cluster_view_find(cluster_view(CL), "fd77::5")->node, 2);
+	ck_assert(cluster_view_find(cluster_view(CL), "fd77::5")->available);
+	ck_assert_ptr_null(strstr(status(), "\"refresh_partial\":0"));
+	ck_assert_ptr_nonnull(strstr(status(), "GET_PUBLIC_IPS from node 2"));
+	/* ctdb then marks it DISCONNECTED and another node takes the IP */
+	flags[2] = CTDB_NODE_DISCONNECTED | CTDB_NODE_UNHEALTHY;
+	holder[2] = 0;
+	ck_assert(wait_event("A fd77::5 0", 2500));
+}
+END_TEST
+
 static Suite *ctdb_backend_suite(void)
 {
 	Suite *s = suite_create("ctdb_backend");
@@ -412,6 +439,7 @@ static Suite *ctdb_backend_suite(void)
 	tcase_add_test(tc, test_not_running_keeps_view);
 	tcase_add_test(tc, test_tracking_and_ctdbd_restart);
 	tcase_add_test(tc, test_tickle_connection_recycled_on_417);
+	tcase_add_test(tc, test_unanswering_node_keeps_its_claims);
 	suite_add_tcase(s, tc);
 	return s;
 }
