@@ -1080,11 +1080,11 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 		return WD_EINVAL;
 	{
 		/* InterfaceGroupName is WCHAR[260] on the wire ([MS-SWN] 2.2.2.1). */
-		const char *g = cfg->group_name != NULL ? cfg->group_name : cfg->netname;
+		const char *gname = cfg->group_name != NULL ? cfg->group_name : cfg->netname;
 		uint8_t *u16 = NULL;
 		size_t units = 0;
 
-		if (wd_utf8_to_utf16le(g, &u16, &units) != 0 || units >= WITNESS_GROUP_NAME_CHARS) {
+		if (wd_utf8_to_utf16le(gname, &u16, &units) != 0 || units >= WITNESS_GROUP_NAME_CHARS) {
 			free(u16);
 			wd_log(WD_LOG_ERR, "witness.config",
 			       "msg=\"group name must be valid UTF-8 of "
