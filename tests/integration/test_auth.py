@@ -572,5 +572,40 @@ class KerberosEnctypes(unittest.TestCase):
                     self.assertIn("auth.krb5.sizes enctype=%d mic=%d" % (num, mic), d.log())
 
 
+class ConnectLevelAllowed(unittest.TestCase):
+    """With "min auth level = connect" a CONNECT-level context is served
+    (authenticated, no per-PDU protection: auth_length 0 on requests), and
+    the identity still reaches the registration."""
+
+    def test_connect_level(self):
+        tmp = tempfile.mkdtemp(prefix="test-auth-connect-")
+        try:
+            pw = os.path.join(tmp, "ntlm.pw")
+            subprocess.run([WITNESSCTL, "user", "add", USER, "--domain", DOMAIN, "--file", pw],
+                           input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+            with Witnessd(name="connect", min_auth="connect",
+                          global_opts={"ntlm password file": pw}) as d:
+                t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[%d]" % d.witness_port)
+                t.set_credentials(USER, PASSWORD, DOMAIN)
+                dce = t.get_dce_rpc()
+                dce.set_auth_type(rpcrt.RPC_C_AUTHN_WINNT)
+                dce.set_auth_level(rpcrt.RPC_C_AUTHN_LEVEL_CONNECT)
+                dce.connect()
+                dce.bind(uuidtup_to_bin(WITNESS))
+                dce.call(0, b"")
+                r = dce.recv()
+                self.assertEqual(struct.unpack_from("<I", r, len(r) - 4)[0], 0)
+                dce.call(1, register_stub("WITSRV", IP, "CONNECTBOX"))
+                r = dce.recv()
+                self.assertEqual(struct.unpack_from("<I", r, 20)[0], 0)
+                regs = json.dumps(json.loads(d.ctl("list", "--json").stdout))
+                self.assertIn("CONNECTBOX", regs)
+                self.assertIn(USER, regs)
+                dce.disconnect()
+                self.assertIn("auth.session type=10 level=2 account=alice", d.log())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
