@@ -255,3 +255,240 @@ class CtdbLab:
                 last = str(e)
             time.sleep(0.3)
         raise TimeoutError("ctdb cluster not healthy: " + last)
+
+
+class CtdbNetnsLab:
+    """N real (not test-mode) ctdbd nodes with real IP takeover, as in notes
+    ctdb.md 8.2: a switch namespace with a bridge, node namespaces with a
+    veth eth0 (10.77.0.<i+1>/24), a client namespace (10.77.0.100) and
+    public addresses 10.77.0.201.. on eth0, configured by ctdb's own
+    10.interface event script. Each ctdbd runs with private /etc/ctdb,
+    /var/lib/ctdb (bind mounts) and a tmpfs /run inside the mount namespace
+    that `ip netns exec` gives it; its socket is $CTDB_SOCKET in our base
+    directory, so the host reaches every node by path.
+
+    All namespaces are named <prefix><role> and deleted on cleanup.
+    """
+
+    def __init__(self, n=3, nips=4, prefix=None, base=None):
+        self.n = n
+        self.prefix = prefix or "cw%d" % (os.getpid() % 100000)
+        self.base = base or tempfile.mkdtemp(prefix="ctdbnslab-")
+        self.node_addrs = ["10.77.0.%d" % (i + 1) for i in range(n)]
+        self.client_addr = "10.77.0.100"
+        self.public_ips = ["10.77.0.%d" % (201 + i) for i in range(nips)]
+        self.pids = {}
+        self.namespaces = []
+        for i in range(n):
+            self._setup_node(i)
+        # 10.interface checks links with ethtool, which Debian's ctdb does
+        # not depend on: answer from the kernel's carrier flag instead.
+        self.bindir = os.path.join(self.base, "bin")
+        os.makedirs(self.bindir, exist_ok=True)
+        with open(os.path.join(self.bindir, "ethtool"), "w") as f:
+            f.write("#!/bin/sh\n[ \"$(cat /sys/class/net/$1/carrier 2>/dev/null)\" = 1 ] && "
+                    "echo '\tLink detected: yes' || echo '\tLink detected: no'\n")
+        os.chmod(os.path.join(self.bindir, "ethtool"), 0o755)
+
+    def ns(self, role):
+        return self.prefix + str(role)
+
+    def node_dir(self, i):
+        return os.path.join(self.base, "node.%d" % i)
+
+    def socket(self, i):
+        return os.path.join(self.node_dir(i), "ctdbd.socket")
+
+    def _setup_node(self, i):
+        d = self.node_dir(i)
+        etc = os.path.join(d, "etc")
+        for sub in ("etc/events/legacy", "etc/events/notification", "var/volatile",
+                    "var/persistent", "var/state", "run"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        for f in ("functions", "notify.sh", "script.options"):
+            if os.path.exists("/etc/ctdb/" + f):
+                shutil.copy("/etc/ctdb/" + f, os.path.join(etc, f))
+        for s in ("00.ctdb.script", "10.interface.script"):
+            os.symlink("/usr/share/ctdb/events/legacy/" + s,
+                       os.path.join(etc, "events", "legacy", s))
+        with open(os.path.join(etc, "nodes"), "w") as f:
+            f.write("".join(a + "\n" for a in self.node_addrs))
+        with open(os.path.join(etc, "public_addresses"), "w") as f:
+            f.write("".join("%s/24 eth0\n" % ip for ip in self.public_ips))
+        with open(os.path.join(etc, "ctdb.conf"), "w") as f:
+            f.write("[logging]\n\tlocation = file:%s/log.ctdb\n\tlog level = INFO\n"
+                    "[cluster]\n\tnode address = %s\n" % (d, self.node_addrs[i]))
+        with open(os.path.join(etc, "ctdb.tunables"), "w") as f:
+            f.write("KeepaliveInterval=1\nKeepaliveLimit=3\nMonitorInterval=2\n"
+                    "RecoverInterval=1\nElectionTimeout=2\nTakeoverTimeout=3\n")
+
+    def _ip(self, *args, check=True):
+        return subprocess.run(["ip"] + list(args), check=check, capture_output=True, text=True)
+
+    def _addns(self, role):
+        name = self.ns(role)
+        self._ip("netns", "add", name)
+        self.namespaces.append(name)
+        self._ip("-n", name, "link", "set", "lo", "up")
+        return name
+
+    def setup_network(self):
+        sw = self._addns("sw")
+        self._ip("-n", sw, "link", "add", "br0", "type", "bridge")
+        self._ip("-n", sw, "link", "set", "br0", "up")
+        roles = [str(i) for i in range(self.n)] + ["cl"]
+        addrs = self.node_addrs + [self.client_addr]
+        for role, addr in zip(roles, addrs):
+            name = self._addns(role)
+            # veth created inside the namespaces: nothing in ours
+            self._ip("-n", name, "link", "add", "eth0", "type", "veth", "peer", "name",
+                     "sw" + role, "netns", sw)
+            self._ip("-n", sw, "link", "set", "sw" + role, "master", "br0")
+            self._ip("-n", sw, "link", "set", "sw" + role, "up")
+            self._ip("-n", name, "addr", "add", addr + "/24", "dev", "eth0")
+            self._ip("-n", name, "link", "set", "eth0", "up")
+
+    def env(self, i):
+        e = dict(os.environ)
+        e.pop("CTDB_TEST_MODE", None)
+        e.pop("CTDB_BASE", None)
+        e["CTDB_SOCKET"] = self.socket(i)
+        if not shutil.which("ethtool"):
+            e["PATH"] = self.bindir + ":" + e.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        return e
+
+    def node_cmd(self, i, argv):
+        """argv run in node i's namespace with its private ctdb paths."""
+        d = self.node_dir(i)
+        script = ("mount --bind %s/etc /etc/ctdb && mount --bind %s/var /var/lib/ctdb && "
+                  "mount -t tmpfs wdctdb /run && mkdir -p /run/ctdb && exec \"$@\"" % (d, d))
+        return ["ip", "netns", "exec", self.ns(i), "sh", "-c", script, "sh"] + list(argv)
+
+    def start_node(self, i):
+        subprocess.run(self.node_cmd(i, [CTDBD]), env=self.env(i), check=True, timeout=30)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            pid = self._find_pid(i)
+            if pid:
+                self.pids[i] = pid
+                return pid
+            time.sleep(0.05)
+        raise RuntimeError("ctdbd %d did not start" % i)
+
+    def _find_pid(self, i):
+        """The main ctdbd of node i: its CTDB_SOCKET is ours, its parent is not ctdbd."""
+        want = ("CTDB_SOCKET=" + self.socket(i)).encode()
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % p, "rb") as f:
+                    cmd = f.read().split(b"\0")[0]
+                with open("/proc/%s/environ" % p, "rb") as f:
+                    env = f.read().split(b"\0")
+                with open("/proc/%s/stat" % p) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open("/proc/%d/cmdline" % ppid, "rb") as f:
+                    pcmd = f.read().split(b"\0")[0]
+            except (OSError, ValueError, IndexError):
+                continue
+            if cmd.endswith(b"ctdbd") and want in env and not pcmd.endswith(b"ctdbd"):
+                return int(p)
+        return None
+
+    def start(self):
+        self.setup_network()
+        for i in range(self.n):
+            self.start_node(i)
+        return self
+
+    def _kill_strays(self, i):
+        want = ("CTDB_SOCKET=" + self.socket(i)).encode()
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/environ" % p, "rb") as f:
+                    if want in f.read().split(b"\0"):
+                        os.kill(int(p), signal.SIGKILL)
+            except OSError:
+                pass
+
+    def kill(self, i, sig=signal.SIGKILL):
+        pid = self.pids.pop(i, None)
+        if pid is not None:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+        self._kill_strays(i)
+
+    def link(self, i, up):
+        self._ip("-n", self.ns(i), "link", "set", "eth0", "up" if up else "down")
+
+    def stop(self):
+        for i in list(self.pids):
+            try:
+                subprocess.run([CTDB, "shutdown"], env=self.env(i), timeout=10,
+                               capture_output=True)
+            except subprocess.TimeoutExpired:
+                pass
+        time.sleep(0.3)
+        for i in range(self.n):
+            self._kill_strays(i)
+        self.pids.clear()
+
+    def cleanup(self):
+        self.stop()
+        for name in reversed(self.namespaces):
+            self._ip("netns", "pids", name, check=False)
+            pids = self._ip("netns", "pids", name, check=False).stdout.split()
+            for p in pids:
+                try:
+                    os.kill(int(p), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            self._ip("netns", "del", name, check=False)
+        self.namespaces = []
+        if os.environ.get("WD_KEEP_TMP"):
+            print("keeping", self.base)
+        else:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    def log(self, i):
+        try:
+            with open(os.path.join(self.node_dir(i), "log.ctdb"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def ctdb(self, i, *args, check=True, timeout=30):
+        r = subprocess.run([CTDB] + list(args), env=self.env(i), capture_output=True,
+                           text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError("ctdb %s on node %d failed (%d): %s%s"
+                               % (" ".join(args), i, r.returncode, r.stdout, r.stderr))
+        return r.stdout
+
+    # the same parsers as CtdbLab
+    status = CtdbLab.status
+    ip_all = CtdbLab.ip_all
+    holder = CtdbLab.holder
+    wait_healthy = CtdbLab.wait_healthy
+    take_ip_time = CtdbLab.take_ip_time
+
+    def addrs_on(self, i):
+        out = self._ip("-n", self.ns(i), "-4", "-o", "addr", "show", "dev", "eth0").stdout
+        return {line.split()[3].split("/")[0] for line in out.splitlines()}

@@ -67,11 +67,13 @@ def client_main(binding, ip, name):
 class Client:
     """A client_main subprocess; events arrive on a queue."""
 
-    def __init__(self, binding, ip, name="CTDBCLIENT"):
+    def __init__(self, binding, ip, name="CTDBCLIENT", prefix=()):
+        """prefix: a command prefix, e.g. ("ip", "netns", "exec", ns)."""
         self.ip = ip
         self.q = queue.Queue()
         self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.abspath(__file__), "--client", binding, ip, name],
+            list(prefix) + ["/usr/bin/python3", os.path.abspath(__file__), "--client", binding,
+                            ip, name],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._reader, daemon=True).start()
         ev = self.next(timeout=15)
