@@ -38,13 +38,15 @@ def _free_port():
 
 class Krb5Lab:
     def __init__(self, realm="TESTDOM.EXAMPLE", host="witsrv.testdom.example", clockskew=300,
-                 enctypes=None):
+                 enctypes=None, port=None):
         """enctypes: e.g. "aes256-cts-hmac-sha384-192" to key every principal
-        with that only (kdc.conf supported_enctypes); None = MIT defaults."""
+        with that only (kdc.conf supported_enctypes); None = MIT defaults.
+        port: the KDC port (88 for impacket, which cannot use another one;
+        only inside a test's own network namespace); None = a free port."""
         self.realm = realm
         self.host = host
         self.dir = tempfile.mkdtemp(prefix="krb5lab-")
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.krb5_conf = os.path.join(self.dir, "krb5.conf")
         self.kdc_conf = os.path.join(self.dir, "kdc.conf")
         self.keytab = os.path.join(self.dir, "witnessd.keytab")

@@ -120,36 +120,111 @@ class _Buf(ctypes.Structure):
     _fields_ = [("length", ctypes.c_size_t), ("value", ctypes.c_void_p)]
 
 
+class _Iov(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_uint32), ("buffer", _Buf)]
+
+
+class GssClient:
+    """MIT GSSAPI initiator through ctypes: an independent Kerberos peer for
+    the paths no packaged client takes (stale / foreign / replayed AP-REQs,
+    DCE/RPC protection without header signing)."""
+
+    IOV_DATA, IOV_HEADER, IOV_ALLOCATE = 1, 2, 0x10000
+
+    def __init__(self, ccache, service_host, env, service="host", mech_name="gss_mech_krb5",
+                 dce=True):
+        for k in ("KRB5_CONFIG", "KRB5RCACHEDIR"):
+            os.environ[k] = env[k]
+        os.environ["KRB5CCNAME"] = "FILE:" + ccache
+        self.g = g = ctypes.CDLL("libgssapi_krb5.so.2")
+        self.minor = ctypes.c_uint32()
+        self.name = ctypes.c_void_p()
+        sname = ("%s@%s" % (service, service_host)).encode()
+        nb = _Buf(len(sname), ctypes.cast(ctypes.c_char_p(sname), ctypes.c_void_p))
+        nt = ctypes.c_void_p.in_dll(g, "GSS_C_NT_HOSTBASED_SERVICE")
+        self.mech = ctypes.c_void_p.in_dll(g, mech_name)
+        maj = g.gss_import_name(ctypes.byref(self.minor), ctypes.byref(nb), nt,
+                                ctypes.byref(self.name))
+        assert maj == 0, hex(maj)
+        g.gss_krb5_ccache_name(ctypes.byref(self.minor), ("FILE:" + ccache).encode(), None)
+        self.ctx = ctypes.c_void_p()
+        # MUTUAL REPLAY SEQUENCE CONF INTEG (+ DCE_STYLE: raw AP-REQ, 3 legs)
+        self.flags = 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | (0x1000 if dce else 0)
+
+    def step(self, token=None):
+        """Next initiator token; returns (bytes, complete)."""
+        g, out, ret = self.g, _Buf(), ctypes.c_uint32()
+        inb = None
+        if token is not None:
+            keep = ctypes.create_string_buffer(token, len(token))
+            inb = ctypes.byref(_Buf(len(token), ctypes.cast(keep, ctypes.c_void_p)))
+        maj = g.gss_init_sec_context(ctypes.byref(self.minor), None, ctypes.byref(self.ctx),
+                                     self.name, self.mech, ctypes.c_uint32(self.flags),
+                                     ctypes.c_uint32(0), None, inb, None, ctypes.byref(out),
+                                     ctypes.byref(ret), None)
+        assert maj in (0, 1), "gss_init_sec_context 0x%x/%d" % (maj, self.minor.value)
+        tok = ctypes.string_at(out.value, out.length) if out.length else b""
+        g.gss_release_buffer(ctypes.byref(self.minor), ctypes.byref(out))
+        return tok, maj == 0
+
+    def get_mic(self, data):
+        g, out = self.g, _Buf()
+        keep = ctypes.create_string_buffer(data, len(data))
+        m = _Buf(len(data), ctypes.cast(keep, ctypes.c_void_p))
+        assert g.gss_get_mic(ctypes.byref(self.minor), self.ctx, 0, ctypes.byref(m),
+                             ctypes.byref(out)) == 0
+        tok = ctypes.string_at(out.value, out.length)
+        g.gss_release_buffer(ctypes.byref(self.minor), ctypes.byref(out))
+        return tok
+
+    def verify_mic(self, data, mic):
+        k1 = ctypes.create_string_buffer(data, len(data))
+        k2 = ctypes.create_string_buffer(mic, len(mic))
+        m = _Buf(len(data), ctypes.cast(k1, ctypes.c_void_p))
+        t = _Buf(len(mic), ctypes.cast(k2, ctypes.c_void_p))
+        return self.g.gss_verify_mic(ctypes.byref(self.minor), self.ctx, ctypes.byref(m),
+                                     ctypes.byref(t), None) == 0
+
+    def wrap(self, data):
+        """[HEADER][DATA] (no header signing): returns (ciphertext, token)."""
+        keep = ctypes.create_string_buffer(data, len(data))
+        iov = (_Iov * 2)()
+        iov[0].type = self.IOV_HEADER | self.IOV_ALLOCATE
+        iov[1].type = self.IOV_DATA
+        iov[1].buffer = _Buf(len(data), ctypes.cast(keep, ctypes.c_void_p))
+        conf = ctypes.c_int()
+        maj = self.g.gss_wrap_iov(ctypes.byref(self.minor), self.ctx, 1, 0, ctypes.byref(conf),
+                                  iov, 2)
+        assert maj == 0 and conf.value, hex(maj)
+        tok = ctypes.string_at(iov[0].buffer.value, iov[0].buffer.length)
+        self.g.gss_release_iov_buffer(ctypes.byref(self.minor), iov, 2)
+        return keep.raw[:len(data)], tok
+
+    def unwrap(self, data, token):
+        keep = ctypes.create_string_buffer(data, len(data))
+        ktok = ctypes.create_string_buffer(token, len(token))
+        iov = (_Iov * 2)()
+        iov[0].type = self.IOV_HEADER
+        iov[0].buffer = _Buf(len(token), ctypes.cast(ktok, ctypes.c_void_p))
+        iov[1].type = self.IOV_DATA
+        iov[1].buffer = _Buf(len(data), ctypes.cast(keep, ctypes.c_void_p))
+        conf = ctypes.c_int()
+        maj = self.g.gss_unwrap_iov(ctypes.byref(self.minor), self.ctx, ctypes.byref(conf), None,
+                                    iov, 2)
+        return (keep.raw[:len(data)] if maj == 0 and conf.value else None)
+
+    def close(self):
+        self.g.gss_delete_sec_context(ctypes.byref(self.minor), ctypes.byref(self.ctx), None)
+        self.g.gss_release_name(ctypes.byref(self.minor), ctypes.byref(self.name))
+
+
 def gss_ap_req(ccache, service_host, env, service="host", mech_name="gss_mech_krb5", dce=True):
-    """DCE-style AP-REQ for service@service_host from ccache (bytes)."""
-    for k in ("KRB5_CONFIG", "KRB5RCACHEDIR"):
-        os.environ[k] = env[k]
-    os.environ["KRB5CCNAME"] = "FILE:" + ccache
-    g = ctypes.CDLL("libgssapi_krb5.so.2")
-    minor = ctypes.c_uint32()
-    name = ctypes.c_void_p()
-    sname = ("%s@%s" % (service, service_host)).encode()
-    nb = _Buf(len(sname), ctypes.cast(ctypes.c_char_p(sname), ctypes.c_void_p))
-    nt = ctypes.c_void_p.in_dll(g, "GSS_C_NT_HOSTBASED_SERVICE")
-    mech = ctypes.c_void_p.in_dll(g, mech_name)
-    maj = g.gss_import_name(ctypes.byref(minor), ctypes.byref(nb), nt, ctypes.byref(name))
-    assert maj == 0, hex(maj)
-    g.gss_krb5_ccache_name(ctypes.byref(minor), ("FILE:" + ccache).encode(), None)
-    ctx = ctypes.c_void_p()
-    out = _Buf()
-    flags = 0x2 | 0x4 | 0x8 | 0x10 | 0x20  # MUTUAL REPLAY SEQUENCE CONF INTEG
-    if dce:
-        flags |= 0x1000  # DCE_STYLE: raw AP-REQ, no GSS framing
-    ret = ctypes.c_uint32()
-    maj = g.gss_init_sec_context(ctypes.byref(minor), None, ctypes.byref(ctx), name, mech,
-                                 ctypes.c_uint32(flags), ctypes.c_uint32(0), None, None, None,
-                                 ctypes.byref(out), ctypes.byref(ret), None)
-    assert maj in (0, 1), "gss_init_sec_context 0x%x/%d" % (maj, minor.value)  # COMPLETE/CONTINUE
-    tok = ctypes.string_at(out.value, out.length)
-    g.gss_release_buffer(ctypes.byref(minor), ctypes.byref(out))
-    g.gss_delete_sec_context(ctypes.byref(minor), ctypes.byref(ctx), None)
-    g.gss_release_name(ctypes.byref(minor), ctypes.byref(name))
-    return tok
+    """A first-leg AP-REQ for service@service_host from ccache (bytes)."""
+    c = GssClient(ccache, service_host, env, service, mech_name, dce)
+    try:
+        return c.step()[0]
+    finally:
+        c.close()
 
 
 def der(tag, b):
@@ -172,6 +247,41 @@ def neg_token_init(mechs, token):
     ml = der(0x30, b"".join(der(0x06, m) for m in mechs))
     seq = der(0x30, der(0xa0, ml) + der(0xa2, der(0x04, token)))
     return der(0x60, der(0x06, bytes.fromhex("2b0601050502")) + der(0xa0, seq))
+
+
+def trailer(auth_type, level, pad, ctx_id=1):
+    return struct.pack("<BBBBI", auth_type, level, pad, 0, ctx_id)
+
+
+def pdu(ptype, call_id, body, sec_trailer=b"", token=b"", pfc=3):
+    flen = 16 + len(body) + len(sec_trailer) + len(token)
+    return struct.pack("<BBBB4sHHI", 5, 0, ptype, pfc, b"\x10\0\0\0", flen, len(token),
+                       call_id) + body + sec_trailer + token
+
+
+def bind_pdu(auth_type, level, token, call_id=1, pfc=3):
+    ctx = struct.pack("<HBB", 0, 1, 0) + uuid.UUID(WITNESS[0]).bytes_le + struct.pack("<HH", 1, 1)
+    ctx += uuid.UUID(NDR32).bytes_le + struct.pack("<I", 2)
+    body = struct.pack("<HHIB3x", 4280, 4280, 0, 1) + ctx
+    return pdu(11, call_id, body, trailer(auth_type, level, 0), token, pfc)
+
+
+def read_pdu(s):
+    """(ptype, everything after the 16-byte header, auth token)."""
+    hdr = b""
+    while len(hdr) < 16:
+        c = s.recv(16 - len(hdr))
+        if not c:
+            return None, b"", b""
+        hdr += c
+    flen, alen = struct.unpack_from("<HH", hdr, 8)
+    rest = b""
+    while len(rest) < flen - 16:
+        c = s.recv(flen - 16 - len(rest))
+        if not c:
+            break
+        rest += c
+    return hdr[2], rest, rest[len(rest) - alen:] if alen else b""
 
 
 def raw_bind(port, auth_type, level, token, call_id=1, want_token=False):
@@ -485,6 +595,56 @@ class Auth(unittest.TestCase):
         ptype, body, auth = raw_bind(self.d.witness_port, 9, 5, spnego, want_token=True)
         self.assertEqual(ptype, 12, body.hex())
         self.assertIn(der(0xa1, der(0x06, OID_NTLM)), auth)
+
+    def test_kerberos_without_header_signing(self):
+        """An MIT initiator that does not ask for header signing (pfc 0x03,
+        like pre-2008 Windows): DCE-style 3 legs with auth3, then requests
+        whose MIC covers only stub + pad (level 5) or that are wrapped as
+        [HEADER][DATA] (level 6); the responses verify the same way, over
+        several calls (sequence numbers)."""
+        for level in (5, 6):
+            with self.subTest(level=level):
+                c = GssClient(self.ccache, HOST, self.kdc.env(), service="cifs")
+                s = socket.create_connection(("127.0.0.1", self.d.witness_port), timeout=10)
+                try:
+                    tok, _ = c.step()
+                    s.sendall(bind_pdu(16, level, tok))
+                    ptype, body, auth = read_pdu(s)
+                    self.assertEqual(ptype, 12, body.hex())
+                    tok3, done = c.step(auth)
+                    self.assertTrue(done)
+                    s.sendall(pdu(16, 2, b"\0" * 4, trailer(16, level, 0), tok3))
+                    calls = [(1, register_stub(NETNAME, IP, "NOHDRSIGN")), (0, b"")]
+                    handle = None
+                    for call_id, (opnum, stub) in enumerate(calls, start=3):
+                        pad = (16 - len(stub) % 16) % 16
+                        data = stub + b"\0" * pad
+                        if level == 5:
+                            v = c.get_mic(data)
+                        else:
+                            data, v = c.wrap(data)
+                        req = struct.pack("<IHH", len(stub), 0, opnum) + data
+                        s.sendall(pdu(0, call_id, req, trailer(16, level, pad), v))
+                        ptype, body, auth = read_pdu(s)
+                        self.assertEqual(ptype, 2, body.hex())
+                        rpad = body[len(body) - len(auth) - 8 + 2]
+                        rdata = body[8:len(body) - len(auth) - 8]
+                        if level == 5:
+                            self.assertTrue(c.verify_mic(rdata, auth))
+                        else:
+                            rdata = c.unwrap(rdata, auth)
+                            self.assertIsNotNone(rdata)
+                        rstub = rdata[:len(rdata) - rpad]
+                        self.assertEqual(struct.unpack_from("<I", rstub, len(rstub) - 4)[0], 0)
+                        if opnum == 1:
+                            handle = rstub[:20]
+                    self.assertIsNotNone(handle)
+                finally:
+                    s.close()
+                    c.close()
+        log = self.d.log()
+        self.assertIn("auth.session type=16 level=5 account=alice", log)
+        self.assertIn("auth.session type=16 level=6 account=alice", log)
 
     def _tamper(self, level, mode):
         """impacket request whose signed bytes are changed (mode 'sig', 'stub')
