@@ -539,6 +539,24 @@ START_TEST(test_server_config_errors)
 	o.ntlm_password_file = NULL;
 	o.keytab = "/nonexistent/witnessd.keytab";
 	ck_assert_int_eq(auth_server_new(&o, &srv), WD_ECONFIG);
+	/* "auth methods = spnego": NTLMSSP only inside SPNEGO */
+	path = write_passdb("bob:1001:X:A4F49C406510BDCAB6824EE7C30FD852:[U ]:\n");
+	o.ntlm_password_file = path;
+	o.keytab = NULL;
+	o.methods = AUTH_METHOD_SPNEGO;
+	ck_assert_int_eq(auth_server_new(&o, &srv), 0);
+	ck_assert(!auth_server_offers(srv, AUTH_TYPE_NTLMSSP));
+	ck_assert(auth_server_offers(srv, AUTH_TYPE_SPNEGO));
+	ck_assert(!auth_server_offers(srv, AUTH_TYPE_KRB5));
+	{
+		auth_ctx_t *ctx;
+		ck_assert_int_eq(auth_ctx_start(srv, AUTH_TYPE_NTLMSSP, AUTH_LEVEL_INTEGRITY, &ctx),
+		                 WD_ENOTSUP);
+	}
+	auth_server_free(srv);
+	o.methods = 0;
+	cleanup_passdb(path);
+	o.ntlm_password_file = NULL;
 	/* nothing configured: nothing offered */
 	o.keytab = NULL;
 	ck_assert_int_eq(auth_server_new(&o, &srv), 0);
