@@ -442,6 +442,46 @@ class Lifecycle(unittest.TestCase):
         finally:
             d.cleanup()
 
+    CLIENT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from harness import samba_witness
+conn = samba_witness("ncacn_ip_tcp:127.0.0.1")
+h = conn.RegisterEx(0x00020000, "WITSRV", None, "127.0.0.3", "PENDING", 0, 120)
+print("registered", flush=True)
+try:
+    conn.AsyncNotify(h)
+    print("reply", flush=True)
+except Exception as e:
+    print("error", e, flush=True)
+"""
+
+    def test_sigterm_with_pending_asyncnotify(self):
+        # a client parked in AsyncNotify must not hold up a clean shutdown
+        # (a subprocess: Samba's bindings keep the GIL during a call)
+        d = Witnessd(name="pend")
+        d.start()
+        cl = None
+        try:
+            cl = subprocess.Popen(["/usr/bin/python3", "-c", self.CLIENT,
+                                   os.path.dirname(os.path.abspath(__file__))],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.assertEqual(cl.stdout.readline().strip(), "registered")
+            wait_for(lambda: d.ctl_json("status")["pending_notifies"] == 1, 5,
+                     what="AsyncNotify pending")
+            t0 = time.monotonic()
+            d.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(d.proc.wait(10), 0)
+            self.assertLess(time.monotonic() - t0, 5)
+            out, _ = cl.communicate(timeout=10)
+            self.assertTrue(out.strip(), "the pending AsyncNotify never returned")
+            self.assertIn("daemon.stopped exit=0", d.log())
+        finally:
+            if cl is not None and cl.poll() is None:
+                cl.kill()
+                cl.wait()
+            d.cleanup()
+
     def test_sigint_clean_exit(self):
         d = Witnessd(epm_port=0, name="int")
         d.start()
