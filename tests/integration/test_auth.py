@@ -763,6 +763,19 @@ class ConnectLevelAllowed(unittest.TestCase):
                 self.assertIn(USER, regs)
                 dce.disconnect()
                 self.assertIn("auth.session type=10 level=2 account=alice", d.log())
+                # rpcclient [connect] (no SIGN flag) and [packet] (level 4, signed)
+                smb = os.path.join(tmp, "smb.conf")
+                with open(smb, "w") as f:
+                    f.write("[global]\n workgroup = TESTDOM\n netbios name = CLIENTBOX\n"
+                            " client use kerberos = off\n")
+                for opts, level in (("connect", 2), ("packet", 4), ("spnego,packet", 4)):
+                    r = subprocess.run(["rpcclient", "-s", smb, "ncacn_ip_tcp:127.0.0.1[%s]" % opts,
+                                        "-U", "%s/%s%%%s" % (DOMAIN, USER, PASSWORD),
+                                        "-c", "GetInterfaceList"],
+                                       capture_output=True, text=True, timeout=60)
+                    self.assertEqual(r.returncode, 0, opts + ": " + r.stdout + r.stderr)
+                    self.assertIn(IP, r.stdout)
+                    self.assertIn("level=%d account=alice" % level, d.log())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
