@@ -93,7 +93,6 @@ struct ntlmssp_server_cfg {
 	/* borrowed: the owner's current passdb slot, read at AUTHENTICATE time
 	 * (so a SIGHUP reload between legs is seen); must outlive the server */
 	auth_passdb_t *const *passdb;
-	bool allow_ntlmv1;              /* always false today: v1/LM are refused */
 	uint64_t fixed_time;            /* tests: FILETIME to put in the challenge; 0 = now */
 	const uint8_t *fixed_challenge; /* tests: 8 bytes; NULL = random */
 };
