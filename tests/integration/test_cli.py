@@ -535,5 +535,63 @@ class SdNotify(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class Users(unittest.TestCase):
+    """witnessctl user add/del/list on the NTLM password file, then a real NTLM bind."""
+
+    def test_user_file_and_ntlm_bind(self):
+        d = Witnessd(min_auth="integrity", epm_port=135, name="users",
+                     global_opts={"ntlm password file": "PLACEHOLDER", "workgroup": "TESTDOM"})
+        pwfile = os.path.join(d.tmp, "ntlm.passwd")
+        with open(d.config) as f:
+            text = f.read().replace("PLACEHOLDER", pwfile)
+        with open(d.config, "w") as f:
+            f.write(text)
+        try:
+            # password from stdin; the file comes from --config
+            r = run(WITNESSCTL, "--config", d.config, "user", "add", "alice",
+                    input="Alice-Pw-1\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = run(WITNESSCTL, "--config", d.config, "user", "add", "bob", "--domain",
+                    "TESTDOM", input="Bob-Pw-2\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(stat.S_IMODE(os.stat(pwfile).st_mode), 0o600)
+            with open(pwfile) as f:
+                content = f.read()
+            self.assertNotIn("Alice-Pw-1", content)
+            users = json.loads(run(WITNESSCTL, "--config", d.config, "--json", "user",
+                                   "list").stdout)
+            self.assertEqual(sorted((u["domain"], u["name"]) for u in users),
+                             [("", "alice"), ("TESTDOM", "bob")])
+            txt = run(WITNESSCTL, "--config", d.config, "user", "list").stdout
+            self.assertRegex(txt, r"(?m)^TESTDOM\\bob\s+\d+\s+enabled$")
+            # a password on the command line is not accepted
+            r = run(WITNESSCTL, "--config", d.config, "user", "add", "carol", "secret")
+            self.assertEqual(r.returncode, 2)
+            r = run(WITNESSCTL, "--file", pwfile, "user", "add", "bad:name", input="x\n")
+            self.assertEqual(r.returncode, 1)
+            r = run(WITNESSCTL, "--file", pwfile, "user", "del", "nobody-here")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("no such user", r.stderr)
+
+            d.start()
+            ok = run("rpcclient", "-U", "TESTDOM\\alice%Alice-Pw-1",
+                     "ncacn_ip_tcp:127.0.0.1[sign]", "-c", "GetInterfaceList")
+            self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+            self.assertIn("127.0.0.3", ok.stdout)
+            # delete alice, SIGHUP: her bind is refused, bob still works
+            r = run(WITNESSCTL, "--config", d.config, "user", "del", "alice")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            d.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "daemon.reload" in d.log(), 5, what="reload")
+            bad = run("rpcclient", "-U", "TESTDOM\\alice%Alice-Pw-1",
+                      "ncacn_ip_tcp:127.0.0.1[sign]", "-c", "GetInterfaceList")
+            self.assertNotIn("127.0.0.3", bad.stdout)
+            ok = run("rpcclient", "-U", "TESTDOM\\bob%Bob-Pw-2",
+                     "ncacn_ip_tcp:127.0.0.1[sign]", "-c", "GetInterfaceList")
+            self.assertIn("127.0.0.3", ok.stdout, ok.stdout + ok.stderr)
+        finally:
+            d.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
