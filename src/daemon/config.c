@@ -771,6 +771,28 @@ static int check_whole(struct parser *p)
 				            c->listen_addresses[i]);
 		}
 	}
+	/* Linux binds "::" dual-stack and refuses an overlapping bind on the same port. */
+	{
+		bool any4 = false, any6 = false;
+
+		for (size_t i = 0; i < c->n_listen_addresses; i++) {
+			any4 |= strcmp(c->listen_addresses[i], "0.0.0.0") == 0;
+			any6 |= strcmp(c->listen_addresses[i], "::") == 0;
+		}
+		if (any4 && any6)
+			return fail(p, "listen addresses: \"::\" also accepts IPv4 (dual-stack); "
+			               "list either 0.0.0.0 or ::");
+		for (size_t i = 0; i < c->n_listen_addresses && (any4 || any6); i++) {
+			const char *a = c->listen_addresses[i];
+			bool v6 = strchr(a, ':') != NULL;
+
+			if (strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0)
+				continue;
+			if (any6 || !v6)
+				return fail(p, "listen addresses: %s is already covered by %s", a,
+				            any6 ? "::" : "0.0.0.0");
+		}
+	}
 	if (c->epmapper_port != 0 && c->epmapper_port == c->witness_port)
 		return fail(p, "witness port and epmapper port are both %u", c->witness_port);
 	return 0;

@@ -340,58 +340,73 @@ static int make_store(struct daemon *d)
 	return rc;
 }
 
+/* Registers ip unless it is there already (wildcards and explicit addresses may overlap). */
+static int epm_add(struct daemon *d, const struct dcerpc_syntax_id *wit_syntax, const char *ip,
+                   char (*done)[INET_ADDRSTRLEN], size_t *n_done, size_t max_done)
+{
+	int rc;
+
+	for (size_t i = 0; i < *n_done; i++) {
+		if (strcmp(done[i], ip) == 0)
+			return 0;
+	}
+	rc = dcerpc_epm_register(d->rpc, wit_syntax, ip, d->witness_port, "witness");
+	if (rc != 0) {
+		fprintf(stderr,
+		        "witnessd: cannot register %s port %u with the endpoint mapper: %s\n", ip,
+		        d->witness_port, wd_strerror(rc));
+		return rc;
+	}
+	if (*n_done < max_done)
+		snprintf(done[(*n_done)++], INET_ADDRSTRLEN, "%s", ip);
+	return 0;
+}
+
 /*
- * Endpoint mapper entries for the witness interface. A wildcard listen
- * address is registered as every local address of its family (127.0.0.1
- * included), so that ept_map answers with an address the client can reach
+ * Endpoint mapper entries for the witness interface. An ncacn_ip_tcp tower
+ * carries an IPv4 address only ([C706] appendix L, floor 5; notes dcerpc.md
+ * 3), so IPv4 addresses are registered: a wildcard listen address ("0.0.0.0",
+ * or "::", which is dual-stack) as every local IPv4 address, 127.0.0.1
+ * included, so that ept_map answers with an address the client can reach
  * whatever IP it asked on (rpcclient and Windows send the server's IP in the
- * map tower; notes dcerpc.md 3).
+ * map tower). An IPv6-only listen address gets no entry (logged): clients
+ * reach it with an explicit port.
  */
 static int register_epm(struct daemon *d, const struct dcerpc_syntax_id *wit_syntax)
 {
-	for (size_t i = 0; i < d->cfg.n_listen_addresses; i++) {
-		const char *la = d->cfg.listen_addresses[i];
-		bool any4 = strcmp(la, "0.0.0.0") == 0, any6 = strcmp(la, "::") == 0;
-		int rc;
+	char done[256][INET_ADDRSTRLEN];
+	size_t n_done = 0;
+	int rc = 0;
 
-		if (!any4 && !any6) {
-			rc =
-			    dcerpc_epm_register(d->rpc, wit_syntax, la, d->witness_port, "witness");
-			if (rc != 0)
-				return rc;
+	for (size_t i = 0; i < d->cfg.n_listen_addresses && rc == 0; i++) {
+		const char *la = d->cfg.listen_addresses[i];
+		bool any = strcmp(la, "0.0.0.0") == 0 || strcmp(la, "::") == 0;
+		uv_interface_address_t *ifs = NULL;
+		int n = 0;
+
+		if (!any) {
+			if (strchr(la, ':') != NULL)
+				wd_log(WD_LOG_NOTICE, "daemon.epm_skip",
+				       "ip=%s reason=ipv6_not_in_ncacn_ip_tcp_towers", la);
+			else
+				rc = epm_add(d, wit_syntax, la, done, &n_done, 256);
 			continue;
 		}
-		{
-			uv_interface_address_t *ifs;
-			int n;
+		rc = epm_add(d, wit_syntax, "127.0.0.1", done, &n_done, 256);
+		if (uv_interface_addresses(&ifs, &n) != 0)
+			n = 0, ifs = NULL;
+		for (int k = 0; rc == 0 && k < n; k++) {
+			char ip[INET_ADDRSTRLEN];
 
-			if (uv_interface_addresses(&ifs, &n) != 0)
-				n = 0, ifs = NULL;
-			rc = dcerpc_epm_register(d->rpc, wit_syntax, any4 ? "127.0.0.1" : "::1",
-			                         d->witness_port, "witness");
-			for (int k = 0; rc == 0 && k < n; k++) {
-				char ip[INET6_ADDRSTRLEN];
-				int fam = ifs[k].address.address4.sin_family;
-
-				if ((any4 && fam != AF_INET) || (any6 && fam != AF_INET6))
-					continue;
-				if (fam == AF_INET)
-					uv_ip4_name(&ifs[k].address.address4, ip, sizeof(ip));
-				else
-					uv_ip6_name(&ifs[k].address.address6, ip, sizeof(ip));
-				if (strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0 ||
-				    strncmp(ip, "fe80:", 5) == 0)
-					continue;
-				rc = dcerpc_epm_register(d->rpc, wit_syntax, ip, d->witness_port,
-				                         "witness");
-			}
-			if (ifs != NULL)
-				uv_free_interface_addresses(ifs, n);
-			if (rc != 0)
-				return rc;
+			if (ifs[k].address.address4.sin_family != AF_INET)
+				continue;
+			uv_ip4_name(&ifs[k].address.address4, ip, sizeof(ip));
+			rc = epm_add(d, wit_syntax, ip, done, &n_done, 256);
 		}
+		if (ifs != NULL)
+			uv_free_interface_addresses(ifs, n);
 	}
-	return 0;
+	return rc;
 }
 
 static int make_rpc(struct daemon *d)

@@ -143,6 +143,10 @@ START_TEST(test_key_spelling)
 	struct wd_config c = {0};
 	char err[256];
 
+	ck_assert_msg(parse("[global]\nnetname=w\nlisten addresses = 0.0.0.0, ::1\n", &c, err,
+	                    sizeof(err)) == 0,
+	              "%s", err);
+	wd_config_free(&c);
 	ck_assert_msg(parse("[GLOBAL]\nNetName=w\nWitness_Port = 7\nepmapperport=0\n"
 	                    "MIN  AUTH LEVEL = None\n[Static]\nLocal Node = 3\n",
 	                    &c, err, sizeof(err)) == 0,
@@ -260,6 +264,11 @@ START_TEST(test_errors)
 	    {"[global]\nnetname = n\nlisten addresses = 1.2.3.4 1.2.3.4\n",
 	     "t.conf:1: ", "listed twice"},
 	    {"[global]\nnetname = n\nlisten addresses = ,\n", "t.conf:3: ", "empty list"},
+	    {"[global]\nnetname = n\nlisten addresses = 0.0.0.0 ::\n", "t.conf:1: ", "dual-stack"},
+	    {"[global]\nnetname = n\nlisten addresses = 0.0.0.0 127.0.0.1\n",
+	     "t.conf:1: ", "127.0.0.1 is already covered by 0.0.0.0"},
+	    {"[global]\nnetname = n\nlisten addresses = ::1 ::\n",
+	     "t.conf:1: ", "::1 is already covered by ::"},
 	    {"[global]\nnetname = n\nstate directory = var/lib\n",
 	     "t.conf:3: ", "not an absolute path"},
 	    {"[global]\nnetname = n\nadmin socket = /"
