@@ -428,19 +428,23 @@ class Lifecycle(unittest.TestCase):
             d.cleanup()
 
     def test_wildcard_listen_epm(self):
-        # listen on 0.0.0.0: the EPM maps the witness for whatever local address was asked
-        d = Witnessd(listen=("0.0.0.0",), name="any")
-        d.start()
-        try:
-            for addr in ("127.0.0.1", "127.0.0.2"):
-                r = run("rpcclient", "-U%", "ncacn_ip_tcp:%s" % addr, "-c", "GetInterfaceList")
-                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-                self.assertIn("127.0.0.3", r.stdout)
-            st = d.ctl_json("status")
-            self.assertEqual(st["listen_addresses"], ["0.0.0.0"])
-            self.assertEqual(st["witness_port"], d.witness_port)
-        finally:
-            d.cleanup()
+        # listen on 0.0.0.0 / :: (dual-stack) / ::1 plus 127.0.0.1: the EPM maps the
+        # witness for whatever local IPv4 address was asked
+        for listen in (("0.0.0.0",), ("::",), ("::1", "127.0.0.1")):
+            # (harness.free_port is IPv4-only)
+            d = Witnessd(listen=listen, witness_port=free_port(), name="any")
+            d.start()
+            try:
+                for addr in ("127.0.0.1", "127.0.0.2") if listen[0] != "::1" else ("127.0.0.1",):
+                    r = run("rpcclient", "-U%", "ncacn_ip_tcp:%s" % addr, "-c",
+                            "GetInterfaceList")
+                    self.assertEqual(r.returncode, 0, (listen, r.stdout + r.stderr))
+                    self.assertIn("127.0.0.3", r.stdout)
+                st = d.ctl_json("status")
+                self.assertEqual(st["listen_addresses"], list(listen))
+                self.assertEqual(st["witness_port"], d.witness_port)
+            finally:
+                d.cleanup()
 
     CLIENT = """
 import sys
