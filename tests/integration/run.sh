@@ -9,6 +9,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 export WITNESSD_BUILD="${WITNESSD_BUILD:-$top/build}"
 export WD_SRCDIR="$top"
 filter="${1:-}"
+# A hung test fails after this many seconds instead of eating CI's budget.
+limit="${WD_TEST_TIMEOUT:-600}"
 pass=0; fail=0; failed=""
 cleanup() { [ -n "${ns:-}" ] && ip netns del "$ns" 2>/dev/null; }
 trap cleanup EXIT INT TERM
@@ -22,12 +24,13 @@ for t in "$top"/tests/integration/test_*.py "$top"/tests/integration/test_*.sh; 
 	printf -- '---- %s\n' "$name"
 	start=$(date +%s)
 	case "$t" in
-	*.py) ip netns exec "$ns" /usr/bin/python3 -u "$t" -v ; rc=$? ;;
-	*.sh) ip netns exec "$ns" sh "$t" ; rc=$? ;;
+	*.py) timeout -k 10 "$limit" ip netns exec "$ns" /usr/bin/python3 -u "$t" -v ; rc=$? ;;
+	*.sh) timeout -k 10 "$limit" ip netns exec "$ns" sh "$t" ; rc=$? ;;
 	esac
 	ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 	ip netns del "$ns"; ns=""
 	end=$(date +%s)
+	[ $rc -eq 124 ] && echo "TIMEOUT after ${limit} s"
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); echo "PASS $name ($((end - start)) s)"
 	else
