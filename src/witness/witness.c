@@ -457,6 +457,19 @@ static bool ip_equal(const struct wit_reg *r, const struct witness_ipaddr_info *
 	return (a->flags & WITNESS_IPADDR_V6) && memcmp(a->ipv6, r->ip_bytes, 16) == 0;
 }
 
+/*
+ * This node's number for server_id.vnn. The CTDB backend learns it from ctdbd
+ * only after start (GET_PNN), so the current view wins over the config value.
+ */
+static uint32_t wit_local_node(const wit_service_t *ws)
+{
+	const struct cluster_view *v = cluster_view(ws->cluster);
+
+	if (v != NULL && v->local_node != CLUSTER_NODE_NONE)
+		return v->local_node;
+	return ws->cfg.node;
+}
+
 static bool reg_ip_available(const struct wit_reg *r)
 {
 	const struct cluster_view *v = cluster_view(r->ws->cluster);
@@ -864,7 +877,7 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 		    .flags = r->flags,
 		    .timeout = r->timeout,
 		    .handle_type = r->wire.handle_type,
-		    .node = ws->cfg.node,
+		    .node = wit_local_node(ws),
 		    .pid = (uint64_t)getpid(),
 		    .account_name = r->account_name,
 		    .domain_name = r->domain_name,
@@ -1264,7 +1277,7 @@ cJSON *wit_reg_json(const wit_service_t *ws, const struct wit_reg *r)
 	if (sid != NULL) {
 		cJSON_AddNumberToObject(sid, "pid", (double)getpid());
 		cJSON_AddNumberToObject(sid, "task_id", 0);
-		cJSON_AddNumberToObject(sid, "vnn", ws->cfg.node);
+		cJSON_AddNumberToObject(sid, "vnn", wit_local_node(ws));
 		cJSON_AddNumberToObject(sid, "unique_id", (double)(ws->unique_id >> 11));
 	}
 	au = cJSON_AddObjectToObject(o, "auth");
