@@ -25,8 +25,8 @@ WITNESSCTL = os.path.join(BUILD, "witnessctl")
 
 
 def free_port(addr="127.0.0.1"):
-    """A TCP port that is free on addr right now."""
-    s = socket.socket()
+    """A TCP port that is free on addr (IPv4 or IPv6 literal) right now."""
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     s.bind((addr, 0))
     port = s.getsockname()[1]
     s.close()
@@ -168,7 +168,10 @@ class Witnessd:
         """Run witnessctl --socket <ours> args...; returns CompletedProcess (text)."""
         cmd = [WITNESSCTL, "--socket", self.socket] + list(args)
         if user:
-            cmd = ["setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups"] + cmd
+            import pwd
+            pw = pwd.getpwnam(user)  # e.g. nobody's group is nogroup on Debian
+            cmd = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+                   "--clear-groups"] + cmd
         r = subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=30)
         if check and r.returncode != 0:
             raise RuntimeError("witnessctl %s failed (%d): %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
