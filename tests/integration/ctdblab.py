@@ -248,7 +248,12 @@ class CtdbLab:
                             break
                 if ok:
                     ips = self.ip_all(nodes[0])
-                    if len(ips) == len(self.public_ips) and all(p >= 0 for p in ips.values()):
+                    # every IP assigned, and every node serving some (a
+                    # node that just became healthy gets IPs moved to it
+                    # by a later takeover run: wait for that, too)
+                    if (len(ips) == len(self.public_ips) and all(p >= 0 for p in ips.values())
+                            and (len(ips) < len(nodes)
+                                 or set(nodes) <= set(ips.values()))):
                         return
                     last = "ips %s" % ips
             except (RuntimeError, subprocess.TimeoutExpired) as e:

@@ -148,6 +148,9 @@ class CtdbNetnsCluster(unittest.TestCase):
     def test_1_interface_list_and_real_addresses(self):
         self.wait_views()
         want = self.lab.ip_all(0)
+        self._check_interfaces(want)
+
+    def _check_interfaces(self, want):
         for ip, h in want.items():
             self.assertIn(ip, self.lab.addrs_on(h), "%s not configured on node %d" % (ip, h))
         code = ("from harness import samba_witness\n"
