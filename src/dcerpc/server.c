@@ -809,16 +809,10 @@ static uint32_t request_auth(struct conn *c, uint8_t *buf, struct dcerpc_request
 	}
 	if (!c->auth_done) {
 		*disconnect = true;
-		return DCERPC_FAULT_ACCESS_DENIED;
+		return DCERPC_FAULT_PROTO_ERROR; /* Samba: auth started, not finished */
 	}
-	if (c->auth_level == AUTH_LEVEL_CONNECT) {
-		/* rpcclient and impacket send no trailer at CONNECT ([MS-RPCE] <102>) */
-		if (req->auth.present) {
-			*disconnect = true;
-			return DCERPC_FAULT_PROTO_ERROR;
-		}
-		return 0;
-	}
+	if (c->auth_level == AUTH_LEVEL_CONNECT && !req->auth.present)
+		return 0; /* rpcclient and impacket send no trailer ([MS-RPCE] <102>) */
 	if (!req->auth.present) {
 		*disconnect = true;
 		return DCERPC_FAULT_ACCESS_DENIED;
@@ -828,6 +822,11 @@ static uint32_t request_auth(struct conn *c, uint8_t *buf, struct dcerpc_request
 	    t->auth_context_id != c->auth_context_id) {
 		*disconnect = true;
 		return DCERPC_FAULT_ACCESS_DENIED;
+	}
+	if (c->auth_level == AUTH_LEVEL_CONNECT) {
+		/* a trailer at CONNECT is stripped unchecked (Samba raw tests) */
+		*stub_len = req->stub_len - t->auth_pad_length;
+		return 0;
 	}
 	size_t pdu_len = req->auth.trailer_off + DCERPC_TRAILER_LEN;
 	size_t body_len = req->auth.trailer_off - req->stub_off;
@@ -878,6 +877,7 @@ static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bo
                               struct dcerpc_bind_ack *ack)
 {
 	bool btfn_seen = false;
+	bool accepted = false;
 	ack->n_results = bind->n_ctx;
 	for (unsigned i = 0; i < bind->n_ctx; i++) {
 		const struct dcerpc_ctx_elem *e = &bind->ctx[i];
@@ -917,6 +917,13 @@ static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bo
 			r->reason = DCERPC_REASON_TRANSFER_NOT_SUPPORTED;
 			continue;
 		}
+		if (accepted) {
+			/* Samba accepts one context per bind/alter; later valid ones
+			 * get transfer_syntaxes_not_supported [CORE dcesrv_negotiate_contexts] */
+			r->result = DCERPC_RESULT_PROVIDER_REJECT;
+			r->reason = DCERPC_REASON_TRANSFER_NOT_SUPPORTED;
+			continue;
+		}
 		struct pres_ctx *pc = find_ctx(c, e->context_id);
 		if (pc) {
 			if (pc->iface != f) {
@@ -943,6 +950,7 @@ static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bo
 		}
 		r->result = DCERPC_RESULT_ACCEPT;
 		r->transfer = dcerpc_ndr32_syntax;
+		accepted = true;
 	}
 	return 0;
 }
@@ -1007,13 +1015,18 @@ static void handle_bind(struct conn *c, const uint8_t *buf, size_t len)
 	bool with_auth = false;
 	if (bind->auth.present) {
 		const struct dcerpc_sec_trailer *t = &bind->auth.trailer;
-		if (!srv->auth) {
+		/* order of checks as Samba's (raw tests): bad level, then
+		 * unknown type (8), then CALL level (9) */
+		if (t->auth_level < AUTH_LEVEL_CONNECT || t->auth_level > AUTH_LEVEL_PRIVACY) {
+			send_bind_nak(c, call_id, DCERPC_NAK_NOT_SPECIFIED);
+			goto out;
+		}
+		if (!srv->auth || !auth_server_offers(srv->auth, t->auth_type)) {
 			send_bind_nak(c, call_id, DCERPC_NAK_AUTH_TYPE_NOT_RECOGNIZED);
 			goto out;
 		}
-		if (t->auth_level < AUTH_LEVEL_CONNECT || t->auth_level > AUTH_LEVEL_PRIVACY ||
-		    t->auth_level == AUTH_LEVEL_CALL) {
-			send_bind_nak(c, call_id, DCERPC_NAK_NOT_SPECIFIED);
+		if (t->auth_level == AUTH_LEVEL_CALL) {
+			send_bind_nak(c, call_id, DCERPC_NAK_INVALID_CHECKSUM);
 			goto out;
 		}
 		rc = auth_ctx_start(srv->auth, t->auth_type, t->auth_level, &c->auth);
@@ -1135,7 +1148,10 @@ static void handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 		goto out;
 	}
 	/* alter's assoc_group_id is ignored; the reply echoes ours [RAWTC] */
-	dcerpc_hdr_init(&ack->hdr, DCERPC_PKT_ALTER_RESP, DCERPC_PFC_FIRST | DCERPC_PFC_LAST,
+	/* Samba echoes SUPPORT_HEADER_SIGN on alter_resp too [RAWPROTO alter_pfc_*] */
+	dcerpc_hdr_init(&ack->hdr, DCERPC_PKT_ALTER_RESP,
+	                DCERPC_PFC_FIRST | DCERPC_PFC_LAST |
+	                    (alt->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN),
 	                alt->hdr.call_id);
 	ack->max_xmit_frag = c->max_xmit;
 	ack->max_recv_frag = c->max_xmit;
@@ -1243,23 +1259,47 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 	bool first = (req.hdr.pfc_flags & DCERPC_PFC_FIRST) != 0;
 	bool last = (req.hdr.pfc_flags & DCERPC_PFC_LAST) != 0;
 
+	/*
+	 * Fault flags follow Samba's dcesrv_process_ncacn_packet (validated
+	 * against Windows by its raw protocol tests): framing errors on requests
+	 * are faulted WITHOUT did_not_execute, then the connection is closed.
+	 */
 	if (!first) {
 		if (c->discard_active && c->discard_call_id == call_id) {
 			if (last)
 				c->discard_active = false;
 			return;
 		}
-		if (!c->reasm_active || c->reasm_call_id != call_id ||
-		    c->reasm_ctx != req.context_id || c->reasm_opnum != req.opnum) {
-			fault_disconnect(c, call_id, 0, DCERPC_FAULT_PROTO_ERROR,
-			                 DCERPC_PFC_DID_NOT_EXECUTE);
+		if (!c->reasm_active || c->reasm_call_id != call_id) {
+			if (c->reasm_active && !c->conc_mpx) {
+				/* Samba: fault the call that is half-sent */
+				fault_disconnect(c, c->reasm_call_id, c->reasm_ctx,
+				                 DCERPC_FAULT_PROTO_ERROR, 0);
+				return;
+			}
+			if (!c->reasm_active && !find_ctx(c, req.context_id)) {
+				send_fault(c, call_id, 0, DCERPC_FAULT_UNK_IF,
+				           DCERPC_PFC_DID_NOT_EXECUTE);
+				goto discard;
+			}
+			fault_disconnect(c, call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
 			return;
 		}
+		/* context_id and opnum of later fragments are ignored (Samba, Windows) */
 	} else {
 		c->discard_active = false;
 		if (c->reasm_active) {
 			/* a new call while another is half-sent ([MS-RPCE] 3.3.1.5.8) */
-			fault_disconnect(c, call_id, 0, DCERPC_FAULT_PROTO_ERROR,
+			if (c->conc_mpx)
+				fault_disconnect(c, call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
+			else
+				fault_disconnect(c, c->reasm_call_id, c->reasm_ctx,
+				                 DCERPC_FAULT_PROTO_ERROR, 0);
+			return;
+		}
+		if (req.hdr.pfc_flags & DCERPC_PFC_PENDING_CANCEL) {
+			/* Samba: a first fragment already cancelled */
+			fault_disconnect(c, call_id, 0, DCERPC_FAULT_NO_CALL_ACTIVE,
 			                 DCERPC_PFC_DID_NOT_EXECUTE);
 			return;
 		}
@@ -1270,10 +1310,11 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 	uint32_t st = request_auth(c, buf, &req, &stub_len, &disconnect);
 	if (st) {
 		if (disconnect) {
-			/* signature failures carry no DID_NOT_EXECUTE (Samba) */
-			fault_disconnect(
-			    c, call_id, 0, st,
-			    st == DCERPC_FAULT_SEC_PKG_ERROR ? 0 : DCERPC_PFC_DID_NOT_EXECUTE);
+			/* Samba: auth pull failures carry no DID_NOT_EXECUTE, except
+			 * a request while the auth legs are unfinished */
+			fault_disconnect(c, call_id, req.context_id, st,
+			                 st == DCERPC_FAULT_PROTO_ERROR ? DCERPC_PFC_DID_NOT_EXECUTE
+			                                                : 0);
 			return;
 		}
 		send_fault(c, call_id, 0, st, DCERPC_PFC_DID_NOT_EXECUTE);
@@ -1290,8 +1331,7 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 		}
 		if (!c->conc_mpx && c->n_calls > 0) {
 			/* Samba: a second call while one is pending needs CONC_MPX */
-			fault_disconnect(c, call_id, 0, DCERPC_FAULT_PROTO_ERROR,
-			                 DCERPC_PFC_DID_NOT_EXECUTE);
+			fault_disconnect(c, call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
 			return;
 		}
 		if (c->n_calls >= srv->limits.max_pending_calls) {
@@ -1310,9 +1350,9 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 			           DCERPC_PFC_DID_NOT_EXECUTE);
 			goto discard;
 		}
-		if (stub_len > srv->limits.max_request) {
-			fault_disconnect(c, call_id, req.context_id, DCERPC_FAULT_ACCESS_DENIED,
-			                 DCERPC_PFC_DID_NOT_EXECUTE);
+		if (stub_len > srv->limits.max_request ||
+		    (!last && req.alloc_hint > srv->limits.max_request)) {
+			fault_disconnect(c, call_id, req.context_id, DCERPC_FAULT_ACCESS_DENIED, 0);
 			return;
 		}
 		if (last) {
@@ -1329,8 +1369,7 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 	/* [MS-RPCE] 3.3.3.5.4: bound the reassembled size (Samba: fault 5 + disconnect) */
 	if (stub_len > srv->limits.max_request - c->reasm.len) {
 		reasm_reset(c);
-		fault_disconnect(c, call_id, req.context_id, DCERPC_FAULT_ACCESS_DENIED,
-		                 DCERPC_PFC_DID_NOT_EXECUTE);
+		fault_disconnect(c, call_id, c->reasm_ctx, DCERPC_FAULT_ACCESS_DENIED, 0);
 		return;
 	}
 	if (dcerpc_buf_reserve(&c->reasm, stub_len) < 0) {
@@ -1368,9 +1407,7 @@ static void handle_cancel(struct conn *c, const uint8_t *buf, size_t len)
 	}
 	uint32_t id = s.hdr.call_id;
 	if (c->reasm_active && c->reasm_call_id == id) {
-		reasm_reset(c);
-		c->discard_active = true;
-		c->discard_call_id = id;
+		/* still waiting for fragments: ignored, as Windows does (Samba) */
 		return;
 	}
 	for (struct dcerpc_call *call = c->calls; call; call = call->next) {
@@ -1442,9 +1479,9 @@ static int header_ready(struct conn *c)
 		return -1;
 	}
 	if (h.ptype == DCERPC_PKT_REQUEST && h.frag_length > c->srv->limits.max_frag) {
-		/* Samba: request fragments above 5840 -> proto_error [CORE 2355] */
-		fault_disconnect(c, h.call_id, 0, DCERPC_FAULT_PROTO_ERROR,
-		                 DCERPC_PFC_DID_NOT_EXECUTE);
+		/* Samba: request fragments above 5840 -> proto_error, no
+		 * did_not_execute [CORE 2355] */
+		fault_disconnect(c, h.call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
 		return -1;
 	}
 	c->frag = malloc(h.frag_length);

@@ -548,7 +548,8 @@ START_TEST(test_no_mpx_second_call_faults)
 	pump(10);
 	ck_assert_ptr_nonnull(st.pending);
 	send_request(fd, 11, 0, OP_ECHO, (const uint8_t *)"x", 1, 100);
-	expect_fault(fd, 11, DCERPC_FAULT_PROTO_ERROR, DCERPC_PFC_DID_NOT_EXECUTE);
+	/* Samba: proto_error without did_not_execute, then disconnect */
+	expect_fault(fd, 11, DCERPC_FAULT_PROTO_ERROR, 0);
 	ck_assert(cli_closed(fd));
 	/* the pending call was cancelled with CLOSED */
 	ck_assert_int_eq(st.cancels, 1);
@@ -688,7 +689,7 @@ START_TEST(test_bad_requests)
 	ck_assert_int_eq(dcerpc_request_push(&out, &r, NULL), 0);
 	cli_send(fd, out.data, out.len);
 	dcerpc_buf_free(&out);
-	expect_fault(fd, 6, DCERPC_FAULT_PROTO_ERROR, DCERPC_PFC_DID_NOT_EXECUTE);
+	expect_fault(fd, 6, DCERPC_FAULT_PROTO_ERROR, 0);
 	ck_assert(cli_closed(fd));
 	close(fd);
 
@@ -750,7 +751,7 @@ START_TEST(test_limits)
 	/* reassembled request above max_request: fault 5 and close */
 	uint8_t *big = calloc(1, 9000);
 	send_request(a, 2, 0, OP_ECHO, big, 9000, 2000);
-	expect_fault(a, 2, DCERPC_FAULT_ACCESS_DENIED, DCERPC_PFC_DID_NOT_EXECUTE);
+	expect_fault(a, 2, DCERPC_FAULT_ACCESS_DENIED, 0);
 	ck_assert(cli_closed(a));
 	close(a);
 	/* a request fragment above 5840: proto_error and close */
@@ -764,7 +765,7 @@ START_TEST(test_limits)
 	ck_assert_int_eq(dcerpc_request_push(&out, &r, NULL), 0);
 	cli_send(b, out.data, out.len);
 	dcerpc_buf_free(&out);
-	expect_fault(b, 3, DCERPC_FAULT_PROTO_ERROR, DCERPC_PFC_DID_NOT_EXECUTE);
+	expect_fault(b, 3, DCERPC_FAULT_PROTO_ERROR, 0);
 	ck_assert(cli_closed(b));
 	close(b);
 	free(big);
