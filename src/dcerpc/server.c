@@ -1378,8 +1378,10 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 		                 DCERPC_PFC_DID_NOT_EXECUTE);
 		return;
 	}
-	memcpy(c->reasm.data + c->reasm.len, req.stub, stub_len);
-	c->reasm.len += stub_len;
+	if (stub_len) {
+		memcpy(c->reasm.data + c->reasm.len, req.stub, stub_len);
+		c->reasm.len += stub_len;
+	}
 	if (!last)
 		return;
 	struct pres_ctx *pc = find_ctx(c, c->reasm_ctx);
