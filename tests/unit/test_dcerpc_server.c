@@ -830,6 +830,71 @@ START_TEST(test_garbage_keeps_serving)
 }
 END_TEST
 
+/* Samba/Windows rules checked by Samba's raw protocol tests */
+START_TEST(test_samba_rules)
+{
+	uint8_t buf[65536];
+	struct dcerpc_bind_ack ack;
+	/* one context accepted per bind: a second valid one gets (2,2) */
+	int fd = cli_connect();
+	struct dcerpc_bind b;
+	memset(&b, 0, sizeof(b));
+	dcerpc_hdr_init(&b.hdr, DCERPC_PKT_BIND, 3, 1);
+	b.max_xmit_frag = b.max_recv_frag = 5840;
+	b.n_ctx = 2;
+	for (int i = 0; i < 2; i++) {
+		b.ctx[i].context_id = (uint16_t)i;
+		b.ctx[i].n_transfer = 1;
+		b.ctx[i].abstract = echo_syntax;
+		b.ctx[i].transfer[0] = dcerpc_ndr32_syntax;
+	}
+	struct dcerpc_buf out = {0};
+	ck_assert_int_eq(dcerpc_bind_push(&out, &b, NULL), 0);
+	cli_send(fd, out.data, out.len);
+	dcerpc_buf_free(&out);
+	int n = cli_pdu(fd, buf, 2000);
+	ck_assert_int_eq(dcerpc_bind_ack_pull(buf, (size_t)n, &ack), 0);
+	ck_assert_uint_eq(ack.results[0].result, DCERPC_RESULT_ACCEPT);
+	ck_assert_uint_eq(ack.results[1].result, DCERPC_RESULT_PROVIDER_REJECT);
+	ck_assert_uint_eq(ack.results[1].reason, DCERPC_REASON_TRANSFER_NOT_SUPPORTED);
+	/* alter_resp echoes SUPPORT_HEADER_SIGN, not CONC_MPX */
+	send_bind(fd, DCERPC_PKT_ALTER, 0x17, 2, 0, &echo_syntax, &dcerpc_ndr32_syntax, false);
+	n = cli_pdu(fd, buf, 2000);
+	ck_assert_int_eq(dcerpc_bind_ack_pull(buf, (size_t)n, &ack), 0);
+	ck_assert_uint_eq(ack.hdr.pfc_flags, 0x07);
+	/* co_cancel while the request is still arriving: ignored, the call runs */
+	uint8_t stub[3000];
+	memset(stub, 0x5a, sizeof(stub));
+	struct dcerpc_request r;
+	memset(&r, 0, sizeof(r));
+	dcerpc_hdr_init(&r.hdr, DCERPC_PKT_REQUEST, DCERPC_PFC_FIRST, 3);
+	r.stub = stub;
+	r.stub_len = 1500;
+	ck_assert_int_eq(dcerpc_request_push(&out, &r, NULL), 0);
+	struct dcerpc_simple cc;
+	memset(&cc, 0, sizeof(cc));
+	dcerpc_hdr_init(&cc.hdr, DCERPC_PKT_CO_CANCEL, 3, 3);
+	ck_assert_int_eq(dcerpc_simple_push(&out, &cc, NULL), 0);
+	dcerpc_hdr_init(&r.hdr, DCERPC_PKT_REQUEST, DCERPC_PFC_LAST, 3);
+	r.stub = stub + 1500;
+	ck_assert_int_eq(dcerpc_request_push(&out, &r, NULL), 0);
+	cli_send(fd, out.data, out.len);
+	dcerpc_buf_free(&out);
+	uint8_t back[4000];
+	ck_assert_uint_eq(recv_response(fd, 3, back, sizeof(back), NULL), sizeof(stub));
+	ck_assert_mem_eq(back, stub, sizeof(stub));
+	/* a first fragment that is already cancelled: no_call_active, close */
+	memset(&r, 0, sizeof(r));
+	dcerpc_hdr_init(&r.hdr, DCERPC_PKT_REQUEST, 3 | DCERPC_PFC_PENDING_CANCEL, 4);
+	ck_assert_int_eq(dcerpc_request_push(&out, &r, NULL), 0);
+	cli_send(fd, out.data, out.len);
+	dcerpc_buf_free(&out);
+	expect_fault(fd, 4, DCERPC_FAULT_NO_CALL_ACTIVE, DCERPC_PFC_DID_NOT_EXECUTE);
+	ck_assert(cli_closed(fd));
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dcerpc_server");
@@ -848,6 +913,7 @@ int main(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_observer_and_drop_ip);
 	tcase_add_test(tc, test_garbage_keeps_serving);
+	tcase_add_test(tc, test_samba_rules);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
