@@ -8,6 +8,8 @@
  * soon as it is processed; a reassembly buffer exists only while a
  * multi-fragment request is arriving.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #define FRAG_TIMEOUT_MS          30000      /* a started fragment must complete */
 #define UNBOUND_TIMEOUT_MS       60000      /* a connection must bind */
 #define SHUTDOWN_TIMEOUT_MS      10000      /* flushing a last fault or bind_nak */
+#define KEEPALIVE_S              60
 #define SWEEP_MS                 5000
 #define IP_BUCKETS               256
 #define BTFN_KEEP_CONN_ON_ORPHAN 0x02 /* [MS-RPCE] 2.2.2.14 */
@@ -1626,6 +1629,16 @@ static void on_connection(uv_stream_t *ls, int status)
 	c->counted = true;
 	srv->stats.connections_open++;
 	uv_tcp_nodelay(&c->tcp, 1);
+	/* A witness client keeps an idle connection with a pending AsyncNotify;
+	 * keepalive finds the ones that died without a FIN so that their calls
+	 * are cancelled and their registrations go ([MS-SWN] 3.1.6.5). */
+	uv_tcp_keepalive(&c->tcp, 1, KEEPALIVE_S);
+	uv_os_fd_t fd;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) {
+		int intvl = 10, cnt = 6; /* dead after ~2 minutes of silence */
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	}
 	if (srv->observer)
 		srv->observer(srv->observer_arg, true, c->local_ip, c->peer.local_port,
 		              c->remote_ip, c->peer.remote_port);
