@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define CLUSTER_NODE_NONE 0xFFFFFFFFu
+#define CLUSTER_NODE_NONE  0xFFFFFFFFu
 #define CLUSTER_ADDRSTRLEN 46
 
 struct cluster_ip {
@@ -40,8 +40,8 @@ struct cluster_view *cluster_view_new(uint32_t local_node);
 struct cluster_view *cluster_view_dup(const struct cluster_view *v);
 void cluster_view_free(struct cluster_view *v);
 /* Append; parses addr (numeric v4/v6). WD_EINVAL for a bad address, WD_EEXIST for a duplicate. */
-int cluster_view_add(struct cluster_view *v, const char *addr, uint32_t node,
-		     uint32_t pinned_node, bool available);
+int cluster_view_add(struct cluster_view *v, const char *addr, uint32_t node, uint32_t pinned_node,
+                     bool available);
 /* Find by textual or binary-equal address (any spelling). NULL if absent. */
 const struct cluster_ip *cluster_view_find(const struct cluster_view *v, const char *addr);
 bool cluster_ip_is_local(const struct cluster_view *v, const struct cluster_ip *ip);
@@ -75,7 +75,7 @@ typedef void (*cluster_event_cb)(void *arg, const struct cluster_event *ev);
  *  - added:                          AVAILABLE if available (no one can be registered yet)
  */
 void cluster_view_diff(const struct cluster_view *old_v, const struct cluster_view *new_v,
-		       cluster_event_cb cb, void *arg);
+                       cluster_event_cb cb, void *arg);
 
 typedef struct cluster cluster_t;
 
@@ -88,7 +88,7 @@ struct cluster_ops {
 	int (*set_ip)(cluster_t *c, const char *addr, int available, uint32_t node);
 	/* Track one client TCP connection for tickle ACKs (ctdb); may be NULL. */
 	void (*track_connection)(cluster_t *c, bool up, const char *local_ip, uint16_t local_port,
-				 const char *remote_ip, uint16_t remote_port);
+	                         const char *remote_ip, uint16_t remote_port);
 	/* Human-readable backend state for `witnessctl status` (malloc'd JSON text). */
 	char *(*status_json)(cluster_t *c);
 	void (*destroy)(void *impl);
@@ -103,7 +103,7 @@ int cluster_start(cluster_t *c);
 void cluster_stop(cluster_t *c);
 int cluster_set_ip(cluster_t *c, const char *addr, int available, uint32_t node);
 void cluster_track_connection(cluster_t *c, bool up, const char *local_ip, uint16_t local_port,
-			      const char *remote_ip, uint16_t remote_port);
+                              const char *remote_ip, uint16_t remote_port);
 char *cluster_status_json(cluster_t *c);
 
 /* The current view (never NULL after the first publish; an empty view before). */

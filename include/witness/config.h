@@ -20,36 +20,39 @@ struct wd_static_ip {
 
 struct wd_config {
 	/* [global] */
-	char *netname;               /* required */
-	char **netname_aliases;      size_t n_netname_aliases;
-	char **listen_addresses;     size_t n_listen_addresses; /* default "0.0.0.0" */
-	uint16_t witness_port;       /* 0 = dynamic (default) */
-	uint16_t epmapper_port;      /* default 135; 0 turns the EPM off */
-	enum wd_backend cluster_backend; /* default static */
-	char *state_directory;       /* default /var/lib/witnessd */
-	char *admin_socket;          /* default /run/witnessd/witnessd.sock */
-	uint8_t min_auth_level;      /* default AUTH_LEVEL_INTEGRITY */
-	uint32_t unused_registration_timeout; /* seconds, default 30 */
-	uint32_t reregister_delay;   /* seconds, default 5 */
-	unsigned max_connections;    /* default 16384 */
-	unsigned max_connections_per_client; /* default 256 */
+	char *netname; /* required */
+	char **netname_aliases;
+	size_t n_netname_aliases;
+	char **listen_addresses;
+	size_t n_listen_addresses;             /* default "0.0.0.0" */
+	uint16_t witness_port;                 /* 0 = dynamic (default) */
+	uint16_t epmapper_port;                /* default 135; 0 turns the EPM off */
+	enum wd_backend cluster_backend;       /* default static */
+	char *state_directory;                 /* default /var/lib/witnessd */
+	char *admin_socket;                    /* default /run/witnessd/witnessd.sock */
+	uint8_t min_auth_level;                /* default AUTH_LEVEL_INTEGRITY */
+	uint32_t unused_registration_timeout;  /* seconds, default 30 */
+	uint32_t reregister_delay;             /* seconds, default 5 */
+	unsigned max_connections;              /* default 16384 */
+	unsigned max_connections_per_client;   /* default 256 */
 	unsigned max_registrations_per_client; /* default 64 */
-	unsigned max_pending_calls;  /* per connection, default 16 */
-	uint32_t max_request_size;   /* default 4 MiB */
-	int log_level;               /* WD_LOG_*, default INFO; "log level = debug" */
+	unsigned max_pending_calls;            /* per connection, default 16 */
+	uint32_t max_request_size;             /* default 4 MiB */
+	int log_level;                         /* WD_LOG_*, default INFO; "log level = debug" */
 	/* auth (issue 3) */
-	char *keytab;                /* NULL: krb5 off */
-	char *ntlm_password_file;    /* NULL: NTLM off */
-	char *realm;                 /* krb5 realm / DNS domain, optional */
-	char *workgroup;             /* NetBIOS domain for NTLM, default "WORKGROUP" */
-	unsigned auth_methods;       /* AUTH_METHOD_* bits, default all available */
+	char *keytab;             /* NULL: krb5 off */
+	char *ntlm_password_file; /* NULL: NTLM off */
+	char *realm;              /* krb5 realm / DNS domain, optional */
+	char *workgroup;          /* NetBIOS domain for NTLM, default "WORKGROUP" */
+	unsigned auth_methods;    /* AUTH_METHOD_* bits, default all available */
 	/* [static] */
 	uint32_t static_local_node;
-	struct wd_static_ip *static_interfaces; size_t n_static_interfaces;
+	struct wd_static_ip *static_interfaces;
+	size_t n_static_interfaces;
 	/* [ctdb] */
-	char *ctdb_socket;           /* default $CTDB_SOCKET or /run/ctdb/ctdbd.socket */
-	bool ctdb_include_node_ips;  /* default no */
-	bool ctdb_include_public_ips;/* default yes */
+	char *ctdb_socket;             /* default $CTDB_SOCKET or /run/ctdb/ctdbd.socket */
+	bool ctdb_include_node_ips;    /* default no */
+	bool ctdb_include_public_ips;  /* default yes */
 	uint32_t ctdb_reread_interval; /* seconds, default 10 */
 };
 
@@ -62,8 +65,8 @@ void wd_config_defaults(struct wd_config *c);
  * wd_config_defaults or an earlier parse); free the result with wd_config_free.
  * Pure: no I/O (reads $CTDB_SOCKET for the default ctdb socket only).
  */
-int wd_config_parse(const char *text, size_t len, const char *name, struct wd_config *c,
-		    char *err, size_t errlen);
+int wd_config_parse(const char *text, size_t len, const char *name, struct wd_config *c, char *err,
+                    size_t errlen);
 /* Reads path (at most 1 MiB) and parses it; messages as above ("path:0:" for I/O errors). */
 int wd_config_load(const char *path, struct wd_config *c, char *err, size_t errlen);
 /* Frees every string and list and zeroes c. NULL is fine. */

@@ -28,7 +28,7 @@ int wd_log_get_level(void);
 void wd_log_use_stderr(int yes);
 
 void wd_log(int level, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Escape an untrusted string for a log field: printable ASCII except '"',

@@ -26,7 +26,7 @@
 #include "witness/dcerpc.h"
 #include "witness/ndr.h"
 
-#define WITNESS_UUID "ccd8c074-d0e5-4a40-92b4-d074faa6ba28"
+#define WITNESS_UUID       "ccd8c074-d0e5-4a40-92b4-d074faa6ba28"
 #define WITNESS_VERS_MAJOR 1
 #define WITNESS_VERS_MINOR 1
 
@@ -40,27 +40,44 @@ enum {
 	WITNESS_NUM_OPS = 6,
 };
 
-#define WITNESS_V1 0x00010001u
-#define WITNESS_V2 0x00020000u
+#define WITNESS_V1                  0x00010001u
+#define WITNESS_V2                  0x00020000u
 #define WITNESS_UNSPECIFIED_VERSION 0xFFFFFFFFu
 
 /* WITNESS_INTERFACE_INFO.State */
-enum { WITNESS_STATE_UNKNOWN = 0x0000, WITNESS_STATE_AVAILABLE = 0x0001,
-       WITNESS_STATE_UNAVAILABLE = 0x00ff };
+enum {
+	WITNESS_STATE_UNKNOWN = 0x0000,
+	WITNESS_STATE_AVAILABLE = 0x0001,
+	WITNESS_STATE_UNAVAILABLE = 0x00ff
+};
 /* WITNESS_INTERFACE_INFO.Flags */
-enum { WITNESS_INFO_IPV4_VALID = 0x1, WITNESS_INFO_IPV6_VALID = 0x2,
-       WITNESS_INFO_WITNESS_IF = 0x4 };
+enum {
+	WITNESS_INFO_IPV4_VALID = 0x1,
+	WITNESS_INFO_IPV6_VALID = 0x2,
+	WITNESS_INFO_WITNESS_IF = 0x4
+};
 /* RegisterEx Flags */
 enum { WITNESS_REGISTER_NONE = 0x0, WITNESS_REGISTER_IP_NOTIFICATION = 0x1 };
 /* RESP_ASYNC_NOTIFY.MessageType */
-enum { WITNESS_NOTIFY_RESOURCE_CHANGE = 1, WITNESS_NOTIFY_CLIENT_MOVE = 2,
-       WITNESS_NOTIFY_SHARE_MOVE = 3, WITNESS_NOTIFY_IP_CHANGE = 4 };
+enum {
+	WITNESS_NOTIFY_RESOURCE_CHANGE = 1,
+	WITNESS_NOTIFY_CLIENT_MOVE = 2,
+	WITNESS_NOTIFY_SHARE_MOVE = 3,
+	WITNESS_NOTIFY_IP_CHANGE = 4
+};
 /* RESOURCE_CHANGE.ChangeType */
-enum { WITNESS_RESOURCE_STATE_UNKNOWN = 0x00, WITNESS_RESOURCE_STATE_AVAILABLE = 0x01,
-       WITNESS_RESOURCE_STATE_UNAVAILABLE = 0xff };
+enum {
+	WITNESS_RESOURCE_STATE_UNKNOWN = 0x00,
+	WITNESS_RESOURCE_STATE_AVAILABLE = 0x01,
+	WITNESS_RESOURCE_STATE_UNAVAILABLE = 0xff
+};
 /* IPADDR_INFO.Flags */
-enum { WITNESS_IPADDR_V4 = 0x01, WITNESS_IPADDR_V6 = 0x02, WITNESS_IPADDR_ONLINE = 0x08,
-       WITNESS_IPADDR_OFFLINE = 0x10 };
+enum {
+	WITNESS_IPADDR_V4 = 0x01,
+	WITNESS_IPADDR_V6 = 0x02,
+	WITNESS_IPADDR_ONLINE = 0x08,
+	WITNESS_IPADDR_OFFLINE = 0x10
+};
 
 /* Win32 error codes the witness returns ([MS-SWN] 3.1.4, notes swn.md 1.3) */
 enum {
@@ -95,8 +112,8 @@ struct witness_interface_list {
 
 /* opnum 0 */
 int ndr_witness_get_interface_list_out_push(struct ndr_push *p,
-					    const struct witness_interface_list *list, /* NULL ok */
-					    uint32_t result);
+                                            const struct witness_interface_list *list, /* NULL ok */
+                                            uint32_t result);
 /*
  * list->interfaces malloc'd (free with witness_interface_list_free);
  * *list_present false for a NULL pointer. On push, interfaces == NULL (num
@@ -105,20 +122,19 @@ int ndr_witness_get_interface_list_out_push(struct ndr_push *p,
  * empty array gives a non-NULL interfaces). group_name must encode to at most
  * 259 UTF-16 units (WD_ERANGE), it is zero-filled to 520 bytes on the wire.
  */
-int ndr_witness_get_interface_list_out_pull(struct ndr_pull *p,
-					    struct witness_interface_list *list,
-					    bool *list_present, uint32_t *result);
+int ndr_witness_get_interface_list_out_pull(struct ndr_pull *p, struct witness_interface_list *list,
+                                            bool *list_present, uint32_t *result);
 void witness_interface_list_free(struct witness_interface_list *list);
 
 /* opnum 1 and 4 (Register is RegisterEx without share, flags and timeout) */
 struct witness_register_in {
 	uint32_t version;
-	char *net_name;             /* NULL = NULL pointer */
-	char *share_name;           /* RegisterEx only */
+	char *net_name;   /* NULL = NULL pointer */
+	char *share_name; /* RegisterEx only */
 	char *ip_address;
 	char *client_computer_name;
-	uint32_t flags;             /* RegisterEx only */
-	uint32_t timeout;           /* RegisterEx only, seconds */
+	uint32_t flags;   /* RegisterEx only */
+	uint32_t timeout; /* RegisterEx only, seconds */
 };
 void witness_register_in_free(struct witness_register_in *r);
 int ndr_witness_register_in_push(struct ndr_push *p, const struct witness_register_in *r);
@@ -127,9 +143,8 @@ int ndr_witness_register_ex_in_push(struct ndr_push *p, const struct witness_reg
 int ndr_witness_register_ex_in_pull(struct ndr_pull *p, struct witness_register_in *r);
 /* Register / RegisterEx / UnRegisterEx responses: handle + result */
 int ndr_witness_handle_out_push(struct ndr_push *p, const struct dcerpc_wire_handle *h,
-				uint32_t result);
-int ndr_witness_handle_out_pull(struct ndr_pull *p, struct dcerpc_wire_handle *h,
-				uint32_t *result);
+                                uint32_t result);
+int ndr_witness_handle_out_pull(struct ndr_pull *p, struct dcerpc_wire_handle *h, uint32_t *result);
 
 /* opnum 2, 3 and 5 requests are a single context handle */
 int ndr_witness_handle_in_push(struct ndr_push *p, const struct dcerpc_wire_handle *h);
@@ -146,17 +161,17 @@ int ndr_witness_result_out_pull(struct ndr_pull *p, uint32_t *result);
  * the pointer was present; free with witness_notify_response_free).
  */
 struct witness_notify_response {
-	uint32_t type;       /* WITNESS_NOTIFY_* */
-	uint32_t num;        /* NumberOfMessages */
-	uint32_t length;     /* bytes in buffer */
-	uint8_t *buffer;     /* message buffer (little-endian, not NDR) */
+	uint32_t type;   /* WITNESS_NOTIFY_* */
+	uint32_t num;    /* NumberOfMessages */
+	uint32_t length; /* bytes in buffer */
+	uint8_t *buffer; /* message buffer (little-endian, not NDR) */
 };
 void witness_notify_response_free(struct witness_notify_response *r);
 int ndr_witness_async_notify_out_push(struct ndr_push *p,
-				      const struct witness_notify_response *resp, /* NULL ok */
-				      uint32_t result);
+                                      const struct witness_notify_response *resp, /* NULL ok */
+                                      uint32_t result);
 int ndr_witness_async_notify_out_pull(struct ndr_pull *p, struct witness_notify_response *resp,
-				      bool *resp_present, uint32_t *result);
+                                      bool *resp_present, uint32_t *result);
 
 /*
  * Message buffer contents ([MS-SWN] 2.2.2.1-2.2.2.4), appended to resp
@@ -167,8 +182,8 @@ int ndr_witness_async_notify_out_pull(struct ndr_pull *p, struct witness_notify_
  * IP_CHANGE first (WD_EINVAL) and a response without messages (WD_EEXIST);
  * it sets num = 1. The buffer is capped at NDR_MAX_ARRAY bytes (WD_ELIMIT).
  */
-int witness_msg_add_resource_change(struct witness_notify_response *resp,
-				    uint32_t change_type, const char *name);
+int witness_msg_add_resource_change(struct witness_notify_response *resp, uint32_t change_type,
+                                    const char *name);
 struct witness_ipaddr_info {
 	uint32_t flags;
 	uint8_t ipv4[4];
@@ -176,7 +191,7 @@ struct witness_ipaddr_info {
 };
 /* One IPADDR_INFO_LIST (type 2, 3, 4 carry exactly one). */
 int witness_msg_add_ipaddr_list(struct witness_notify_response *resp,
-				const struct witness_ipaddr_info *addrs, uint32_t n);
+                                const struct witness_ipaddr_info *addrs, uint32_t n);
 
 /*
  * Parsed form of a message buffer, for tests and witnessctl. *out is
@@ -191,10 +206,10 @@ struct witness_resource_change {
 	char *name;
 };
 int witness_msg_parse_resource_changes(const struct witness_notify_response *resp,
-				       struct witness_resource_change **out, uint32_t *n);
+                                       struct witness_resource_change **out, uint32_t *n);
 void witness_resource_changes_free(struct witness_resource_change *changes, uint32_t n);
 int witness_msg_parse_ipaddr_list(const struct witness_notify_response *resp,
-				  struct witness_ipaddr_info **out, uint32_t *n);
+                                  struct witness_ipaddr_info **out, uint32_t *n);
 
 /*
  * Stub kinds: one per distinct request/response layout, for code that
@@ -223,6 +238,6 @@ int witness_stub_kind_for(int opnum, bool response);
  * pull or push error; *consumed (may be NULL) = bytes the pull used.
  */
 int ndr_witness_stub_repush(int kind, const uint8_t *in, size_t len, struct ndr_push *out,
-			    size_t *consumed);
+                            size_t *consumed);
 
 #endif

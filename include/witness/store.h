@@ -12,23 +12,23 @@
 typedef struct store store_t;
 
 struct store_registration {
-	char uuid[37];                    /* context handle GUID, lower case */
+	char uuid[37]; /* context handle GUID, lower case */
 	uint32_t version;
 	const char *net_name;
-	const char *share_name;           /* NULL: none */
+	const char *share_name; /* NULL: none */
 	const char *ip_address;
 	const char *client_computer_name;
 	uint32_t flags;
 	uint32_t timeout;
 	uint32_t handle_type;
-	uint32_t node;                    /* vnn */
+	uint32_t node; /* vnn */
 	uint64_t pid;
 	const char *account_name;
 	const char *domain_name;
 	const char *account_sid;
 	const char *local_address;
 	const char *remote_address;
-	int64_t registration_time_us;     /* Unix epoch microseconds */
+	int64_t registration_time_us; /* Unix epoch microseconds */
 };
 
 /*

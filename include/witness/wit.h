@@ -41,21 +41,22 @@
 typedef struct wit_service wit_service_t;
 
 struct wit_config {
-	const char *netname;          /* ServerGlobalName ("witsrv" or "witsrv.example.com") */
-	const char *const *aliases;   /* further NetBIOS names accepted before the first '.' */
+	const char *netname;        /* ServerGlobalName ("witsrv" or "witsrv.example.com") */
+	const char *const *aliases; /* further NetBIOS names accepted before the first '.' */
 	size_t n_aliases;
-	const char *group_name;       /* InterfaceGroupName; NULL: netname */
-	uint8_t min_auth_level;       /* AUTH_LEVEL_*; for the witness iface */
-	uint32_t unused_timeout_ms;   /* [MS-SWN] <7>: 30000; 0 = never */
-	uint32_t reregister_delay_ms; /* forced unregistration after UNAVAILABLE/move: 5000; 0 = off */
-	unsigned max_registrations;           /* total; 0 = no limit */
-	unsigned max_registrations_per_client;/* per remote IP; 0 = no limit */
-	uint32_t node;                /* this node's number (vnn) */
+	const char *group_name;     /* InterfaceGroupName; NULL: netname */
+	uint8_t min_auth_level;     /* AUTH_LEVEL_*; for the witness iface */
+	uint32_t unused_timeout_ms; /* [MS-SWN] <7>: 30000; 0 = never */
+	uint32_t
+	    reregister_delay_ms; /* forced unregistration after UNAVAILABLE/move: 5000; 0 = off */
+	unsigned max_registrations;            /* total; 0 = no limit */
+	unsigned max_registrations_per_client; /* per remote IP; 0 = no limit */
+	uint32_t node;                         /* this node's number (vnn) */
 };
 
 /* cluster and store are borrowed and must outlive the service. store may be NULL (tests). */
 int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cluster,
-		    store_t *store, wit_service_t **out);
+                    store_t *store, wit_service_t **out);
 /* Fails pending calls, drops registrations. */
 void wit_service_free(wit_service_t *ws);
 const struct dcerpc_iface *wit_service_iface(wit_service_t *ws);
@@ -74,13 +75,13 @@ void wit_service_stats(const wit_service_t *ws, struct wit_stats *out);
 struct wit_filter {
 	const char *registration_uuid;
 	const char *net_name;
-	const char *share_name;       /* NULL share matched as "" */
+	const char *share_name; /* NULL share matched as "" */
 	const char *ip_address;
 	const char *client_computer_name;
-	bool apply_to_all;            /* required by updates when no filter is given */
+	bool apply_to_all; /* required by updates when no filter is given */
 };
 
-#define WIT_NEW_NODE_ALL 0xFFFFFFFFu
+#define WIT_NEW_NODE_ALL   0xFFFFFFFFu
 #define WIT_NEW_NODE_UNSET 0xFFFFFFFEu
 
 /*
@@ -89,17 +90,17 @@ struct wit_filter {
  * apply_to_all) and returns in *out a cJSON object in `net witness --json`
  * form ({"filters", "message", "registrations"}), caller frees.
  */
-int wit_admin_list(wit_service_t *ws, const struct wit_filter *f, cJSON **out,
-		   char *err, size_t errlen);
+int wit_admin_list(wit_service_t *ws, const struct wit_filter *f, cJSON **out, char *err,
+                   size_t errlen);
 /* new_node (or WIT_NEW_NODE_ALL) xor new_ip. */
 int wit_admin_client_move(wit_service_t *ws, const struct wit_filter *f, uint32_t new_node,
-			  const char *new_ip, cJSON **out, char *err, size_t errlen);
+                          const char *new_ip, cJSON **out, char *err, size_t errlen);
 int wit_admin_share_move(wit_service_t *ws, const struct wit_filter *f, uint32_t new_node,
-			 const char *new_ip, cJSON **out, char *err, size_t errlen);
+                         const char *new_ip, cJSON **out, char *err, size_t errlen);
 int wit_admin_force_unregister(wit_service_t *ws, const struct wit_filter *f, cJSON **out,
-			       char *err, size_t errlen);
+                               char *err, size_t errlen);
 /* forced: net witness --witness-forced-response JSON (NULL: empty response, WERR_OK). */
-int wit_admin_force_response(wit_service_t *ws, const struct wit_filter *f,
-			     const cJSON *forced, cJSON **out, char *err, size_t errlen);
+int wit_admin_force_response(wit_service_t *ws, const struct wit_filter *f, const cJSON *forced,
+                             cJSON **out, char *err, size_t errlen);
 
 #endif

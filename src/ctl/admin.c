@@ -161,8 +161,8 @@ static cJSON *ip_set(struct ctl_admin *adm, const cJSON *req)
 		available = cJSON_IsTrue(av) ? 1 : 0;
 	}
 	if (nd != NULL) {
-		if (!cJSON_IsNumber(nd) || !is_whole(nd->valuedouble) ||
-		    nd->valuedouble < 0 || nd->valuedouble >= (double)CLUSTER_NODE_NONE)
+		if (!cJSON_IsNumber(nd) || !is_whole(nd->valuedouble) || nd->valuedouble < 0 ||
+		    nd->valuedouble >= (double)CLUSTER_NODE_NONE)
 			return ctl_reply_error(WD_EINVAL, "\"node\" must be a node number");
 		node = (uint32_t)nd->valuedouble;
 	}

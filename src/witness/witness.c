@@ -1097,7 +1097,8 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 		uint8_t *u16 = NULL;
 		size_t units = 0;
 
-		if (wd_utf8_to_utf16le(gname, &u16, &units) != 0 || units >= WITNESS_GROUP_NAME_CHARS) {
+		if (wd_utf8_to_utf16le(gname, &u16, &units) != 0 ||
+		    units >= WITNESS_GROUP_NAME_CHARS) {
 			free(u16);
 			wd_log(WD_LOG_ERR, "witness.config",
 			       "msg=\"group name must be valid UTF-8 of "
