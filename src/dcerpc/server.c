@@ -1467,7 +1467,11 @@ static int header_ready(struct conn *c)
 {
 	struct dcerpc_hdr h;
 	int rc = dcerpc_hdr_pull(c->hdr, DCERPC_HDR_LEN, &h);
-	if (rc == WD_EVERSION && h.rpc_vers == 5) {
+	bool auth_len_bad = rc == WD_EPROTO && h.frag_length >= DCERPC_HDR_LEN &&
+	                    h.drep[0] == 0x10 && !h.drep[1] && !h.drep[2] && !h.drep[3];
+	if ((rc == WD_EVERSION && h.rpc_vers == 5) || auth_len_bad) {
+		/* an auth_length that cannot fit is answered like a bad
+		 * version (Samba, raw test invalid_auth_noctx) */
 		/* Samba: bind -> bind_nak 4 with {5,0}; else fault proto_error */
 		c->srv->stats.protocol_errors++;
 		if (h.ptype == DCERPC_PKT_BIND)
