@@ -40,6 +40,7 @@ PASSING = [
     "test_auth_none_privacy_bind",
     "test_co_cancel_no_request",
     "test_co_cancel_request_after_first",
+    "test_invalid_auth_noctx",
     "test_neg_xmit_0_0",
     "test_neg_xmit_0_3199",
     "test_neg_xmit_0_ffff",
