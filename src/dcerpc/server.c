@@ -49,6 +49,7 @@ struct dcerpc_handle {
 
 struct pres_ctx {
 	uint16_t id;
+	uint32_t proposed_version; /* abstract syntax version the client asked for */
 	const struct dcerpc_iface *iface;
 };
 
@@ -949,6 +950,7 @@ static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bo
 			c->ctxs = n;
 			c->ctxs[c->n_ctx].id = e->context_id;
 			c->ctxs[c->n_ctx].iface = f;
+			c->ctxs[c->n_ctx].proposed_version = e->abstract.version;
 			c->n_ctx++;
 		}
 		r->result = DCERPC_RESULT_ACCEPT;
@@ -1212,12 +1214,18 @@ static void dispatch_call(struct conn *c, const struct pres_ctx *pc, uint32_t ca
 	dcerpc_server_t *srv = c->srv;
 	/* verification trailer: strip it, check its PCONTEXT ([MS-RPCE] 2.2.2.13) */
 	size_t vt_off;
-	int rc = dcerpc_vt_find(stub, stub_len, NULL, NULL, &vt_off);
+	struct dcerpc_pdu_syntax abs = {pc->iface->syntax.uuid, pc->proposed_version};
+	/* PCONTEXT must name the context as the client proposed it, with
+	 * NDR32 (Samba dcesrv_check_verification_trailer: fault 5 if not) */
+	int rc = dcerpc_vt_find(stub, stub_len, &abs, &dcerpc_ndr32_syntax, &vt_off);
 	if (rc == 0) {
-		/* Samba compares the PCONTEXT with the client's proposal; we
-		 * compare the abstract uuid/major only (minor may be lower). */
+		if (wd_log_get_level() >= WD_LOG_DEBUG)
+			wd_log(WD_LOG_DEBUG, "dcerpc.vt.stripped", "call_id=%u bytes=%zu", call_id,
+			       stub_len - vt_off);
 		stub_len = vt_off;
 	} else if (rc == WD_EPROTO) {
+		wd_log(WD_LOG_NOTICE, "dcerpc.vt.mismatch", "remote=%s call_id=%u", c->remote_addr,
+		       call_id);
 		send_fault(c, call_id, pc->id, DCERPC_FAULT_ACCESS_DENIED,
 		           DCERPC_PFC_DID_NOT_EXECUTE);
 		return;

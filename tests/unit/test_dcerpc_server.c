@@ -725,6 +725,26 @@ START_TEST(test_bad_requests)
 	uint8_t back[64];
 	ck_assert_uint_eq(recv_response(fd, 7, back, sizeof(back), NULL), 4);
 	ck_assert_mem_eq(back, "abcd", 4);
+	/* a PCONTEXT command naming another interface: fault 5 (Samba) */
+	uint8_t vt2[8 + 4 + 40];
+	memcpy(vt2, vt + 4, 8);
+	vt2[8] = 0x02;
+	vt2[9] = 0x40;
+	vt2[10] = 40;
+	vt2[11] = 0;
+	wd_guid_to_wire(&secure_syntax.uuid, vt2 + 12);
+	memset(vt2 + 28, 0, 4);
+	wd_guid_to_wire(&dcerpc_ndr32_syntax.uuid, vt2 + 32);
+	vt2[48] = 2;
+	vt2[49] = vt2[50] = vt2[51] = 0;
+	send_request(fd, 8, 0, OP_ECHO, vt2, sizeof(vt2), 100);
+	expect_fault(fd, 8, DCERPC_FAULT_ACCESS_DENIED, DCERPC_PFC_DID_NOT_EXECUTE);
+	/* the same naming echo v1.1 as proposed: accepted and stripped */
+	wd_guid_to_wire(&echo_syntax.uuid, vt2 + 12);
+	vt2[28] = 1;
+	vt2[30] = 1;
+	send_request(fd, 9, 0, OP_ECHO, vt2, sizeof(vt2), 100);
+	ck_assert_uint_eq(recv_response(fd, 9, back, sizeof(back), NULL), 0);
 	close(fd);
 
 	struct dcerpc_stats s;
