@@ -76,6 +76,9 @@ struct dcerpc_limits {
 	size_t max_request;              /* reassembled request stub cap */
 	unsigned max_pending_calls;      /* per connection */
 	unsigned max_assoc_groups;
+	/* added: slow-client guards (0 = default) */
+	unsigned frag_timeout_ms; /* a started fragment must complete (30 s) */
+	unsigned bind_timeout_ms; /* a connection must bind (60 s) */
 };
 
 void dcerpc_limits_default(struct dcerpc_limits *l);

@@ -168,6 +168,8 @@ void dcerpc_limits_default(struct dcerpc_limits *l)
 	l->max_request = 1u << 20;
 	l->max_pending_calls = 64;
 	l->max_assoc_groups = 20000;
+	l->frag_timeout_ms = FRAG_TIMEOUT_MS;
+	l->bind_timeout_ms = UNBOUND_TIMEOUT_MS;
 }
 
 int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_server_t *auth,
@@ -185,6 +187,10 @@ int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_
 		dcerpc_limits_default(&srv->limits);
 	if (srv->limits.max_frag < 2048 || srv->limits.max_frag > 5840)
 		srv->limits.max_frag = 5840;
+	if (!srv->limits.frag_timeout_ms)
+		srv->limits.frag_timeout_ms = FRAG_TIMEOUT_MS;
+	if (!srv->limits.bind_timeout_ms)
+		srv->limits.bind_timeout_ms = UNBOUND_TIMEOUT_MS;
 	srv->auth = auth;
 	struct wd_guid g;
 	if (wd_guid_random(&g) == 0)
@@ -1672,8 +1678,8 @@ static void on_sweep(uv_timer_t *t)
 			/* the peer does not read what we flush: give up */
 			uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 		} else if (!c->closing &&
-		           ((partial && now - c->frag_started > FRAG_TIMEOUT_MS) ||
-		            (!c->bound && now - c->accepted_at > UNBOUND_TIMEOUT_MS))) {
+		           ((partial && now - c->frag_started > srv->limits.frag_timeout_ms) ||
+		            (!c->bound && now - c->accepted_at > srv->limits.bind_timeout_ms))) {
 			wd_log(WD_LOG_INFO, "dcerpc.conn.timeout", "remote=%s", c->remote_addr);
 			conn_close(c);
 		}
@@ -1718,7 +1724,12 @@ int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, 
 	if (!srv->sweep_started) {
 		uv_timer_init(srv->loop, &srv->sweep);
 		srv->sweep.data = srv;
-		uv_timer_start(&srv->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+		uint64_t every = SWEEP_MS;
+		if (srv->limits.frag_timeout_ms / 2 < every)
+			every = srv->limits.frag_timeout_ms / 2 + 1;
+		if (srv->limits.bind_timeout_ms / 2 < every)
+			every = srv->limits.bind_timeout_ms / 2 + 1;
+		uv_timer_start(&srv->sweep, on_sweep, every, every);
 		uv_unref((uv_handle_t *)&srv->sweep);
 		srv->sweep_started = true;
 	}

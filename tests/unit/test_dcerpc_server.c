@@ -915,6 +915,37 @@ START_TEST(test_samba_rules)
 }
 END_TEST
 
+/* Slow clients: a half-sent fragment and a connection that never binds are
+ * closed after their timeouts; a bound idle connection is kept. */
+START_TEST(test_slow_clients)
+{
+	teardown();
+	struct dcerpc_limits l;
+	dcerpc_limits_default(&l);
+	l.frag_timeout_ms = 200;
+	l.bind_timeout_ms = 400;
+	setup_limits(&l);
+	int idle = cli_connect();
+	bind_echo(idle, 3, 0);
+	int slow = cli_connect();
+	uint8_t h[20] = {5, 0, 11, 3, 0x10, 0, 0,    0,    72,   0,
+	                 0, 0, 1,  0, 0,    0, 0xb8, 0x10, 0xb8, 0x10};
+	cli_send(slow, h, sizeof(h)); /* 20 of 72 bytes */
+	int mute = cli_connect();
+	pump(300);
+	ck_assert(cli_closed(slow));
+	pump(400);
+	ck_assert(cli_closed(mute));
+	echo_ok(idle, 2);
+	struct dcerpc_stats s;
+	dcerpc_server_stats(srv, &s);
+	ck_assert_uint_eq(s.connections_open, 1);
+	close(slow);
+	close(mute);
+	close(idle);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dcerpc_server");
@@ -934,6 +965,7 @@ int main(void)
 	tcase_add_test(tc, test_observer_and_drop_ip);
 	tcase_add_test(tc, test_garbage_keeps_serving);
 	tcase_add_test(tc, test_samba_rules);
+	tcase_add_test(tc, test_slow_clients);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
