@@ -217,7 +217,7 @@ static void epm_map(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *st
 {
 	struct ndr_pull in;
 	ndr_pull_init(&in, stub, len);
-	bool has_obj, has_tower;
+	bool has_obj = false, has_tower = false;
 	struct wd_guid obj;
 	ndr_pull_ptr(&in, &has_obj);
 	if (has_obj)
@@ -283,8 +283,8 @@ static void epm_lookup(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t 
 {
 	struct ndr_pull in;
 	ndr_pull_init(&in, stub, len);
-	uint32_t inquiry, vers_option, max_ents = 0;
-	bool has_obj, has_if;
+	uint32_t inquiry = 0, vers_option = 0, max_ents = 0;
+	bool has_obj = false, has_if = false;
 	struct wd_guid obj, ifuuid;
 	uint16_t ifmajor = 0, ifminor = 0;
 	uint8_t handle[20];
