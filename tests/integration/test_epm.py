@@ -115,6 +115,22 @@ class Epm(unittest.TestCase):
         self.assertEqual(struct.unpack_from("<I", r, 20)[0], 0)  # num_towers
         self.assertEqual(struct.unpack_from("<I", r, len(r) - 4)[0], NO_MORE_ENTRIES)
 
+    def test_raw_truncated_stubs(self):
+        """Truncated ept_map / ept_lookup / mgmt stubs: fault bad_stub_data, EPM still serves."""
+        for uuid_, opnum, stub in [(epm.MSRPC_UUID_PORTMAP, 3, b"\x01\0\0\0\x01"),
+                                   (epm.MSRPC_UUID_PORTMAP, 2, b"\0\0"),
+                                   (mgmt.MSRPC_UUID_MGMT, 4, b"\0")]:
+            t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[135]")
+            dce = t.get_dce_rpc()
+            dce.connect()
+            dce.bind(uuid_)
+            dce.call(opnum, stub)
+            with self.assertRaises(DCERPCException) as cm:
+                dce.recv()
+            self.assertEqual(cm.exception.error_string, "rpc_x_bad_stub_data")  # 0x6f7
+            dce.disconnect()
+        self.test_impacket_hept_map()
+
     def test_samba_python_resolves_through_epm(self):
         c = samba_witness("ncacn_ip_tcp:127.0.0.1")
         self.assertGreaterEqual(c.GetInterfaceList().num_interfaces, 1)
