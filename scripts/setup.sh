@@ -8,7 +8,7 @@ libgnutls28-dev libkrb5-dev libsystemd-dev
 krb5-kdc krb5-admin-server krb5-user
 python3 python3-samba samba-common-bin smbclient samba-testsuite python3-impacket
 tshark ctdb iproute2 procps psmisc
-clang libclang-rt-14-dev llvm"
+clang clang-format libclang-rt-14-dev llvm"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

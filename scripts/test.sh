@@ -9,6 +9,9 @@ cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 step() { printf '\n==== %s ====\n' "$*"; }
 
+step "format (clang-format)"
+"$top/scripts/check-format.sh"
+
 step "build (release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWITNESSD_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"

@@ -59,14 +59,14 @@ struct dcerpc_wire_handle {
 };
 
 struct dcerpc_iface {
-	const char *name;              /* for logs: "witness", "epmapper", "mgmt" */
+	const char *name; /* for logs: "witness", "epmapper", "mgmt" */
 	struct dcerpc_syntax_id syntax;
-	uint16_t num_ops;              /* opnum >= num_ops: fault op_rng_error */
-	uint8_t min_auth_level;        /* AUTH_LEVEL_*; below: fault access_denied */
-	void *ctx;                     /* passed to dispatch */
+	uint16_t num_ops;       /* opnum >= num_ops: fault op_rng_error */
+	uint8_t min_auth_level; /* AUTH_LEVEL_*; below: fault access_denied */
+	void *ctx;              /* passed to dispatch */
 	/* stub is valid only during the call to dispatch. */
-	void (*dispatch)(void *ctx, dcerpc_call_t *call, uint16_t opnum,
-			 const uint8_t *stub, size_t stub_len);
+	void (*dispatch)(void *ctx, dcerpc_call_t *call, uint16_t opnum, const uint8_t *stub,
+	                 size_t stub_len);
 };
 
 struct dcerpc_limits {
@@ -84,16 +84,15 @@ struct dcerpc_limits {
 void dcerpc_limits_default(struct dcerpc_limits *l);
 
 /* The server; auth may be NULL (only unauthenticated binds then). */
-int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits,
-		      auth_server_t *auth, dcerpc_server_t **out);
+int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_server_t *auth,
+                      dcerpc_server_t **out);
 /* The iface struct must outlive the server. Every listener serves every iface. */
 int dcerpc_server_add_iface(dcerpc_server_t *srv, const struct dcerpc_iface *iface);
 /*
  * Listen on addr:port (addr "0.0.0.0", "::" or a literal). port 0 picks one;
  * the bound port is returned in *bound (may be NULL).
  */
-int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port,
-			 uint16_t *bound);
+int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, uint16_t *bound);
 /*
  * Stop listening, close every connection (pending calls are cancelled, context
  * handles destroyed), then call cb. Frees srv after cb returns.
@@ -106,8 +105,8 @@ void dcerpc_server_close(dcerpc_server_t *srv, void (*cb)(void *arg), void *arg)
  * (ip, port) towers. Call dcerpc_server_listen on 135 separately.
  */
 int dcerpc_epm_enable(dcerpc_server_t *srv);
-int dcerpc_epm_register(dcerpc_server_t *srv, const struct dcerpc_syntax_id *iface,
-			const char *ip, uint16_t port, const char *annotation);
+int dcerpc_epm_register(dcerpc_server_t *srv, const struct dcerpc_syntax_id *iface, const char *ip,
+                        uint16_t port, const char *annotation);
 /* mgmt interface (afa8bd80-... v1.0), anonymous. */
 int dcerpc_mgmt_enable(dcerpc_server_t *srv, const char *princ_name);
 
@@ -135,8 +134,7 @@ enum dcerpc_cancel_reason {
 	DCERPC_CANCEL_ORPHANED = 2,  /* client sent orphaned */
 	DCERPC_CANCEL_CLOSED = 3,    /* connection closed / server shutting down */
 };
-typedef void (*dcerpc_cancel_cb)(dcerpc_call_t *call, void *arg,
-				 enum dcerpc_cancel_reason reason);
+typedef void (*dcerpc_cancel_cb)(dcerpc_call_t *call, void *arg, enum dcerpc_cancel_reason reason);
 void dcerpc_call_set_cancel(dcerpc_call_t *call, dcerpc_cancel_cb cb, void *arg);
 
 /* Who called and over what; valid while the call lives. */
@@ -163,11 +161,11 @@ typedef void (*dcerpc_handle_destroy_cb)(void *data);
  * *wire its wire form.
  */
 int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
-			 dcerpc_handle_destroy_cb destroy, dcerpc_handle_t **out,
-			 struct dcerpc_wire_handle *wire);
+                         dcerpc_handle_destroy_cb destroy, dcerpc_handle_t **out,
+                         struct dcerpc_wire_handle *wire);
 /* Look up in the call's association group: data, or NULL. */
 void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct dcerpc_wire_handle *wire,
-			   uint32_t handle_type, dcerpc_handle_t **out);
+                           uint32_t handle_type, dcerpc_handle_t **out);
 /* Remove the handle from its group and run destroy(data). */
 void dcerpc_handle_close(dcerpc_handle_t *h);
 const struct dcerpc_wire_handle *dcerpc_handle_wire(const dcerpc_handle_t *h);
@@ -179,9 +177,8 @@ unsigned dcerpc_server_drop_local_ip(dcerpc_server_t *srv, const char *ip);
  * Connection observer: called when a TCP connection is accepted or closes
  * (the CTDB backend registers them as TCP_CLIENT for tickle ACKs).
  */
-typedef void (*dcerpc_conn_cb)(void *arg, bool up, const char *local_ip,
-			       uint16_t local_port, const char *remote_ip,
-			       uint16_t remote_port);
+typedef void (*dcerpc_conn_cb)(void *arg, bool up, const char *local_ip, uint16_t local_port,
+                               const char *remote_ip, uint16_t remote_port);
 void dcerpc_server_set_conn_observer(dcerpc_server_t *srv, dcerpc_conn_cb cb, void *arg);
 
 #endif

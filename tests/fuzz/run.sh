@@ -13,7 +13,7 @@ for f in "$build"/fuzz_*; do
 	mkdir -p "$tmp/$name"
 	[ -d "$top/tests/fuzz/corpus/$name" ] && cp -r "$top/tests/fuzz/corpus/$name/." "$tmp/$name/"
 	echo "fuzz $name for ${secs}s"
-	ASAN_OPTIONS=detect_leaks=1 "$f" -max_total_time="$secs" -print_final_stats=1 \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$f" -max_total_time="$secs" -print_final_stats=1 \
 		-artifact_prefix="$tmp/" "$tmp/$name" 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true
 	if ls "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* >/dev/null 2>&1; then
 		echo "fuzz $name found a failure:"; ls "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* 2>/dev/null
