@@ -293,6 +293,8 @@ int wit_forced_response_parse(const cJSON *j, struct witness_notify_response *re
 	memset(resp, 0, sizeof(*resp));
 	*has_resp = false;
 	*result = 0;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
 	if (j == NULL)
 		return 0; /* no JSON: an empty (NULL) response with WERR_OK */
 	if (!cJSON_IsObject(j))
@@ -357,6 +359,10 @@ int wit_forced_response_parse(const cJSON *j, struct witness_notify_response *re
 	*has_resp = true;
 	return 0;
 fail:
+	/* The message builders refuse without a text (found by fuzz_forced_response). */
+	if (err != NULL && errlen > 0 && err[0] == '\0')
+		bad(err, errlen,
+		    rc == WD_EINVAL ? "a name is not valid UTF-8 or is too long" : wd_strerror(rc));
 	witness_notify_response_free(resp);
 	memset(resp, 0, sizeof(*resp));
 	return rc;

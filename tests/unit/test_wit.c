@@ -977,6 +977,8 @@ START_TEST(test_forced_response_parse)
 	    "{\"response\": {\"type\": 2, \"messages\": [[{\"flags\": 1, \"ipv4\": \"1.2.3\"}]]}}",
 	    "{\"result\": 1, \"result\": 2}",
 	    "[1]",
+	    /* invalid UTF-8 in a name (found by fuzz_forced_response) */
+	    "{\"response\": {\"type\": 1, \"messages\": [{\"type\": 1, \"name\": \"a\xff\xfe\"}]}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		j = cJSON_Parse(bad[i]);
@@ -984,6 +986,10 @@ START_TEST(test_forced_response_parse)
 		ck_assert_msg(wit_forced_response_parse(j, &r, &has, &res, err, sizeof(err)) ==
 		                  WD_EINVAL,
 		              "accepted %s", bad[i]);
+		/* every refusal says why, for witnessctl to print */
+		ck_assert_msg(strncmp(err, "forced response: ", 17) == 0 && strlen(err) > 17,
+		              "no message for %s", bad[i]);
+		err[0] = '\0';
 		cJSON_Delete(j);
 	}
 }
