@@ -270,6 +270,19 @@ static int frag_end(struct dcerpc_buf *b, size_t start)
 	return 0;
 }
 
+/* Append the optional sec_trailer + token, then set frag_length; on error the
+ * buffer is cut back to start, as if nothing had been pushed. */
+static int frag_finish(struct dcerpc_buf *b, size_t start, const struct dcerpc_auth *auth)
+{
+	int rc = auth_push(b, start, auth);
+
+	if (rc < 0) {
+		b->len = start;
+		return rc;
+	}
+	return frag_end(b, start);
+}
+
 /* ---- bind / alter_context ---- */
 
 int dcerpc_bind_pull(const uint8_t *buf, size_t len, struct dcerpc_bind *out)
@@ -346,12 +359,7 @@ int dcerpc_bind_push(struct dcerpc_buf *b, const struct dcerpc_bind *in,
 			syntax_put(p, &e->transfer[j]);
 	}
 	b->len += body;
-	rc = auth_push(b, start, auth);
-	if (rc < 0) {
-		b->len = start;
-		return rc;
-	}
-	return frag_end(b, start);
+	return frag_finish(b, start, auth);
 }
 
 /* ---- bind_ack / alter_context_resp ---- */
@@ -436,12 +444,7 @@ int dcerpc_bind_ack_push(struct dcerpc_buf *b, const struct dcerpc_bind_ack *in,
 		syntax_put(p + 4, &in->results[i].transfer);
 	}
 	b->len += body;
-	rc = auth_push(b, start, auth);
-	if (rc < 0) {
-		b->len = start;
-		return rc;
-	}
-	return frag_end(b, start);
+	return frag_finish(b, start, auth);
 }
 
 /* ---- bind_nak ---- */
@@ -678,12 +681,7 @@ int dcerpc_simple_push(struct dcerpc_buf *b, const struct dcerpc_simple *in,
 		return rc;
 	memset(b->data + b->len, 0, body);
 	b->len += body;
-	rc = auth_push(b, start, auth);
-	if (rc < 0) {
-		b->len = start;
-		return rc;
-	}
-	return frag_end(b, start);
+	return frag_finish(b, start, auth);
 }
 
 /* ---- verification trailer ---- */

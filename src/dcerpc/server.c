@@ -755,15 +755,22 @@ static void conn_teardown(struct conn *c)
 	}
 }
 
-static void conn_close(struct conn *c)
+/* Stop reading and tear the connection down once; false if already closing. */
+static bool conn_begin_close(struct conn *c)
 {
 	if (c->closing)
-		return;
+		return false;
 	c->closing = true;
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	conn_teardown(c);
 	c->srv->closing_handles++;
-	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+	return true;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (conn_begin_close(c))
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -778,12 +785,8 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 /* Flush what is queued (a fault, a bind_nak), then close. */
 static void conn_close_after_write(struct conn *c)
 {
-	if (c->closing)
+	if (!conn_begin_close(c))
 		return;
-	c->closing = true;
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	conn_teardown(c);
-	c->srv->closing_handles++;
 	uv_shutdown_t *req = malloc(sizeof(*req));
 	c->shutdown_at = uv_now(c->srv->loop);
 	if (req) {
