@@ -262,7 +262,7 @@ class CtdbLab:
         raise TimeoutError("ctdb cluster not healthy: " + last)
 
 
-class CtdbNetnsLab:
+class CtdbNetnsLab(CtdbLab):
     """N real (not test-mode) ctdbd nodes with real IP takeover, as in notes
     ctdb.md 8.2: a switch namespace with a bridge, node namespaces with a
     veth eth0 (10.77.0.<i+1>/24), a client namespace (10.77.0.100) and
@@ -273,6 +273,8 @@ class CtdbNetnsLab:
     directory, so the host reaches every node by path.
 
     All namespaces are named <prefix><role> and deleted on cleanup.
+    The ctdb tool, log and parsers are CtdbLab's; node setup, start, kill
+    and cleanup are its own.
     """
 
     def __init__(self, n=3, nips=4, prefix=None, base=None):
@@ -297,9 +299,6 @@ class CtdbNetnsLab:
 
     def ns(self, role):
         return self.prefix + str(role)
-
-    def node_dir(self, i):
-        return os.path.join(self.base, "node.%d" % i)
 
     def socket(self, i):
         return os.path.join(self.node_dir(i), "ctdbd.socket")
@@ -461,38 +460,10 @@ class CtdbNetnsLab:
         else:
             shutil.rmtree(self.base, ignore_errors=True)
 
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-
     def __exit__(self, *exc):
         self.cleanup()
         return False
 
-    def log(self, i):
-        try:
-            with open(os.path.join(self.node_dir(i), "log.ctdb"), "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def ctdb(self, i, *args, check=True, timeout=30):
-        r = subprocess.run([CTDB] + list(args), env=self.env(i), capture_output=True,
-                           text=True, timeout=timeout)
-        if check and r.returncode != 0:
-            raise RuntimeError("ctdb %s on node %d failed (%d): %s%s"
-                               % (" ".join(args), i, r.returncode, r.stdout, r.stderr))
-        return r.stdout
-
-    # the same parsers as CtdbLab
-    status = CtdbLab.status
-    ip_all = CtdbLab.ip_all
-    holder = CtdbLab.holder
-    wait_healthy = CtdbLab.wait_healthy
-    take_ip_time = CtdbLab.take_ip_time
 
     def addrs_on(self, i):
         out = self._ip("-n", self.ns(i), "-4", "-o", "addr", "show", "dev", "eth0").stdout
