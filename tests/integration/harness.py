@@ -228,3 +228,71 @@ def werror_of(exc):
         return exc.args[0] & 0xffffffff
     except Exception:
         return None
+
+
+# -- fault tests under the sanitizers (issue 7) --
+# scripts/test.sh builds build-asan (ASan + UBSan) before the integration
+# tests; the fault tests run that witnessd where a memory error could hide.
+# WITNESSD_SANITIZED_BUILD picks another directory; WD_FAULT_PLAIN=1 (or no
+# sanitized build) falls back to WITNESSD.
+SANITIZED_BUILD = os.environ.get("WITNESSD_SANITIZED_BUILD", os.path.join(SRCDIR, "build-asan"))
+SANITIZER_ENV = {
+    # exitcode: a report at exit (LeakSanitizer) makes stop() return it
+    "ASAN_OPTIONS": "detect_leaks=1:exitcode=66:abort_on_error=0:print_summary=1",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=67",
+}
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def is_sanitized(binary):
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def sanitized_witnessd():
+    """(path, sanitized) of the witnessd the fault tests should run."""
+    cand = os.path.join(SANITIZED_BUILD, "witnessd")
+    if not os.environ.get("WD_FAULT_PLAIN") and os.path.exists(cand) and is_sanitized(cand):
+        return cand, True
+    return WITNESSD, is_sanitized(WITNESSD)
+
+
+def sanitizer_reports(text):
+    """Lines of a log that are sanitizer reports (empty: none)."""
+    return [ln for ln in text.splitlines() if any(m in ln for m in SANITIZER_MARKS)]
+
+
+class SanitizedWitnessd(Witnessd):
+    """A Witnessd that runs sanitized_witnessd() (or binary=) with SANITIZER_ENV;
+    check_clean() asserts the log holds no sanitizer report."""
+
+    def __init__(self, *args, binary=None, **kw):
+        super().__init__(*args, **kw)
+        self.binary, self.sanitized = (binary, is_sanitized(binary)) if binary else sanitized_witnessd()
+        if self.sanitized:
+            for k, v in SANITIZER_ENV.items():
+                self.env.setdefault(k, v)
+
+    def start(self, timeout=None):
+        global WITNESSD
+        saved, WITNESSD = WITNESSD, self.binary
+        try:  # Witnessd.start looks WITNESSD up when it runs
+            return Witnessd.start(self, timeout or (30.0 if self.sanitized else 10.0))
+        finally:
+            WITNESSD = saved
+
+    def fd_count(self):
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def check_clean(self):
+        reports = sanitizer_reports(self.log())
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + "\n".join(reports[:20]))
