@@ -67,11 +67,14 @@ N_VANISH = 8
 
 # -- raw DCERPC client (one TCP connection, one association group) --
 
-def bind_pdu(call_id=1):
+def bind_pdu(call_id=1, mpx=False, assoc=0):
+    """A bind to the witness interface (NDR32); mpx: PFC_CONC_MPX (several calls
+    at once on the connection); assoc: join that association group."""
     ctx = (struct.pack("<HBB", 0, 1, 0) + ndr_pack(misc.GUID(WITNESS_UUID)) + struct.pack("<HH", 1, 1)
            + ndr_pack(misc.GUID(NDR32_UUID)) + struct.pack("<I", 2))
-    body = struct.pack("<HHIB3x", 4280, 4280, 0, 1) + ctx
-    return struct.pack("<BBBB4sHHI", 5, 0, 11, 3, b"\x10\0\0\0", 16 + len(body), 0, call_id) + body
+    body = struct.pack("<HHIB3x", 4280, 4280, assoc, 1) + ctx
+    return struct.pack("<BBBB4sHHI", 5, 0, 11, 0x13 if mpx else 3, b"\x10\0\0\0", 16 + len(body),
+                       0, call_id) + body
 
 
 def request_pdu(call_id, opnum, stub, pfc=3, ctx=0):
@@ -103,16 +106,17 @@ def register_stub(ip, client, timeout=0):
 
 
 class RawClient:
-    def __init__(self, addr, port, src=None, timeout=10):
+    def __init__(self, addr, port, src=None, timeout=10, mpx=False, assoc=0):
         self.s = socket.socket()
         if src:
             self.s.bind((src, 0))
         self.s.settimeout(timeout)
         self.s.connect((addr, port))
-        self.s.sendall(bind_pdu())
+        self.s.sendall(bind_pdu(mpx=mpx, assoc=assoc))
         p = recv_pdu(self.s)
         if p[2] != 12:
             raise RuntimeError("bind: ptype %d" % p[2])
+        self.assoc = struct.unpack_from("<I", p, 20)[0]
         self.call_id = 1
         self.handle = None
 
