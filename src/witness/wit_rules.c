@@ -123,6 +123,190 @@ void wit_change_delivered(struct wit_change *c, bool ip_available_now)
 	}
 }
 
+/* ---- selector bounds (include/witness/wit.h, WIT_SELECTOR_*) ---- */
+
+/*
+ * A walk over a POSIX extended regex that estimates the size of the tree
+ * glibc's regcomp() builds (posix/regcomp.c parse_dup_op: `x{m,n}` becomes n
+ * copies of x, `x{m,}` m + 1, `x+` two, `x*` and `x?` one, each with a node
+ * of its own). It only has to over-estimate: what it lets through still goes
+ * to regcomp(), which reports syntax errors itself.
+ */
+#define SEL_CAP (WIT_SELECTOR_MAX_EXPANSION + 1ul) /* costs saturate here */
+
+/* One level of ( ): what it holds so far and its last item. */
+struct sel_frame {
+	unsigned long sum;  /* items so far, every alternative counted */
+	unsigned long last; /* the last item (part of sum): what a quantifier repeats */
+	unsigned last_nest; /* quantifiers nested in the last item */
+	unsigned nest;      /* deepest quantifier nesting in the group */
+	bool have_last;     /* false at the start and after '|': nothing to repeat */
+	bool last_quant;    /* the last item ends with a quantifier */
+};
+
+static unsigned long sel_sat(unsigned long v)
+{
+	return v > SEL_CAP ? SEL_CAP : v;
+}
+
+static void sel_item(struct sel_frame *f, unsigned long cost, unsigned nest)
+{
+	f->last = sel_sat(cost);
+	f->last_nest = nest;
+	f->sum = sel_sat(f->sum + f->last);
+	f->have_last = true;
+	f->last_quant = false;
+	if (nest > f->nest)
+		f->nest = nest;
+}
+
+/* Index after the bracket expression that opens at re[i] (the whole rest if unterminated). */
+static size_t sel_bracket_end(const char *re, size_t i, size_t len)
+{
+	i++;
+	if (i < len && re[i] == '^')
+		i++;
+	if (i < len && re[i] == ']')
+		i++; /* a leading ']' is a member */
+	while (i < len && re[i] != ']') {
+		if (re[i] == '[' && i + 1 < len &&
+		    (re[i + 1] == ':' || re[i + 1] == '=' || re[i + 1] == '.')) {
+			char close = re[i + 1];
+
+			/* [:class:], [=equiv=], [.coll.] end at the matching "X]" */
+			for (i += 2; i + 1 < len && !(re[i] == close && re[i + 1] == ']'); i++)
+				;
+			i = i + 1 < len ? i + 2 : len;
+			continue;
+		}
+		i++;
+	}
+	return i < len ? i + 1 : len;
+}
+
+/*
+ * An interval at re[i] ('{'): {m}, {m,}, {m,n} or {,n} (glibc reads {,n} as
+ * {0,n}). False if it is none of them (regcomp will say why). Numbers
+ * saturate, so 99999999999 is merely large. *copies is how many times glibc
+ * copies the item: n, or m + 1 for {m,} (m copies and a star).
+ */
+static bool sel_interval(const char *re, size_t i, size_t len, size_t *end, unsigned long *max,
+                         unsigned long *copies)
+{
+	unsigned long m = 0, n = 0;
+	bool have_m = false, have_n = false, comma = false;
+
+	for (i++; i < len && re[i] >= '0' && re[i] <= '9'; i++) {
+		m = m > 100000 ? m : m * 10 + (unsigned long)(re[i] - '0');
+		have_m = true;
+	}
+	if (i < len && re[i] == ',') {
+		comma = true;
+		for (i++; i < len && re[i] >= '0' && re[i] <= '9'; i++) {
+			n = n > 100000 ? n : n * 10 + (unsigned long)(re[i] - '0');
+			have_n = true;
+		}
+	}
+	if (i >= len || re[i] != '}' || (!have_m && !have_n))
+		return false;
+	if (!comma)
+		n = m;
+	*max = m > n ? m : n;
+	*copies = comma && !have_n ? m + 1 : *max;
+	*end = i + 1;
+	return true;
+}
+
+static int sel_refuse(char *why, size_t whylen, const char *what, size_t off)
+{
+	snprintf(why, whylen, "%s at offset %zu", what, off);
+	return WD_EINVAL;
+}
+
+/* 0 if re is within the WIT_SELECTOR_* bounds, else WD_EINVAL with the reason in why. */
+static int sel_check(const char *re, char *why, size_t whylen)
+{
+	struct sel_frame st[WIT_SELECTOR_MAX_GROUPS + 1];
+	size_t len = strlen(re), depth = 0, i = 0;
+	unsigned quants = 0;
+
+	if (len > WIT_SELECTOR_MAX_LEN) {
+		snprintf(why, whylen, "%zu bytes, at most %u", len, WIT_SELECTOR_MAX_LEN);
+		return WD_EINVAL;
+	}
+	memset(&st[0], 0, sizeof(st[0]));
+	while (i < len) {
+		struct sel_frame *f = &st[depth];
+		size_t next = i + 1;
+		unsigned long max = 0, copies = re[i] == '+' ? 2 : 1, total = 0;
+		char c = re[i];
+		bool quant = c == '*' || c == '+' || c == '?' ||
+		             (c == '{' && sel_interval(re, i, len, &next, &max, &copies));
+
+		if (quant && f->have_last) {
+			if (f->last_quant)
+				return sel_refuse(why, whylen, "a quantifier follows another", i);
+			if (++quants > WIT_SELECTOR_MAX_QUANTIFIERS) {
+				snprintf(why, whylen, "more than %u quantifiers (* + ? {m,n})",
+				         WIT_SELECTOR_MAX_QUANTIFIERS);
+				return WD_EINVAL;
+			}
+			if (max > WIT_SELECTOR_MAX_REPEAT) {
+				snprintf(why, whylen,
+				         "repetition count %lu at offset %zu, at most %u", max, i,
+				         WIT_SELECTOR_MAX_REPEAT);
+				return WD_EINVAL;
+			}
+			if (f->last_nest + 1 > WIT_SELECTOR_MAX_NESTING) {
+				snprintf(why, whylen,
+				         "quantifiers nested more than %u deep at offset %zu",
+				         WIT_SELECTOR_MAX_NESTING, i);
+				return WD_EINVAL;
+			}
+			f->sum -= f->last;
+			sel_item(f, (copies > 0 ? copies : 1) * f->last + 1, f->last_nest + 1);
+			f->last_quant = true;
+		} else if (c == '(') {
+			if (depth == WIT_SELECTOR_MAX_GROUPS) {
+				snprintf(why, whylen,
+				         "groups nested more than %u deep at offset %zu",
+				         WIT_SELECTOR_MAX_GROUPS, i);
+				return WD_EINVAL;
+			}
+			memset(&st[++depth], 0, sizeof(st[0]));
+		} else if (c == ')' && depth > 0) {
+			struct sel_frame *in = &st[depth--];
+
+			sel_item(&st[depth], in->sum + 1, in->nest);
+		} else if (c == '|') {
+			f->sum = sel_sat(f->sum + 1);
+			f->have_last = false;
+			f->last_quant = false;
+		} else if (c == '\\' && i + 1 < len && re[i + 1] >= '1' && re[i + 1] <= '9') {
+			/* glibc matches back-references by backtracking: no time bound */
+			return sel_refuse(why, whylen, "back-reference", i);
+		} else {
+			/* a character, '\\x', '.', '^', '$', a bracket expression, a stray ')' */
+			if (c == '\\')
+				next = i + 2 <= len ? i + 2 : len;
+			else if (c == '[')
+				next = sel_bracket_end(re, i, len);
+			sel_item(f, 1, 0);
+		}
+		for (size_t d = 0; d <= depth; d++)
+			total += st[d].sum;
+		if (total > WIT_SELECTOR_MAX_EXPANSION) {
+			snprintf(
+			    why, whylen,
+			    "expands to more than %u items in regcomp() (repetitions multiply)",
+			    WIT_SELECTOR_MAX_EXPANSION);
+			return WD_EINVAL;
+		}
+		i = next;
+	}
+	return 0;
+}
+
 /* ---- filters (net witness, notes swn.md 3.10) ---- */
 
 int wit_filter_compile(const struct wit_filter *f, struct wit_filter_c *out, char *err,
@@ -137,10 +321,20 @@ int wit_filter_compile(const struct wit_filter *f, struct wit_filter_c *out, cha
 	out->uuid = f->registration_uuid;
 	out->any = f->registration_uuid != NULL;
 	for (int i = 0; i < 4; i++) {
+		char why[128];
 		int rc;
 
 		if (src[i] == NULL)
 			continue;
+		rc = sel_check(src[i], why, sizeof(why));
+		if (rc != 0) {
+			if (err != NULL)
+				snprintf(err, errlen, "selector too %s: %s: %s",
+				         strlen(src[i]) > WIT_SELECTOR_MAX_LEN ? "long" : "complex",
+				         names[i], why);
+			wit_filter_free(out);
+			return rc;
+		}
 		/* Like net witness: extended, case-insensitive, unanchored. */
 		rc = regcomp(&out->re[i], src[i], REG_EXTENDED | REG_ICASE | REG_NOSUB);
 		if (rc != 0) {
