@@ -55,8 +55,31 @@ int ctl_client_call(const char *path, const cJSON *req, int timeout_ms, cJSON **
 		return WD_EINVAL;
 	}
 	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	/*
+	 * Non-blocking, so that a daemon that does not accept (its loop stuck,
+	 * its listen queue full) costs the timeout, not a hang: an AF_UNIX
+	 * connect() to a full queue fails with EAGAIN and is retried.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
+		goto out;
+	}
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			if (now_ms() >= deadline) {
+				snprintf(err, errlen,
+				         "witnessd is not accepting connections on %s (its listen "
+				         "queue stayed full for %d ms: is the daemon stuck?)",
+				         path, timeout_ms);
+				rc = WD_ETIMEDOUT;
+				goto out;
+			}
+			poll(NULL, 0, 20);
+			continue;
+		}
 		if (errno == EACCES || errno == EPERM)
 			snprintf(err, errlen,
 			         "permission denied on %s: only root and the witnessd user may use "
@@ -82,7 +105,7 @@ int ctl_client_call(const char *path, const cJSON *req, int timeout_ms, cJSON **
 		if ((rc = wait_fd(fd, POLLOUT, deadline)) != 0)
 			goto io_err;
 		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0) {
 			/* The daemon may have refused us and closed: read its reply below. */
@@ -115,10 +138,13 @@ int ctl_client_call(const char *path, const cJSON *req, int timeout_ms, cJSON **
 		if ((rc = wait_fd(fd, POLLIN, deadline)) != 0)
 			goto io_err;
 		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			snprintf(err, errlen, "witnessd closed the connection without a reply");
+			snprintf(err, errlen,
+			         "witnessd closed the connection on %s without a reply (the "
+			         "daemon may have cut it or stopped; see its log)",
+			         path);
 			rc = WD_EIO;
 			goto out;
 		}
@@ -141,8 +167,13 @@ int ctl_client_call(const char *path, const cJSON *req, int timeout_ms, cJSON **
 	rc = 0;
 	goto out;
 io_err:
-	snprintf(err, errlen, "%s on %s",
-	         rc == WD_ETIMEDOUT ? "timed out waiting for witnessd" : "I/O error", path);
+	if (rc == WD_ETIMEDOUT)
+		snprintf(err, errlen,
+		         "timed out after %d ms waiting for witnessd on %s (the daemon is busy "
+		         "or stuck; --timeout gives it longer)",
+		         timeout_ms, path);
+	else
+		snprintf(err, errlen, "I/O error on %s: %s", path, strerror(errno));
 out:
 	if (fd >= 0)
 		close(fd);

@@ -6,7 +6,7 @@
  * Talks to the daemon over its admin socket (include/witness/ctl.h), except
  * `user add|del|list`, which edit the NTLM password file directly. The
  * registration commands mirror Samba's `net witness` (same selectors, same
- * text and JSON output; notes swn.md 3.10), so scripts written for one work
+ * text and JSON output; Samba source3/utils/net_witness.c), so scripts written for one work
  * with the other. Exit status: 0 success, 1 the daemon or the file operation
  * failed, 2 usage error.
  */

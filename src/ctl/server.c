@@ -1,6 +1,15 @@
 /*
  * server.c - the admin socket in witnessd (include/witness/ctl.h): a libuv
  * pipe server, SO_PEERCRED access check, newline-framed JSON requests.
+ *
+ * A stuck client cannot lock the socket (issue 7: 64 connections that sent
+ * `{"cmd":"li` and went silent refused every later witnessctl, so an HA
+ * hook's `witnessctl ip set` failed): one sweep timer cuts a partial line
+ * after the request deadline, a connection without a request after the idle
+ * deadline and a reply the peer does not take after the idle deadline; at the
+ * cap a new connection evicts the connection that has been stuck longest
+ * instead of being refused. A cut peer gets one error line if its socket
+ * takes it without blocking, then the connection is closed.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,8 +33,12 @@ struct ctl_conn {
 	unsigned writes_pending;
 	bool close_after_write;
 	bool closing;
+	bool reading;
 	uint32_t uid;
 	int32_t pid;
+	/* uv_now() ms: accepted or last request done; first byte of the partial line
+	 * (len > 0); reply queued in user space (write_since != 0) */
+	uint64_t idle_since, partial_since, write_since;
 };
 
 struct ctl_server {
@@ -36,12 +49,20 @@ struct ctl_server {
 	ctl_handler_fn fn;
 	void *arg;
 	struct ctl_conn *conns;
-	unsigned n_conns;
-	unsigned closes_pending; /* listener + connections, during ctl_server_close */
+	unsigned n_conns; /* in the list, closing or not */
+	unsigned n_open;  /* not closing */
+	struct ctl_limits lim;
+	struct ctl_server_stats st;
+	uv_timer_t sweep;    /* the deadlines, while there are connections */
+	uint64_t log_window; /* rate limit of the cut and evicted lines */
+	unsigned log_count, log_suppressed;
+	unsigned closes_pending; /* listener, sweep timer, connections, during ctl_server_close */
 	bool closing;
 	void (*close_cb)(void *arg);
 	void *close_arg;
 };
+
+#define CTL_LOG_BURST 10 /* cut and evicted lines per second */
 
 struct ctl_write {
 	uv_write_t req;
@@ -50,6 +71,7 @@ struct ctl_write {
 };
 
 static void conn_close(struct ctl_conn *c);
+static void conn_process(struct ctl_conn *c);
 
 static void server_maybe_done(struct ctl_server *srv)
 {
@@ -90,8 +112,14 @@ static void conn_close(struct ctl_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	c->srv->n_open--;
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
+}
+
+static size_t conn_queued(struct ctl_conn *c)
+{
+	return uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
 }
 
 static void write_done(uv_write_t *req, int status)
@@ -102,43 +130,56 @@ static void write_done(uv_write_t *req, int status)
 	free(w->data);
 	free(w);
 	c->writes_pending--;
-	if (status < 0 || (c->close_after_write && c->writes_pending == 0))
+	if (c->closing)
+		return;
+	if (status < 0 || (c->close_after_write && c->writes_pending == 0)) {
 		conn_close(c);
+		return;
+	}
+	if (c->write_since != 0 && conn_queued(c) == 0) {
+		/* the peer took the reply: go on with what it sent meanwhile */
+		c->write_since = 0;
+		c->idle_since = uv_now(c->srv->loop);
+		conn_process(c);
+	}
 }
 
-/* Sends reply as one line and frees it. */
-static void conn_send(struct ctl_conn *c, cJSON *reply)
+/* One reply line: reply (freed) as unformatted JSON and '\n', malloc'ed. */
+static char *reply_line(cJSON *reply, size_t *n)
 {
-	struct ctl_write *w;
-	char *s;
-	size_t n;
-	uv_buf_t b;
+	char *s, *line;
 
 	if (reply == NULL)
 		reply = ctl_reply_error(WD_ENOMEM, "out of memory");
 	s = reply != NULL ? cJSON_PrintUnformatted(reply) : NULL;
 	cJSON_Delete(reply);
-	w = calloc(1, sizeof(*w));
-	if (s == NULL || w == NULL) {
-		free(s);
-		free(w);
-		conn_close(c);
-		return;
+	if (s == NULL)
+		return NULL;
+	*n = strlen(s);
+	line = malloc(*n + 2);
+	if (line != NULL) {
+		memcpy(line, s, *n);
+		line[(*n)++] = '\n';
+		line[*n] = '\0';
 	}
-	n = strlen(s);
-	w->data = malloc(n + 2);
-	if (w->data == NULL) {
-		free(s);
-		free(w);
-		conn_close(c);
-		return;
-	}
-	memcpy(w->data, s, n);
 	cJSON_free(s);
-	w->data[n] = '\n';
-	w->data[n + 1] = '\0';
+	return line;
+}
+
+/* Sends reply as one line and frees it. */
+static void conn_send(struct ctl_conn *c, cJSON *reply)
+{
+	struct ctl_write *w = calloc(1, sizeof(*w));
+	size_t n = 0;
+	uv_buf_t b;
+
+	if (w == NULL || (w->data = reply_line(reply, &n)) == NULL) {
+		free(w);
+		conn_close(c);
+		return;
+	}
 	w->conn = c;
-	b = uv_buf_init(w->data, (unsigned)(n + 1));
+	b = uv_buf_init(w->data, (unsigned)n);
 	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_done) != 0) {
 		free(w->data);
 		free(w);
@@ -146,6 +187,69 @@ static void conn_send(struct ctl_conn *c, cJSON *reply)
 		return;
 	}
 	c->writes_pending++;
+	if (c->write_since == 0 && conn_queued(c) > 0)
+		c->write_since = uv_now(c->srv->loop); /* the peer is not reading */
+}
+
+/* At most CTL_LOG_BURST cut/evicted lines a second; the next line says how many were not. */
+static bool log_allowed(struct ctl_server *srv, unsigned *suppressed)
+{
+	uint64_t now = uv_now(srv->loop);
+
+	if (now - srv->log_window >= 1000) {
+		srv->log_window = now;
+		srv->log_count = 0;
+	}
+	if (srv->log_count >= CTL_LOG_BURST) {
+		srv->log_suppressed++;
+		return false;
+	}
+	srv->log_count++;
+	*suppressed = srv->log_suppressed;
+	srv->log_suppressed = 0;
+	return true;
+}
+
+static const char *conn_state(const struct ctl_conn *c)
+{
+	return c->write_since != 0 ? "reply_unread" : c->len > 0 ? "partial" : "idle";
+}
+
+/* Since when c has waited for its peer (the age eviction compares). */
+static uint64_t conn_stuck_since(const struct ctl_conn *c)
+{
+	return c->write_since != 0 ? c->write_since : c->len > 0 ? c->partial_since : c->idle_since;
+}
+
+/*
+ * Cuts c: logs event with the peer's credentials, tells the peer why in one
+ * error line if its socket takes it at once (uv_try_write: a peer that does
+ * not read must not hold the connection open), closes.
+ */
+static void conn_cut(struct ctl_conn *c, const char *event, int code, const char *msg)
+{
+	struct ctl_server *srv = c->srv;
+	uint64_t age = uv_now(srv->loop) - conn_stuck_since(c);
+	unsigned suppressed;
+	size_t n = 0;
+	char *line;
+
+	if (log_allowed(srv, &suppressed))
+		wd_log(WD_LOG_NOTICE, event,
+		       "uid=%u pid=%d state=%s age_ms=%llu clients=%u evicted_total=%llu "
+		       "timeouts_total=%llu suppressed=%u",
+		       c->uid, c->pid, conn_state(c), (unsigned long long)age, srv->n_open,
+		       (unsigned long long)srv->st.evicted,
+		       (unsigned long long)(srv->st.idle_timeouts + srv->st.request_timeouts +
+		                            srv->st.write_timeouts),
+		       suppressed);
+	if (c->write_since == 0 && (line = reply_line(ctl_reply_error(code, msg), &n)) != NULL) {
+		uv_buf_t b = uv_buf_init(line, (unsigned)n);
+
+		(void)uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+		free(line);
+	}
+	conn_close(c);
 }
 
 static void handle_line(struct ctl_conn *c, const char *line, size_t len)
@@ -189,47 +293,167 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(c->buf + c->len, (unsigned)(CTL_MAX_REQUEST + 1 - c->len));
 }
 
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_too_long(struct ctl_conn *c)
 {
-	struct ctl_conn *c = (struct ctl_conn *)s;
-	size_t start = 0;
+	struct ctl_server *srv = c->srv;
 
-	(void)buf;
-	if (c->closing || c->close_after_write)
-		return;
-	if (nread == UV_ENOBUFS) {
-		goto too_long;
-	}
-	if (nread < 0) {
+	/* A line without '\n' in CTL_MAX_REQUEST bytes: no way to find the next request. */
+	srv->st.too_long++;
+	wd_log(WD_LOG_NOTICE, "ctl.request_too_long", "uid=%u pid=%d max=%u", c->uid, c->pid,
+	       CTL_MAX_REQUEST);
+	c->close_after_write = true;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	c->reading = false;
+	conn_send(c, ctl_reply_error(WD_ERANGE, "request line too long"));
+	if (c->writes_pending == 0)
 		conn_close(c);
-		return;
-	}
-	c->len += (size_t)nread;
-	for (;;) {
-		char *nl = memchr(c->buf + start, '\n', c->len - start);
+}
 
+/*
+ * Answers the complete lines in c->buf, one at a time; while a reply waits
+ * in user space (the peer does not read) reading stops, so a client that
+ * sends requests and never reads replies holds one reply, not a queue.
+ */
+static void conn_process(struct ctl_conn *c)
+{
+	size_t start = 0;
+	bool blocked = false;
+
+	for (;;) {
+		char *nl;
+
+		if (c->closing || c->close_after_write)
+			return;
+		if (c->write_since != 0) {
+			blocked = true;
+			break;
+		}
+		nl = memchr(c->buf + start, '\n', c->len - start);
 		if (nl == NULL)
 			break;
 		handle_line(c, c->buf + start, (size_t)(nl - (c->buf + start)));
 		start = (size_t)(nl - c->buf) + 1;
-		if (c->closing || c->close_after_write)
-			return;
+		c->idle_since = uv_now(c->srv->loop);
+		c->partial_since = c->idle_since; /* what follows came with this read */
 	}
 	if (start > 0) {
 		memmove(c->buf, c->buf + start, c->len - start);
 		c->len -= start;
 	}
-	if (c->len <= CTL_MAX_REQUEST)
+	if (!blocked && c->len > CTL_MAX_REQUEST) {
+		conn_too_long(c);
 		return;
-too_long:
-	/* A line without '\n' in CTL_MAX_REQUEST bytes: no way to find the next request. */
-	wd_log(WD_LOG_NOTICE, "ctl.request_too_long", "uid=%u pid=%d max=%u", c->uid, c->pid,
-	       CTL_MAX_REQUEST);
-	c->close_after_write = true;
-	uv_read_stop(s);
-	conn_send(c, ctl_reply_error(WD_ERANGE, "request line too long"));
-	if (c->writes_pending == 0)
+	}
+	if (blocked && c->reading) {
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		c->reading = false;
+	} else if (!blocked && !c->reading) {
+		if (uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb) != 0) {
+			conn_close(c);
+			return;
+		}
+		c->reading = true;
+	}
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ctl_conn *c = (struct ctl_conn *)s;
+
+	(void)buf;
+	if (c->closing || c->close_after_write)
+		return;
+	if (nread == UV_ENOBUFS) {
+		conn_too_long(c);
+		return;
+	}
+	if (nread < 0) {
 		conn_close(c);
+		return;
+	}
+	if (nread == 0)
+		return;
+	if (c->len == 0)
+		c->partial_since = uv_now(c->srv->loop);
+	c->len += (size_t)nread;
+	conn_process(c);
+}
+
+/* The deadlines (include/witness/ctl.h); runs while there are connections. */
+static void sweep_cb(uv_timer_t *t)
+{
+	struct ctl_server *srv = t->data;
+	uint64_t now = uv_now(srv->loop);
+	char msg[160];
+
+	for (struct ctl_conn *c = srv->conns; c != NULL; c = c->next) {
+		if (c->closing)
+			continue;
+		if (c->write_since != 0) {
+			if (now - c->write_since >= srv->lim.idle_timeout_ms) {
+				srv->st.write_timeouts++;
+				conn_cut(c, "ctl.write_timeout", WD_ETIMEDOUT, NULL);
+			}
+		} else if (c->close_after_write) {
+			continue; /* its last reply is on its way */
+		} else if (c->len > 0) {
+			if (now - c->partial_since >= srv->lim.request_timeout_ms) {
+				srv->st.request_timeouts++;
+				snprintf(msg, sizeof(msg),
+				         "admin connection closed by witnessd: request line not "
+				         "completed within %u ms",
+				         srv->lim.request_timeout_ms);
+				conn_cut(c, "ctl.request_timeout", WD_ETIMEDOUT, msg);
+			}
+		} else if (now - c->idle_since >= srv->lim.idle_timeout_ms) {
+			srv->st.idle_timeouts++;
+			snprintf(msg, sizeof(msg),
+			         "admin connection closed by witnessd: no request for %u ms",
+			         srv->lim.idle_timeout_ms);
+			conn_cut(c, "ctl.idle_timeout", WD_ETIMEDOUT, msg);
+		}
+	}
+	if (srv->n_conns == 0)
+		uv_timer_stop(&srv->sweep);
+}
+
+/* The sweep's period: a tenth of the shorter deadline, 10 ms to 500 ms. */
+static uint64_t sweep_period(const struct ctl_server *srv)
+{
+	unsigned d = srv->lim.request_timeout_ms < srv->lim.idle_timeout_ms
+	                 ? srv->lim.request_timeout_ms
+	                 : srv->lim.idle_timeout_ms;
+
+	d /= 10;
+	return d < 10 ? 10 : d > 500 ? 500 : d;
+}
+
+/*
+ * Over the cap: the open connection (other than the new one) that has waited
+ * longest for its peer goes, so stuck clients can delay a new one by nothing.
+ */
+static void evict_one(struct ctl_server *srv, struct ctl_conn *newc)
+{
+	struct ctl_conn *victim = NULL;
+	char msg[200];
+
+	for (struct ctl_conn *c = srv->conns; c != NULL; c = c->next) {
+		if (c == newc || c->closing)
+			continue;
+		if (victim == NULL || conn_stuck_since(c) <= conn_stuck_since(victim))
+			victim = c;
+	}
+	if (victim == NULL)
+		return;
+	srv->st.evicted++;
+	snprintf(msg, sizeof(msg),
+	         "admin connection closed by witnessd: %u admin connections are open and this "
+	         "one had waited longest (%llu ms) without a complete request",
+	         srv->lim.max_clients,
+	         (unsigned long long)(uv_now(srv->loop) - conn_stuck_since(victim)));
+	conn_cut(victim, "ctl.evicted", WD_ELIMIT, msg);
 }
 
 static void accept_cb(uv_stream_t *ls, int status)
@@ -256,6 +480,10 @@ static void accept_cb(uv_stream_t *ls, int status)
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->n_conns++;
+	srv->n_open++;
+	c->idle_since = uv_now(srv->loop);
+	if (!uv_is_active((uv_handle_t *)&srv->sweep))
+		uv_timer_start(&srv->sweep, sweep_cb, sweep_period(srv), sweep_period(srv));
 	if (uv_accept(ls, (uv_stream_t *)&c->pipe) != 0) {
 		conn_close(c);
 		return;
@@ -267,9 +495,11 @@ static void accept_cb(uv_stream_t *ls, int status)
 	}
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	srv->st.accepted++;
 	if (cred.uid != 0 && cred.uid != srv->allowed_uid) {
 		char msg[160];
 
+		srv->st.refused++;
 		wd_log(WD_LOG_WARNING, "ctl.refused", "uid=%u pid=%d", cred.uid, cred.pid);
 		snprintf(msg, sizeof(msg),
 		         "permission denied: uid %u may not use the witnessd admin socket "
@@ -279,13 +509,9 @@ static void accept_cb(uv_stream_t *ls, int status)
 		conn_send(c, ctl_reply_error(WD_EACCES, msg));
 		return;
 	}
-	if (srv->n_conns > CTL_MAX_CLIENTS) {
-		c->close_after_write = true;
-		conn_send(c, ctl_reply_error(WD_ELIMIT, "too many admin connections"));
-		return;
-	}
-	if (uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb) != 0)
-		conn_close(c);
+	if (srv->n_open > srv->lim.max_clients)
+		evict_one(srv, c);
+	conn_process(c); /* starts reading */
 }
 
 /* mkdir -p for the socket's directory; new directories are 0755. */
@@ -383,6 +609,9 @@ int ctl_server_new(uv_loop_t *loop, const char *path, uint32_t allowed_uid, ctl_
 		uv_close((uv_handle_t *)&srv->pipe, free_unbound);
 		return WD_EIO;
 	}
+	uv_timer_init(loop, &srv->sweep);
+	srv->sweep.data = srv;
+	ctl_server_set_limits(srv, NULL);
 	*out = srv;
 	return 0;
 }
@@ -395,6 +624,14 @@ static void listener_closed(uv_handle_t *h)
 	server_maybe_done(srv);
 }
 
+static void sweep_closed(uv_handle_t *h)
+{
+	struct ctl_server *srv = h->data;
+
+	srv->closes_pending--;
+	server_maybe_done(srv);
+}
+
 void ctl_server_close(ctl_server_t *srv, void (*cb)(void *arg), void *arg)
 {
 	if (srv == NULL || srv->closing)
@@ -402,14 +639,35 @@ void ctl_server_close(ctl_server_t *srv, void (*cb)(void *arg), void *arg)
 	srv->closing = true;
 	srv->close_cb = cb;
 	srv->close_arg = arg;
-	srv->closes_pending = 1 + srv->n_conns;
+	srv->closes_pending = 2 + srv->n_conns;
 	/* Connections already closing still reach conn_closed, which counts them. */
 	for (struct ctl_conn *c = srv->conns; c != NULL; c = c->next)
 		conn_close(c);
+	uv_close((uv_handle_t *)&srv->sweep, sweep_closed);
 	uv_close((uv_handle_t *)&srv->pipe, listener_closed);
 }
 
 unsigned ctl_server_clients(const ctl_server_t *srv)
 {
 	return srv->n_conns;
+}
+
+void ctl_server_set_limits(ctl_server_t *srv, const struct ctl_limits *lim)
+{
+	struct ctl_limits l = {0};
+
+	if (lim != NULL)
+		l = *lim;
+	srv->lim.max_clients = l.max_clients != 0 ? l.max_clients : CTL_MAX_CLIENTS;
+	srv->lim.idle_timeout_ms = l.idle_timeout_ms != 0 ? l.idle_timeout_ms : CTL_IDLE_TIMEOUT_MS;
+	srv->lim.request_timeout_ms =
+	    l.request_timeout_ms != 0 ? l.request_timeout_ms : CTL_REQUEST_TIMEOUT_MS;
+	if (uv_is_active((uv_handle_t *)&srv->sweep))
+		uv_timer_start(&srv->sweep, sweep_cb, sweep_period(srv), sweep_period(srv));
+}
+
+void ctl_server_stats(const ctl_server_t *srv, struct ctl_server_stats *out)
+{
+	*out = srv->st;
+	out->clients = srv->n_open;
 }

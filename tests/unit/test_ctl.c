@@ -4,12 +4,14 @@
  * (framing, errors that keep the connection, oversize lines, close).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "witness/cluster.h"
@@ -221,9 +223,12 @@ static void server_closed(void *arg)
 }
 
 static ctl_server_t *test_srv;
+static const struct ctl_limits *test_limits; /* NULL: the defaults */
+static struct ctl_server_stats test_stats;   /* at the end of run_job */
 
 static void on_done(uv_async_t *a)
 {
+	ctl_server_stats(test_srv, &test_stats);
 	ctl_server_close(test_srv, server_closed, NULL);
 	uv_close((uv_handle_t *)a, NULL);
 }
@@ -245,6 +250,8 @@ static void run_job(void (*fn)(void *), struct client_job *j)
 	closed_cb_ran = false;
 	ck_assert_int_eq(
 	    ctl_server_new(&loop, j->path, (uint32_t)geteuid(), echo_handler, NULL, &test_srv), 0);
+	ctl_server_set_limits(test_srv, test_limits);
+	memset(&test_stats, 0, sizeof(test_stats));
 	/* created 0600 in a 0755 directory */
 	ck_assert_int_eq(stat(j->path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
@@ -344,6 +351,288 @@ START_TEST(test_client_no_daemon)
 }
 END_TEST
 
+/* ---- a stuck client cannot lock the socket (issue 7 item 2) ---- */
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Reads until EOF or timeout_ms; returns the bytes read (NUL-terminated in buf). */
+static size_t read_to_eof(int fd, char *buf, size_t cap, int timeout_ms, bool *eof)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	size_t len = 0;
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	*eof = false;
+	while (len < cap - 1 && (n = recv(fd, buf + len, cap - 1 - len, 0)) > 0)
+		len += (size_t)n;
+	if (len < cap - 1 && n == 0)
+		*eof = true;
+	buf[len] = '\0';
+	return len;
+}
+
+#define N_STUCK (CTL_MAX_CLIENTS + 6)
+
+struct stuck_job {
+	struct client_job j;
+	int fds[N_STUCK];
+	long call_ms;
+	char first_reply[512];
+	bool first_eof;
+	char call_err[256];
+	int call_rc2;
+	cJSON *call_reply2;
+};
+
+/*
+ * 70 connections send half a line and go silent (the issue's lock-out); two
+ * witnessctl calls still get their replies at once, and the connections that
+ * had to go were told why.
+ */
+static void stuck_client(void *arg)
+{
+	struct stuck_job *sj = arg;
+	cJSON *req = cJSON_CreateObject();
+	long t0;
+
+	for (int i = 0; i < N_STUCK; i++) {
+		sj->fds[i] = connect_to(sj->j.path);
+		ck_assert_int_eq(send(sj->fds[i], "{\"cmd\":\"li", 10, MSG_NOSIGNAL), 10);
+		usleep(2000); /* their order is their age */
+	}
+	cJSON_AddStringToObject(req, "cmd", "hello");
+	t0 = mono_ms();
+	sj->j.call_rc = ctl_client_call(sj->j.path, req, 3000, &sj->j.call_reply, sj->call_err,
+	                                sizeof(sj->call_err));
+	sj->call_rc2 = ctl_client_call(sj->j.path, req, 3000, &sj->call_reply2, sj->call_err,
+	                               sizeof(sj->call_err));
+	sj->call_ms = mono_ms() - t0;
+	cJSON_Delete(req);
+	/* the first one was the oldest: evicted with a reason */
+	read_to_eof(sj->fds[0], sj->first_reply, sizeof(sj->first_reply), 2000, &sj->first_eof);
+	for (int i = 0; i < N_STUCK; i++)
+		close(sj->fds[i]);
+	uv_async_send(sj->j.done);
+}
+
+START_TEST(test_server_cap_evicts_oldest)
+{
+	struct stuck_job sj;
+
+	memset(&sj, 0, sizeof(sj));
+	test_limits = NULL; /* the daemon's defaults */
+	run_job(stuck_client, &sj.j);
+	ck_assert_msg(sj.j.call_rc == 0, "%s", sj.call_err);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(sj.j.call_reply, "ok")));
+	ck_assert_int_eq(sj.call_rc2, 0);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(sj.call_reply2, "ok")));
+	cJSON_Delete(sj.j.call_reply);
+	cJSON_Delete(sj.call_reply2);
+	ck_assert_msg(sj.call_ms < 1000, "two calls took %ld ms", sj.call_ms);
+	ck_assert(sj.first_eof);
+	ck_assert_msg(strstr(sj.first_reply, "\"code\":\"WD_ELIMIT\"") != NULL &&
+	                  strstr(sj.first_reply, "admin connections are open") != NULL,
+	              "%s", sj.first_reply);
+	/* 70 stuck + 2 calls against a cap of 64 (the second call may find the first gone) */
+	ck_assert_uint_ge(test_stats.evicted, N_STUCK + 1 - CTL_MAX_CLIENTS);
+	ck_assert_uint_le(test_stats.evicted, N_STUCK + 2 - CTL_MAX_CLIENTS);
+	ck_assert_uint_ge(test_stats.accepted, N_STUCK + 2); /* and run_job's probe */
+	ck_assert_uint_eq(handled, 2);
+}
+END_TEST
+
+struct deadline_job {
+	struct client_job j;
+	char silent[512], partial[512], served[512];
+	bool silent_eof, partial_eof, served_eof;
+	long silent_ms, partial_ms, served_ms;
+};
+
+/* A silent connection, a half line and a served request, each cut at its deadline. */
+static void deadline_client(void *arg)
+{
+	struct deadline_job *dj = arg;
+	int silent = connect_to(dj->j.path), partial = connect_to(dj->j.path);
+	int served = connect_to(dj->j.path);
+	long t0 = mono_ms();
+
+	ck_assert_int_eq(send(partial, "{\"cmd\":\"li", 10, MSG_NOSIGNAL), 10);
+	ck_assert_int_eq(send(served, "{\"cmd\":\"x\"}\n", 12, MSG_NOSIGNAL), 12);
+	read_to_eof(partial, dj->partial, sizeof(dj->partial), 3000, &dj->partial_eof);
+	dj->partial_ms = mono_ms() - t0;
+	read_to_eof(silent, dj->silent, sizeof(dj->silent), 3000, &dj->silent_eof);
+	dj->silent_ms = mono_ms() - t0;
+	read_to_eof(served, dj->served, sizeof(dj->served), 3000, &dj->served_eof);
+	dj->served_ms = mono_ms() - t0;
+	close(silent);
+	close(partial);
+	close(served);
+	uv_async_send(dj->j.done);
+}
+
+START_TEST(test_server_deadlines)
+{
+	static const struct ctl_limits lim = {.idle_timeout_ms = 600, .request_timeout_ms = 300};
+	struct deadline_job dj;
+
+	memset(&dj, 0, sizeof(dj));
+	test_limits = &lim;
+	run_job(deadline_client, &dj.j);
+	test_limits = NULL;
+	ck_assert(dj.partial_eof);
+	ck_assert_str_eq(dj.partial,
+	                 "{\"ok\":false,\"error\":\"admin connection closed by witnessd: "
+	                 "request line not completed within 300 ms\","
+	                 "\"code\":\"WD_ETIMEDOUT\"}\n");
+	ck_assert_msg(dj.partial_ms >= 290 && dj.partial_ms < 1500, "%ld ms", dj.partial_ms);
+	ck_assert(dj.silent_eof);
+	ck_assert_str_eq(dj.silent,
+	                 "{\"ok\":false,\"error\":\"admin connection closed by witnessd: "
+	                 "no request for 600 ms\",\"code\":\"WD_ETIMEDOUT\"}\n");
+	ck_assert_msg(dj.silent_ms >= 590 && dj.silent_ms < 2000, "%ld ms", dj.silent_ms);
+	/* answered, then idle like the others */
+	ck_assert(dj.served_eof);
+	ck_assert_ptr_nonnull(strstr(dj.served, "{\"ok\":true,\"result\":\"x\"}\n"));
+	ck_assert_ptr_nonnull(strstr(dj.served, "no request for 600 ms"));
+	ck_assert_uint_eq(test_stats.request_timeouts, 1);
+	ck_assert_uint_eq(test_stats.idle_timeouts, 2);
+	ck_assert_uint_eq(test_stats.evicted, 0);
+}
+END_TEST
+
+/*
+ * A client that sends requests and never reads: the server stops reading
+ * once a reply waits in user space, and cuts the connection at the idle
+ * deadline instead of queueing a reply per request.
+ */
+#define BIG_CMD   (60 * 1024)
+#define N_BIG_REQ 64
+
+static void unread_client(void *arg)
+{
+	struct client_job *j = arg;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
+	int fd = connect_to(j->path);
+	char *line = malloc(BIG_CMD + 16), *sink = malloc(1 << 20);
+	size_t n = (size_t)snprintf(line, 16, "{\"cmd\":\"");
+	bool eof;
+
+	memset(line + n, 'c', BIG_CMD);
+	n += BIG_CMD;
+	memcpy(line + n, "\"}\n", 3);
+	n += 3;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < N_BIG_REQ; i++) {
+		if (send(fd, line, n, MSG_NOSIGNAL) != (ssize_t)n)
+			break; /* the server stopped reading: our send buffer is full */
+	}
+	usleep(900 * 1000); /* past the idle deadline, reading nothing */
+	read_to_eof(fd, sink, 1 << 20, 3000, &eof);
+	j->call_rc = eof ? 0 : -1;
+	free(line);
+	free(sink);
+	close(fd);
+	uv_async_send(j->done);
+}
+
+START_TEST(test_server_unread_replies)
+{
+	static const struct ctl_limits lim = {.idle_timeout_ms = 400, .request_timeout_ms = 400};
+	struct client_job j = {0};
+
+	test_limits = &lim;
+	run_job(unread_client, &j);
+	test_limits = NULL;
+	ck_assert_int_eq(j.call_rc, 0); /* cut: EOF after what had been written */
+	ck_assert_uint_eq(test_stats.write_timeouts, 1);
+	ck_assert_uint_lt(handled, N_BIG_REQ);
+}
+END_TEST
+
+/* ---- witnessctl's errors when the daemon does not answer ---- */
+
+static int listen_at(const char *path, int backlog)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, backlog), 0);
+	return fd;
+}
+
+static void *accept_close(void *arg)
+{
+	int fd = accept(*(int *)arg, NULL, NULL);
+	char b[256];
+
+	(void)!recv(fd, b, sizeof(b), 0);
+	close(fd);
+	return NULL;
+}
+
+START_TEST(test_client_errors)
+{
+	char dir[] = "/tmp/wd-ctlc-XXXXXX", path[128], err[512];
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	int lfd, fillers[8], nf = 0;
+	long t0;
+	pthread_t th;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	cJSON_AddStringToObject(req, "cmd", "status");
+
+	/* a daemon that accepts and hangs up without a reply */
+	lfd = listen_at(path, 4);
+	pthread_create(&th, NULL, accept_close, &lfd);
+	ck_assert_int_eq(ctl_client_call(path, req, 2000, &reply, err, sizeof(err)), WD_EIO);
+	pthread_join(th, NULL);
+	ck_assert_msg(strstr(err, "closed the connection") && strstr(err, "without a reply"), "%s",
+	              err);
+
+	/* accepted by the kernel, never answered: the timeout, with what to do */
+	t0 = mono_ms();
+	ck_assert_int_eq(ctl_client_call(path, req, 300, &reply, err, sizeof(err)), WD_ETIMEDOUT);
+	ck_assert_msg(mono_ms() - t0 < 2000, "%ld ms", mono_ms() - t0);
+	ck_assert_msg(strstr(err, "timed out after 300 ms") && strstr(err, "--timeout"), "%s", err);
+	close(lfd);
+
+	/* a listen queue that stays full (a stuck loop): no hang in connect() */
+	lfd = listen_at(path, 0);
+	for (; nf < 8; nf++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+		strcpy(sa.sun_path, path);
+		fillers[nf] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(fillers[nf], (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+			close(fillers[nf]);
+			break;
+		}
+	}
+	t0 = mono_ms();
+	ck_assert_int_eq(ctl_client_call(path, req, 300, &reply, err, sizeof(err)), WD_ETIMEDOUT);
+	ck_assert_msg(mono_ms() - t0 < 2000, "%ld ms", mono_ms() - t0);
+	ck_assert_msg(strstr(err, "not accepting connections"), "%s", err);
+	ck_assert_ptr_null(reply);
+	for (int i = 0; i < nf; i++)
+		close(fillers[i]);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+	cJSON_Delete(req);
+}
+END_TEST
+
 /* ---- the command table against a real static cluster and witness service ---- */
 
 static cJSON *admin_call(struct ctl_admin *adm, const char *json)
@@ -396,6 +685,10 @@ START_TEST(test_admin_table)
 	    {"{\"cmd\":\"list\"}", true, NULL},
 	    {"{\"cmd\":\"list\",\"filters\":{\"net_name\":\"^WIT\"}}", true, NULL},
 	    {"{\"cmd\":\"list\",\"filters\":{\"net_name\":\"(\"}}", false, NULL},
+	    {"{\"cmd\":\"list\",\"filters\":{\"ip_address\":\"1++++++++++++++++++++++\"}}", false,
+	     "selector too complex: --witness-ip-address: a quantifier follows another"},
+	    {"{\"cmd\":\"force-unregister\",\"filters\":{\"net_name\":\"(a{2,255}){255}\"}}", false,
+	     "selector too complex: --witness-net-name: expands"},
 	    {"{\"cmd\":\"list\",\"filters\":{\"nope\":\"x\"}}", false, "unknown filter"},
 	    {"{\"cmd\":\"list\",\"filters\":{\"net_name\":3}}", false, "must be a string"},
 	    {"{\"cmd\":\"list\",\"filters\":[]}", false, "must be an object"},
@@ -469,6 +762,10 @@ int main(void)
 	tcase_add_test(tc, test_server_too_long);
 	tcase_add_test(tc, test_client_call);
 	tcase_add_test(tc, test_client_no_daemon);
+	tcase_add_test(tc, test_server_cap_evicts_oldest);
+	tcase_add_test(tc, test_server_deadlines);
+	tcase_add_test(tc, test_server_unread_replies);
+	tcase_add_test(tc, test_client_errors);
 	tcase_add_test(tc, test_admin_table);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
