@@ -38,6 +38,9 @@ struct wd_config {
 	unsigned max_registrations_per_client; /* default 64 */
 	unsigned max_pending_calls;            /* per connection, default 16 */
 	uint32_t max_request_size;             /* default 4 MiB */
+	uint32_t max_unauth_request_size;      /* before full auth, default 16 KiB */
+	uint32_t max_buffer_memory;            /* all peers' buffers, default 64 MiB */
+	uint32_t request_timeout;              /* seconds, default 30 */
 	int log_level;                         /* WD_LOG_*, default INFO; "log level = debug" */
 	/* auth (issue 3) */
 	char *keytab;             /* NULL: krb5 off */

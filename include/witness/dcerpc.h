@@ -79,6 +79,10 @@ struct dcerpc_limits {
 	/* added: slow-client guards (0 = default) */
 	unsigned frag_timeout_ms; /* a started fragment must complete (30 s) */
 	unsigned bind_timeout_ms; /* a connection must bind (60 s) */
+	/* added: what unauthenticated peers can make us hold (0 = default) */
+	size_t max_request_unauth;   /* request cap below full auth (16 KiB) */
+	size_t max_buffer_memory;    /* all peers' buffers together (64 MiB) */
+	unsigned request_timeout_ms; /* a started request must complete (30 s) */
 };
 
 void dcerpc_limits_default(struct dcerpc_limits *l);
@@ -119,6 +123,13 @@ struct dcerpc_stats {
 	uint64_t faults_total;
 	uint64_t protocol_errors;
 	uint64_t auth_failures;
+	uint64_t buffer_bytes;        /* fragment, reassembly and write buffers held now */
+	uint64_t buffer_peak;         /* high-water mark of buffer_bytes */
+	uint64_t budget_cuts;         /* connections cut to keep within max_buffer_memory */
+	uint64_t request_timeouts;    /* connections cut for a request not completed in time */
+	uint64_t accept_errors;       /* accept() failures (EMFILE, ENFILE, ENOMEM, ...) */
+	uint64_t connections_refused; /* accepted and closed: max connections (per IP) */
+	bool accept_paused;           /* listeners paused after running out of descriptors */
 };
 void dcerpc_server_stats(const dcerpc_server_t *srv, struct dcerpc_stats *out);
 

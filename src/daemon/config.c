@@ -52,6 +52,9 @@ enum key_id {
 	K_MAX_REGISTRATIONS_PER_CLIENT,
 	K_MAX_PENDING_CALLS,
 	K_MAX_REQUEST_SIZE,
+	K_MAX_UNAUTH_REQUEST_SIZE,
+	K_MAX_BUFFER_MEMORY,
+	K_REQUEST_TIMEOUT,
 	K_LOG_LEVEL,
 	K_KEYTAB,
 	K_NTLM_PASSWORD_FILE,
@@ -90,6 +93,9 @@ static const struct key_def keys[] = {
     {SEC_GLOBAL, "max registrations per client", K_MAX_REGISTRATIONS_PER_CLIENT},
     {SEC_GLOBAL, "max pending calls", K_MAX_PENDING_CALLS},
     {SEC_GLOBAL, "max request size", K_MAX_REQUEST_SIZE},
+    {SEC_GLOBAL, "max unauthenticated request size", K_MAX_UNAUTH_REQUEST_SIZE},
+    {SEC_GLOBAL, "max buffer memory", K_MAX_BUFFER_MEMORY},
+    {SEC_GLOBAL, "request timeout", K_REQUEST_TIMEOUT},
     {SEC_GLOBAL, "log level", K_LOG_LEVEL},
     {SEC_GLOBAL, "keytab", K_KEYTAB},
     {SEC_GLOBAL, "ntlm password file", K_NTLM_PASSWORD_FILE},
@@ -605,6 +611,28 @@ static int set_value(struct parser *p, const struct key_def *k, const char *v)
 			c->max_request_size = (uint32_t)n;
 		}
 		return rc;
+	case K_MAX_UNAUTH_REQUEST_SIZE:
+		/* a witness or endpoint mapper call is a few hundred bytes */
+		if ((rc = parse_size(p, key, v, 256ull << 20, &n)) == 0) {
+			if (n < 4096)
+				return fail(p, "%s: must be at least 4K", key);
+			c->max_unauth_request_size = (uint32_t)n;
+		}
+		return rc;
+	case K_MAX_BUFFER_MEMORY:
+		if ((rc = parse_size(p, key, v, 2ull << 30, &n)) == 0) {
+			if (n < (1u << 20))
+				return fail(p, "%s: must be at least 1M", key);
+			c->max_buffer_memory = (uint32_t)n;
+		}
+		return rc;
+	case K_REQUEST_TIMEOUT:
+		if ((rc = parse_uint(p, key, v, 3600, &n)) == 0) {
+			if (n == 0)
+				return fail(p, "%s: must be at least 1 second", key);
+			c->request_timeout = (uint32_t)n;
+		}
+		return rc;
 	case K_LOG_LEVEL:
 		return parse_log_level(p, key, v, &c->log_level);
 	case K_KEYTAB:
@@ -744,6 +772,9 @@ void wd_config_defaults(struct wd_config *c)
 	c->max_registrations_per_client = 64;
 	c->max_pending_calls = 16;
 	c->max_request_size = 4u << 20;
+	c->max_unauth_request_size = 16u << 10;
+	c->max_buffer_memory = 64u << 20;
+	c->request_timeout = 30;
 	c->log_level = WD_LOG_INFO;
 	c->auth_methods = AUTH_METHOD_NTLMSSP | AUTH_METHOD_KRB5 | AUTH_METHOD_SPNEGO;
 	c->static_local_node = 0;
@@ -1052,6 +1083,9 @@ int wd_config_format(const struct wd_config *c, char **out)
 	sb_printf(&b, "\tmax registrations per client = %u\n", c->max_registrations_per_client);
 	sb_printf(&b, "\tmax pending calls = %u\n", c->max_pending_calls);
 	sb_printf(&b, "\tmax request size = %u\n", c->max_request_size);
+	sb_printf(&b, "\tmax unauthenticated request size = %u\n", c->max_unauth_request_size);
+	sb_printf(&b, "\tmax buffer memory = %u\n", c->max_buffer_memory);
+	sb_printf(&b, "\trequest timeout = %u\n", c->request_timeout);
 	sb_printf(&b, "\tlog level = %s\n", log_level_name(c->log_level));
 	if (c->keytab != NULL)
 		sb_printf(&b, "\tkeytab = %s\n", c->keytab);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -54,6 +55,7 @@ struct daemon {
 	auth_server_t *auth;
 	wit_service_t *wit;
 	dcerpc_server_t *rpc;
+	unsigned max_connections; /* after fd_room */
 	ctl_server_t *ctl;
 	struct ctl_admin admin;
 	uv_signal_t sig_term, sig_int, sig_hup;
@@ -106,6 +108,16 @@ static cJSON *daemon_status(void *arg)
 		cJSON_AddNumberToObject(o, "calls_total", (double)st.calls_total);
 		cJSON_AddNumberToObject(o, "faults_total", (double)st.faults_total);
 		cJSON_AddNumberToObject(o, "auth_failures", (double)st.auth_failures);
+		cJSON_AddNumberToObject(o, "protocol_errors", (double)st.protocol_errors);
+		cJSON_AddNumberToObject(o, "connections_refused", (double)st.connections_refused);
+		cJSON_AddNumberToObject(o, "accept_errors", (double)st.accept_errors);
+		cJSON_AddBoolToObject(o, "accept_paused", st.accept_paused);
+		cJSON_AddNumberToObject(o, "buffer_bytes", (double)st.buffer_bytes);
+		cJSON_AddNumberToObject(o, "buffer_peak", (double)st.buffer_peak);
+		cJSON_AddNumberToObject(o, "buffer_limit", (double)d->cfg.max_buffer_memory);
+		cJSON_AddNumberToObject(o, "budget_cuts", (double)st.budget_cuts);
+		cJSON_AddNumberToObject(o, "request_timeouts", (double)st.request_timeouts);
+		cJSON_AddNumberToObject(o, "max_connections", d->max_connections);
 	}
 	return o;
 }
@@ -409,6 +421,46 @@ static int register_epm(struct daemon *d, const struct dcerpc_syntax_id *wit_syn
 	return rc;
 }
 
+/*
+ * Descriptors kept for everything but RPC connections: the listeners, the
+ * admin socket and its clients, ctdbd, the store, the journal and libuv's
+ * own. RPC connections beyond what the limit leaves are refused at accept,
+ * so the admin socket keeps answering when clients use up the rest.
+ */
+#define FD_RESERVE 128
+
+/*
+ * Raise the soft RLIMIT_NOFILE to the hard one (systemd does this with
+ * LimitNOFILE=; started by hand or from an init script nothing does) and
+ * return how many RPC connections the limit leaves room for, at most want.
+ */
+static unsigned fd_room(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			wd_log(WD_LOG_INFO, "daemon.fd_limit.raised", "from=%llu to=%llu",
+			       (unsigned long long)old, (unsigned long long)rl.rlim_cur);
+		else
+			rl.rlim_cur = old;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)want + FD_RESERVE)
+		return want;
+	unsigned room = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE)
+	                                             : (unsigned)(rl.rlim_cur / 2);
+	wd_log(WD_LOG_WARNING, "daemon.fd_limit",
+	       "max_connections=%u fd_limit=%llu reserve=%u serving=%u hint=\"raise LimitNOFILE= "
+	       "or ulimit -n, or lower max connections\"",
+	       want, (unsigned long long)rl.rlim_cur, FD_RESERVE, room);
+	return room;
+}
+
 static int make_rpc(struct daemon *d)
 {
 	const struct wd_config *c = &d->cfg;
@@ -418,7 +470,10 @@ static int make_rpc(struct daemon *d)
 	int rc;
 
 	dcerpc_limits_default(&lim);
-	lim.max_connections = c->max_connections;
+	lim.max_connections = d->max_connections = fd_room(c->max_connections);
+	lim.max_request_unauth = c->max_unauth_request_size;
+	lim.max_buffer_memory = c->max_buffer_memory;
+	lim.request_timeout_ms = c->request_timeout * 1000u;
 	lim.max_connections_per_ip = c->max_connections_per_client;
 	lim.max_request = c->max_request_size;
 	lim.max_pending_calls = c->max_pending_calls;

@@ -13,18 +13,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "witness/err.h"
 #include "witness/log.h"
+#include "accept.h"
+#include "budget.h"
 #include "pdu.h"
 #include "server_int.h"
 
 #define READ_BUF_SIZE            65536
 #define MAX_CTX_PER_CONN         16
-#define MAX_WRITE_QUEUE          (4u << 20) /* client not reading: close */
-#define FRAG_TIMEOUT_MS          30000      /* a started fragment must complete */
-#define UNBOUND_TIMEOUT_MS       60000      /* a connection must bind */
-#define SHUTDOWN_TIMEOUT_MS      10000      /* flushing a last fault or bind_nak */
+#define MAX_WRITE_QUEUE          (4u << 20)   /* client not reading: close */
+#define MAX_WRITE_QUEUE_UNAUTH   (256u << 10) /* the same before full auth */
+#define FRAG_TIMEOUT_MS          30000        /* a started fragment must complete */
+#define REQUEST_TIMEOUT_MS       30000        /* a started request must complete */
+#define MAX_REQUEST_UNAUTH       (16u << 10)
+#define MAX_BUFFER_MEMORY        (64u << 20)
+#define LOG_INTERVAL_MS          10000 /* rate limit of the warnings a flood can trigger */
+#define UNBOUND_TIMEOUT_MS       60000 /* a connection must bind */
+#define SHUTDOWN_TIMEOUT_MS      10000 /* flushing a last fault or bind_nak */
 #define KEEPALIVE_S              60
 #define SWEEP_MS                 5000
 #define IP_BUCKETS               256
@@ -91,6 +99,11 @@ struct conn {
 	uint16_t frag_have;
 	uint64_t frag_started;
 
+	/* what this peer makes us hold, on the server's budget (budget.h) */
+	struct dcerpc_hold hold;
+	size_t frag_charged, reasm_charged, write_charged;
+	uint64_t reasm_started;
+
 	/* reassembly of a multi-fragment request */
 	struct dcerpc_buf reasm;
 	bool reasm_active;
@@ -116,8 +129,15 @@ struct conn {
 	unsigned n_calls;
 };
 
+/* One warning per interval for events that a flood can trigger by the thousand. */
+struct log_limit {
+	uint64_t last;
+	uint64_t suppressed;
+	bool used;
+};
+
 struct listener {
-	uv_tcp_t tcp;
+	struct dcerpc_acceptor acc;
 	dcerpc_server_t *srv;
 	struct listener *next;
 	uint16_t port;
@@ -135,6 +155,11 @@ struct dcerpc_server {
 	uint32_t next_group_id;
 	struct ip_count *ip_counts[IP_BUCKETS];
 	struct dcerpc_stats stats;
+	struct dcerpc_budget budget;
+	uint8_t full_level; /* auth level at which a peer gets the full limits */
+	struct log_limit log_cut, log_timeout, log_accept, log_conn_limit;
+	uv_timer_t accept_retry; /* listeners paused after EMFILE/ENFILE */
+	bool accept_retry_init;
 	uint32_t pkts_in, pkts_out;
 	dcerpc_conn_cb observer;
 	void *observer_arg;
@@ -157,6 +182,7 @@ static const struct auth_session anon_session = {
 static void conn_close(struct conn *c);
 static void conn_close_after_write(struct conn *c);
 static void srv_maybe_finish_close(dcerpc_server_t *srv);
+static void on_listener_closed(struct dcerpc_acceptor *a);
 
 /* ---- limits, registry ---- */
 
@@ -170,6 +196,9 @@ void dcerpc_limits_default(struct dcerpc_limits *l)
 	l->max_assoc_groups = 20000;
 	l->frag_timeout_ms = FRAG_TIMEOUT_MS;
 	l->bind_timeout_ms = UNBOUND_TIMEOUT_MS;
+	l->max_request_unauth = MAX_REQUEST_UNAUTH;
+	l->max_buffer_memory = MAX_BUFFER_MEMORY;
+	l->request_timeout_ms = REQUEST_TIMEOUT_MS;
 }
 
 int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_server_t *auth,
@@ -191,6 +220,16 @@ int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_
 		srv->limits.frag_timeout_ms = FRAG_TIMEOUT_MS;
 	if (!srv->limits.bind_timeout_ms)
 		srv->limits.bind_timeout_ms = UNBOUND_TIMEOUT_MS;
+	if (!srv->limits.request_timeout_ms)
+		srv->limits.request_timeout_ms = REQUEST_TIMEOUT_MS;
+	if (!srv->limits.max_request_unauth)
+		srv->limits.max_request_unauth = MAX_REQUEST_UNAUTH;
+	if (srv->limits.max_request_unauth > srv->limits.max_request)
+		srv->limits.max_request_unauth = srv->limits.max_request;
+	if (!srv->limits.max_buffer_memory)
+		srv->limits.max_buffer_memory = MAX_BUFFER_MEMORY;
+	srv->budget.limit = srv->limits.max_buffer_memory;
+	srv->full_level = AUTH_LEVEL_CONNECT;
 	srv->auth = auth;
 	struct wd_guid g;
 	if (wd_guid_random(&g) == 0)
@@ -212,6 +251,8 @@ int dcerpc_server_add_iface(dcerpc_server_t *srv, const struct dcerpc_iface *ifa
 		    srv->ifaces[i]->syntax.major == iface->syntax.major)
 			return WD_EEXIST;
 	srv->ifaces[srv->n_ifaces++] = iface;
+	if (iface->min_auth_level > srv->full_level)
+		srv->full_level = iface->min_auth_level;
 	return 0;
 }
 
@@ -246,6 +287,70 @@ void dcerpc_server_mgmt_stats(const dcerpc_server_t *srv, uint32_t out[4])
 void dcerpc_server_stats(const dcerpc_server_t *srv, struct dcerpc_stats *out)
 {
 	*out = srv->stats;
+	out->buffer_bytes = srv->budget.used;
+	out->buffer_peak = srv->budget.peak;
+}
+
+/* ---- the buffer budget and rate-limited warnings ---- */
+
+/*
+ * True when a warning may be logged now; *suppressed is how many were held
+ * back since the last one. A flood of 10,000 cut peers logs one line per
+ * LOG_INTERVAL_MS, each saying how many it stands for.
+ */
+static bool log_allow(struct log_limit *l, uint64_t now, uint64_t *suppressed)
+{
+	if (l->used && now - l->last < LOG_INTERVAL_MS) {
+		l->suppressed++;
+		return false;
+	}
+	*suppressed = l->suppressed;
+	l->suppressed = 0;
+	l->last = now;
+	l->used = true;
+	return true;
+}
+
+/*
+ * A peer gets the full limits (max request size, write queue) only once it
+ * has authenticated at the level the most demanding interface requires, and
+ * at least at connect level: before that, anyone who can reach the port
+ * could claim them.
+ */
+static bool conn_trusted(const struct conn *c)
+{
+	return c->auth && c->auth_done && c->auth_level >= c->srv->full_level;
+}
+
+static void budget_cut(void *arg, struct dcerpc_hold *h)
+{
+	dcerpc_server_t *srv = arg;
+	struct conn *c = (struct conn *)((char *)h - offsetof(struct conn, hold));
+	uint64_t now = uv_now(srv->loop), suppressed;
+	srv->stats.budget_cuts++;
+	if (log_allow(&srv->log_cut, now, &suppressed))
+		wd_log(WD_LOG_WARNING, "dcerpc.budget.cut",
+		       "remote=%s held=%zu held_ms=%llu in_use=%zu limit=%zu suppressed=%llu",
+		       c->remote_addr, h->bytes, (unsigned long long)(now - h->since),
+		       srv->budget.used, srv->budget.limit, (unsigned long long)suppressed);
+	conn_close(c); /* conn_teardown releases what it held */
+}
+
+/*
+ * Account n bytes that c makes us hold, cutting the oldest holders if the
+ * server-wide budget is full. On failure c itself is the oldest (or alone
+ * too big): the caller refuses the bytes and closes c.
+ */
+static int conn_charge(struct conn *c, size_t *acct, size_t n)
+{
+	dcerpc_server_t *srv = c->srv;
+	if (dcerpc_budget_charge(&srv->budget, &c->hold, n, uv_now(srv->loop), budget_cut, srv) <
+	    0) {
+		budget_cut(srv, &c->hold);
+		return WD_ENOMEM;
+	}
+	*acct += n;
+	return 0;
 }
 
 void dcerpc_server_set_conn_observer(dcerpc_server_t *srv, dcerpc_conn_cb cb, void *arg)
@@ -455,12 +560,18 @@ struct wreq {
 	uv_write_t req;
 	struct conn *conn;
 	uint8_t *data;
+	size_t charged;
 };
 
 static void on_write(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
+	struct conn *c = w->conn;
 	free(w->data);
+	/* after conn_teardown write_charged is 0: nothing to give back twice */
+	size_t n = w->charged < c->write_charged ? w->charged : c->write_charged;
+	dcerpc_budget_release(&c->srv->budget, &c->hold, n);
+	c->write_charged -= n;
 	if (status < 0 && !w->conn->closing)
 		conn_close(w->conn);
 	free(w);
@@ -473,19 +584,23 @@ static int conn_send(struct conn *c, struct dcerpc_buf *b)
 		dcerpc_buf_free(b);
 		return c->closing ? WD_ESTATE : 0;
 	}
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_WRITE_QUEUE) {
-		wd_log(WD_LOG_WARNING, "dcerpc.conn.write_queue_full", "remote=%s", c->remote_addr);
+	size_t cap = conn_trusted(c) ? MAX_WRITE_QUEUE : MAX_WRITE_QUEUE_UNAUTH;
+	if (c->write_charged > cap) {
+		wd_log(WD_LOG_WARNING, "dcerpc.conn.write_queue_full", "remote=%s queued=%zu",
+		       c->remote_addr, c->write_charged);
 		dcerpc_buf_free(b);
 		conn_close(c);
 		return WD_ELIMIT;
 	}
 	struct wreq *w = malloc(sizeof(*w));
-	if (!w) {
+	if (!w || conn_charge(c, &c->write_charged, b->len) < 0) {
+		free(w);
 		dcerpc_buf_free(b);
 		conn_close(c);
 		return WD_ENOMEM;
 	}
 	w->conn = c;
+	w->charged = b->len;
 	w->data = b->data;
 	uv_buf_t ub = uv_buf_init((char *)b->data, (unsigned)b->len);
 	b->data = NULL;
@@ -710,6 +825,18 @@ static void reasm_reset(struct conn *c)
 {
 	dcerpc_buf_free(&c->reasm);
 	c->reasm_active = false;
+	if (c->reasm_charged) {
+		dcerpc_budget_release(&c->srv->budget, &c->hold, c->reasm_charged);
+		c->reasm_charged = 0;
+	}
+}
+
+static void conn_uncharge_frag(struct conn *c)
+{
+	if (c->frag_charged) {
+		dcerpc_budget_release(&c->srv->budget, &c->hold, c->frag_charged);
+		c->frag_charged = 0;
+	}
 }
 
 static void on_conn_closed(uv_handle_t *h)
@@ -737,6 +864,9 @@ static void conn_teardown(struct conn *c)
 	free(c->frag);
 	c->frag = NULL;
 	reasm_reset(c);
+	/* frag, reassembly and queued writes: all given back at once */
+	dcerpc_budget_release(&srv->budget, &c->hold, c->hold.bytes);
+	c->frag_charged = c->reasm_charged = c->write_charged = 0;
 	free(c->ctxs);
 	c->ctxs = NULL;
 	c->n_ctx = 0;
@@ -1260,6 +1390,12 @@ static void dispatch_call(struct conn *c, const struct pres_ctx *pc, uint32_t ca
 	pc->iface->dispatch(pc->iface->ctx, call, opnum, stub, stub_len);
 }
 
+/* The largest reassembled request stub this peer may send now. */
+static size_t request_cap(const struct conn *c)
+{
+	return conn_trusted(c) ? c->srv->limits.max_request : c->srv->limits.max_request_unauth;
+}
+
 static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 {
 	dcerpc_server_t *srv = c->srv;
@@ -1370,8 +1506,8 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 			           DCERPC_PFC_DID_NOT_EXECUTE);
 			goto discard;
 		}
-		if (stub_len > srv->limits.max_request ||
-		    (!last && req.alloc_hint > srv->limits.max_request)) {
+		size_t cap = request_cap(c);
+		if (stub_len > cap || (!last && req.alloc_hint > cap)) {
 			fault_disconnect(c, call_id, req.context_id, DCERPC_FAULT_ACCESS_DENIED, 0);
 			return;
 		}
@@ -1385,19 +1521,28 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 		c->reasm_ctx = req.context_id;
 		c->reasm_opnum = req.opnum;
 		c->reasm.len = 0;
+		c->reasm_started = uv_now(srv->loop);
 	}
-	/* [MS-RPCE] 3.3.3.5.4: bound the reassembled size (Samba: fault 5 + disconnect) */
-	if (stub_len > srv->limits.max_request - c->reasm.len) {
+	/*
+	 * [MS-RPCE] 3.3.3.5.4: bound the reassembled size (Samba: fault 5 +
+	 * disconnect); below full auth the bound is max_request_unauth, so an
+	 * anonymous peer cannot pin max_request per connection.
+	 */
+	if (stub_len > request_cap(c) - c->reasm.len) {
 		reasm_reset(c);
 		fault_disconnect(c, call_id, c->reasm_ctx, DCERPC_FAULT_ACCESS_DENIED, 0);
 		return;
 	}
+	size_t cap_before = c->reasm.cap;
 	if (dcerpc_buf_reserve(&c->reasm, stub_len) < 0) {
 		reasm_reset(c);
 		fault_disconnect(c, call_id, req.context_id, DCERPC_FAULT_REMOTE_NO_MEMORY,
 		                 DCERPC_PFC_DID_NOT_EXECUTE);
 		return;
 	}
+	if (c->reasm.cap > cap_before &&
+	    conn_charge(c, &c->reasm_charged, c->reasm.cap - cap_before) < 0)
+		return; /* the budget is full and this peer holds the oldest bytes: cut */
 	if (stub_len) {
 		memcpy(c->reasm.data + c->reasm.len, req.stub, stub_len);
 		c->reasm.len += stub_len;
@@ -1406,12 +1551,17 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 		return;
 	struct pres_ctx *pc = find_ctx(c, c->reasm_ctx);
 	struct dcerpc_buf stub = c->reasm;
+	size_t charged = c->reasm_charged;
 	c->reasm.data = NULL;
 	c->reasm.len = c->reasm.cap = 0;
 	c->reasm_active = false;
+	c->reasm_charged = 0;
 	if (pc)
 		dispatch_call(c, pc, call_id, c->reasm_opnum, stub.data, stub.len);
 	dcerpc_buf_free(&stub);
+	/* dispatch may have closed c: conn_teardown then released everything */
+	if (!c->closing)
+		dcerpc_budget_release(&srv->budget, &c->hold, charged);
 	return;
 discard:
 	if (!last) {
@@ -1510,6 +1660,8 @@ static int header_ready(struct conn *c)
 		fault_disconnect(c, h.call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
 		return -1;
 	}
+	if (conn_charge(c, &c->frag_charged, h.frag_length) < 0)
+		return -1;
 	c->frag = malloc(h.frag_length);
 	if (!c->frag) {
 		conn_close(c);
@@ -1565,6 +1717,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 			c->frag = NULL;
 			process_fragment(c, f, c->frag_len);
 			free(f);
+			conn_uncharge_frag(c);
 		}
 	}
 }
@@ -1599,17 +1752,34 @@ static void fmt_addr(const struct sockaddr_storage *ss, char *ip, size_t iplen, 
 	}
 }
 
-static void on_connection(uv_stream_t *ls, int status)
+/* accept() failed: out of descriptors or memory; accept.c pauses the listener. */
+static void on_accept_error(struct dcerpc_acceptor *a, int err, bool paused)
 {
-	struct listener *l = (struct listener *)ls;
+	struct listener *l = a->data;
 	dcerpc_server_t *srv = l->srv;
-	if (status < 0 || srv->closing)
+	uint64_t suppressed;
+	srv->stats.accept_errors++;
+	srv->stats.accept_paused = paused;
+	if (log_allow(&srv->log_accept, uv_now(srv->loop), &suppressed))
+		wd_log(WD_LOG_ERR, "dcerpc.accept.failed",
+		       "port=%u err=%s open=%u paused=%s suppressed=%llu", l->port,
+		       uv_strerror(err), srv->stats.connections_open, paused ? "yes" : "no",
+		       (unsigned long long)suppressed);
+}
+
+static void on_connection(struct dcerpc_acceptor *a, int fd)
+{
+	struct listener *l = a->data;
+	dcerpc_server_t *srv = l->srv;
+	srv->stats.accept_paused = false;
+	struct conn *c = srv->closing ? NULL : calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
 		return;
-	struct conn *c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
+	}
 	c->srv = srv;
 	if (uv_tcp_init(srv->loop, &c->tcp) < 0) {
+		close(fd);
 		free(c);
 		return;
 	}
@@ -1617,7 +1787,8 @@ static void on_connection(uv_stream_t *ls, int status)
 	if (srv->conns)
 		srv->conns->prev = c;
 	srv->conns = c;
-	if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
+	if (uv_tcp_open(&c->tcp, fd) < 0) {
+		close(fd);
 		conn_close(c);
 		return;
 	}
@@ -1642,8 +1813,13 @@ static void on_connection(uv_stream_t *ls, int status)
 	srv->stats.connections_total++;
 	if (srv->stats.connections_open >= srv->limits.max_connections ||
 	    ip_inc(srv, c->remote_ip) < 0) {
-		wd_log(WD_LOG_WARNING, "dcerpc.conn.limit", "remote=%s open=%u", c->remote_addr,
-		       srv->stats.connections_open);
+		uint64_t suppressed;
+		srv->stats.connections_refused++;
+		if (log_allow(&srv->log_conn_limit, c->accepted_at, &suppressed))
+			wd_log(WD_LOG_WARNING, "dcerpc.conn.limit",
+			       "remote=%s open=%u max=%u suppressed=%llu", c->remote_addr,
+			       srv->stats.connections_open, srv->limits.max_connections,
+			       (unsigned long long)suppressed);
 		conn_close(c);
 		return;
 	}
@@ -1654,11 +1830,15 @@ static void on_connection(uv_stream_t *ls, int status)
 	 * keepalive finds the ones that died without a FIN so that their calls
 	 * are cancelled and their registrations go ([MS-SWN] 3.1.6.5). */
 	uv_tcp_keepalive(&c->tcp, 1, KEEPALIVE_S);
-	uv_os_fd_t fd;
-	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) {
+	{
 		int intvl = 10, cnt = 6; /* dead after ~2 minutes of silence */
+		/* keepalive probes wait while sent data is unacknowledged: bound that
+		 * case too, or a peer that vanished under a reply holds its fd for
+		 * the kernel's ~16 minutes of retransmissions (tcp(7)) */
+		unsigned user_timeout = (KEEPALIVE_S + 10 * 6) * 1000;
 		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
 	}
 	if (srv->observer)
 		srv->observer(srv->observer_arg, true, c->local_ip, c->peer.local_port,
@@ -1685,6 +1865,17 @@ static void on_sweep(uv_timer_t *t)
 		            (!c->bound && now - c->accepted_at > srv->limits.bind_timeout_ms))) {
 			wd_log(WD_LOG_INFO, "dcerpc.conn.timeout", "remote=%s", c->remote_addr);
 			conn_close(c);
+		} else if (!c->closing && c->reasm_active &&
+		           now - c->reasm_started > srv->limits.request_timeout_ms) {
+			/* a request started and never finished pins its reassembly buffer */
+			uint64_t suppressed;
+			srv->stats.request_timeouts++;
+			if (log_allow(&srv->log_timeout, now, &suppressed))
+				wd_log(WD_LOG_WARNING, "dcerpc.request.timeout",
+				       "remote=%s call_id=%u held=%zu suppressed=%llu",
+				       c->remote_addr, c->reasm_call_id, c->reasm.cap,
+				       (unsigned long long)suppressed);
+			conn_close(c);
 		}
 		c = next;
 	}
@@ -1703,23 +1894,18 @@ int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, 
 	if (!l)
 		return WD_ENOMEM;
 	l->srv = srv;
-	if (uv_tcp_init(srv->loop, &l->tcp) < 0) {
-		free(l);
-		return WD_EIO;
-	}
-	int rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection);
+	l->acc.data = l;
+	l->acc.on_fd = on_connection;
+	l->acc.on_err = on_accept_error;
+	l->acc.on_closed = on_listener_closed;
+	int rc = dcerpc_acceptor_open(&l->acc, srv->loop, (struct sockaddr *)&ss, 1024);
 	if (rc < 0) {
 		wd_log(WD_LOG_ERR, "dcerpc.listen.failed", "addr=%s port=%u err=%s", addr, port,
 		       uv_strerror(rc));
-		uv_close((uv_handle_t *)&l->tcp, (uv_close_cb)free);
+		free(l);
 		return rc == UV_EADDRINUSE ? WD_EEXIST : WD_EIO;
 	}
-	int sl = sizeof(ss);
-	uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &sl);
-	l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-	                                        : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	l->port = l->acc.port;
 	if (bound)
 		*bound = l->port;
 	l->next = srv->listeners;
@@ -1732,6 +1918,8 @@ int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, 
 			every = srv->limits.frag_timeout_ms / 2 + 1;
 		if (srv->limits.bind_timeout_ms / 2 < every)
 			every = srv->limits.bind_timeout_ms / 2 + 1;
+		if (srv->limits.request_timeout_ms / 2 < every)
+			every = srv->limits.request_timeout_ms / 2 + 1;
 		uv_timer_start(&srv->sweep, on_sweep, every, every);
 		uv_unref((uv_handle_t *)&srv->sweep);
 		srv->sweep_started = true;
@@ -1759,10 +1947,11 @@ unsigned dcerpc_server_drop_local_ip(dcerpc_server_t *srv, const char *ip)
 
 /* ---- shutdown ---- */
 
-static void on_listener_closed(uv_handle_t *h)
+static void on_listener_closed(struct dcerpc_acceptor *a)
 {
-	dcerpc_server_t *srv = ((struct listener *)h)->srv;
-	free(h);
+	struct listener *l = a->data;
+	dcerpc_server_t *srv = l->srv;
+	free(l);
 	srv->closing_handles--;
 	srv_maybe_finish_close(srv);
 }
@@ -1811,7 +2000,7 @@ void dcerpc_server_close(dcerpc_server_t *srv, void (*cb)(void *arg), void *arg)
 		struct listener *l = srv->listeners;
 		srv->listeners = l->next;
 		srv->closing_handles++;
-		uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+		dcerpc_acceptor_close(&l->acc);
 	}
 	if (srv->sweep_started) {
 		srv->closing_handles++;

@@ -499,15 +499,15 @@ START_TEST(test_fragmentation_both_ways)
 {
 	int fd = cli_connect();
 	bind_echo(fd, 3, 0);
-	size_t len = 20000;
+	size_t len = 16000; /* below the cap for a peer without auth (16 KiB) */
 	uint8_t *stub = malloc(len), *back = malloc(len + 16);
 	for (size_t i = 0; i < len; i++)
 		stub[i] = (uint8_t)(i * 7);
-	send_request(fd, 5, 0, OP_ECHO, stub, len, 1000); /* 20 request fragments */
+	send_request(fd, 5, 0, OP_ECHO, stub, len, 1000); /* 16 request fragments */
 	int frags = 0;
 	ck_assert_uint_eq(recv_response(fd, 5, back, len + 16, &frags), len);
 	ck_assert_mem_eq(back, stub, len);
-	ck_assert_int_ge(frags, 5); /* 4280-byte fragments */
+	ck_assert_int_ge(frags, 4); /* 4280-byte fragments */
 	/* empty stub, alloc_hint 0 ([MS-RPCE] 2.2.2.6) */
 	send_request(fd, 6, 0, OP_ECHO, stub, 0, 1000);
 	ck_assert_uint_eq(recv_response(fd, 6, back, len, NULL), 0);
@@ -946,6 +946,92 @@ START_TEST(test_slow_clients)
 }
 END_TEST
 
+/* Request fragments of stub_len bytes each, the first with PFC_FIRST, none
+ * with PFC_LAST: a request that is started and never finished. */
+static void send_unfinished(int fd, uint32_t call_id, int nfrags, size_t stub_len)
+{
+	uint8_t *stub = calloc(1, stub_len);
+	for (int i = 0; i < nfrags; i++) {
+		struct dcerpc_request r;
+		memset(&r, 0, sizeof(r));
+		dcerpc_hdr_init(&r.hdr, DCERPC_PKT_REQUEST, i == 0 ? DCERPC_PFC_FIRST : 0, call_id);
+		r.opnum = OP_ECHO;
+		r.stub = stub;
+		r.stub_len = stub_len;
+		struct dcerpc_buf out = {0};
+		ck_assert_int_eq(dcerpc_request_push(&out, &r, NULL), 0);
+		cli_send(fd, out.data, out.len);
+		dcerpc_buf_free(&out);
+	}
+	free(stub);
+}
+
+/*
+ * What an anonymous peer can make the server hold: a request above
+ * max_request_unauth is refused even though max_request is larger; a request
+ * left unfinished is cut after request_timeout_ms; and when all the peers
+ * together hold max_buffer_memory, the oldest holder is cut, the newcomer is
+ * served and every byte is given back.
+ */
+START_TEST(test_unauth_budget)
+{
+	teardown();
+	struct dcerpc_limits l;
+	dcerpc_limits_default(&l);
+	l.max_request = 1u << 20;
+	l.max_request_unauth = 8192;
+	l.request_timeout_ms = 300;
+	l.max_buffer_memory = 24 * 1024;
+	setup_limits(&l);
+	struct dcerpc_stats s;
+
+	int big = cli_connect();
+	bind_echo(big, 3, 0);
+	send_unfinished(big, 2, 3, 4000); /* 12000 > 8192 */
+	expect_fault(big, 2, DCERPC_FAULT_ACCESS_DENIED, 0);
+	ck_assert(cli_closed(big));
+	close(big);
+
+	/* two holders of ~8 KiB each fit; the third cuts the oldest */
+	int a = cli_connect(), b = cli_connect(), c = cli_connect();
+	bind_echo(a, 3, 0);
+	bind_echo(b, 3, 0);
+	bind_echo(c, 3, 0);
+	send_unfinished(a, 7, 2, 3500);
+	pump(20);
+	send_unfinished(b, 7, 2, 3500);
+	pump(20);
+	dcerpc_server_stats(srv, &s);
+	ck_assert_uint_eq(s.budget_cuts, 0);
+	ck_assert_uint_ge(s.buffer_bytes, 14000);
+	send_unfinished(c, 7, 2, 3500);
+	pump(20);
+	ck_assert(cli_closed(a));
+	dcerpc_server_stats(srv, &s);
+	ck_assert_uint_ge(s.budget_cuts, 1);
+	ck_assert_uint_le(s.buffer_bytes, l.max_buffer_memory);
+	ck_assert_uint_le(s.buffer_peak, l.max_buffer_memory);
+
+	/* a good client is served meanwhile */
+	int good = cli_connect();
+	bind_echo(good, 3, 0);
+	echo_ok(good, 3);
+
+	/* the unfinished requests of b and c time out */
+	pump(700);
+	ck_assert(cli_closed(b));
+	ck_assert(cli_closed(c));
+	dcerpc_server_stats(srv, &s);
+	ck_assert_uint_ge(s.request_timeouts, 1);
+	ck_assert_uint_eq(s.buffer_bytes, 0);
+	echo_ok(good, 4);
+	close(a);
+	close(b);
+	close(c);
+	close(good);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dcerpc_server");
@@ -955,6 +1041,7 @@ int main(void)
 	tcase_add_test(tc, test_bind_ack_fields);
 	tcase_add_test(tc, test_bind_variants);
 	tcase_add_test(tc, test_fragmentation_both_ways);
+	tcase_add_test(tc, test_unauth_budget);
 	tcase_add_test(tc, test_conc_mpx_pending);
 	tcase_add_test(tc, test_no_mpx_second_call_faults);
 	tcase_add_test(tc, test_cancel_and_orphaned);
