@@ -4,6 +4,10 @@
  * real command table (ctl_admin_handle) against a static cluster and a
  * witness service with no registrations; the reply must be a JSON object
  * with a boolean "ok", and the text printer must cope with whatever came back.
+ * Short inputs are also tried as a raw regex selector, so the fuzzer searches
+ * for patterns that pass the selector bounds (include/witness/wit.h) and
+ * still blow up glibc's regcomp(): such a pattern shows as an out-of-memory
+ * or a timeout (as `1++++++++++++++++++++++` did before the bounds).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +59,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (cl == NULL)
 		setup();
+	if (size <= WIT_SELECTOR_MAX_LEN + 8 && memchr(data, '\0', size) == NULL) {
+		char re[WIT_SELECTOR_MAX_LEN + 9];
+		cJSON *f;
+
+		memcpy(re, data, size);
+		re[size] = '\0';
+		req = cJSON_CreateObject();
+		cJSON_AddStringToObject(req, "cmd", "list");
+		f = cJSON_AddObjectToObject(req, "filters");
+		cJSON_AddStringToObject(f, "ip_address", re);
+		rep = ctl_admin_handle(&adm, req);
+		if (rep == NULL || !cJSON_IsBool(cJSON_GetObjectItem(rep, "ok")))
+			abort();
+		cJSON_Delete(rep);
+		cJSON_Delete(req);
+		req = NULL;
+	}
 	if (ctl_request_parse((const char *)data, size, &req, err, sizeof(err)) != 0) {
 		if (req != NULL || err[0] == '\0')
 			abort();
