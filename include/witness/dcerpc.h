@@ -127,6 +127,7 @@ struct dcerpc_stats {
 	uint64_t buffer_peak;         /* high-water mark of buffer_bytes */
 	uint64_t budget_cuts;         /* connections cut to keep within max_buffer_memory */
 	uint64_t request_timeouts;    /* connections cut for a request not completed in time */
+	uint64_t requests_too_large;  /* refused above max_request (max_request_unauth) */
 	uint64_t accept_errors;       /* accept() failures (EMFILE, ENFILE, ENOMEM, ...) */
 	uint64_t connections_refused; /* accepted and closed: max connections (per IP) */
 	bool accept_paused;           /* listeners paused after running out of descriptors */

@@ -117,6 +117,7 @@ static cJSON *daemon_status(void *arg)
 		cJSON_AddNumberToObject(o, "buffer_limit", (double)d->cfg.max_buffer_memory);
 		cJSON_AddNumberToObject(o, "budget_cuts", (double)st.budget_cuts);
 		cJSON_AddNumberToObject(o, "request_timeouts", (double)st.request_timeouts);
+		cJSON_AddNumberToObject(o, "requests_too_large", (double)st.requests_too_large);
 		cJSON_AddNumberToObject(o, "max_connections", d->max_connections);
 	}
 	return o;

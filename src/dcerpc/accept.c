@@ -12,26 +12,38 @@
 #define ACCEPT_BATCH 64  /* per readable event, so one listener cannot starve the loop */
 #define PAUSE_MS     250 /* after EMFILE/ENFILE/ENOMEM, before trying again */
 
-/* One per process: the descriptor given up to shed a connection when none is left. */
-static int reserve_fd = -1;
+/*
+ * Two per process. shed_fd is given up for a moment to accept and close one
+ * pending connection when no descriptor is left. admin_fd is given up when
+ * accept first fails, so that the admin socket (src/ctl, accepted by libuv)
+ * finds a free descriptor; while it cannot be taken back, TCP listeners stay
+ * paused, so that RPC peers never take the administrator's descriptor.
+ */
+static int shed_fd = -1, admin_fd = -1;
 
 static void reserve_take(void)
 {
-	if (reserve_fd < 0)
-		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (shed_fd < 0)
+		shed_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (admin_fd < 0)
+		admin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 /* Accept one pending connection on the reserve descriptor and close it. */
 static void shed_one(int lfd)
 {
-	if (reserve_fd < 0)
+	if (admin_fd >= 0) {
+		close(admin_fd);
+		admin_fd = -1;
+	}
+	if (shed_fd < 0)
 		return;
-	close(reserve_fd);
-	reserve_fd = -1;
+	close(shed_fd);
+	shed_fd = -1;
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0)
 		close(fd);
-	reserve_take();
+	shed_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void on_readable(uv_poll_t *p, int status, int events);
@@ -39,6 +51,12 @@ static void on_readable(uv_poll_t *p, int status, int events);
 static void on_resume(uv_timer_t *t)
 {
 	struct dcerpc_acceptor *a = t->data;
+	reserve_take();
+	if (admin_fd < 0 || shed_fd < 0) {
+		/* still no descriptor to spare: stay paused */
+		uv_timer_start(&a->resume, on_resume, PAUSE_MS, 0);
+		return;
+	}
 	a->paused = false;
 	uv_poll_start(&a->poll, UV_READABLE, on_readable);
 }

@@ -9,7 +9,9 @@
  * log and count), one pending connection is accepted on a reserved
  * descriptor and closed (the peer sees a close, not a hang), and the
  * listener is paused for a while instead of spinning on a readable socket
- * it cannot serve.
+ * it cannot serve. A second reserved descriptor is released at the same
+ * time for the admin socket, and the listeners stay paused until it can be
+ * taken back: running out of descriptors never locks the administrator out.
  */
 #ifndef WD_DCERPC_ACCEPT_H
 #define WD_DCERPC_ACCEPT_H

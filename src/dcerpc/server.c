@@ -157,7 +157,7 @@ struct dcerpc_server {
 	struct dcerpc_stats stats;
 	struct dcerpc_budget budget;
 	uint8_t full_level; /* auth level at which a peer gets the full limits */
-	struct log_limit log_cut, log_timeout, log_accept, log_conn_limit;
+	struct log_limit log_cut, log_timeout, log_large, log_accept, log_conn_limit;
 	uv_timer_t accept_retry; /* listeners paused after EMFILE/ENFILE */
 	bool accept_retry_init;
 	uint32_t pkts_in, pkts_out;
@@ -1396,6 +1396,20 @@ static size_t request_cap(const struct conn *c)
 	return conn_trusted(c) ? c->srv->limits.max_request : c->srv->limits.max_request_unauth;
 }
 
+/* [MS-RPCE] 3.3.3.5.4 leaves the bound to the server; Samba faults 5 and disconnects. */
+static void request_too_large(struct conn *c, uint32_t call_id, uint16_t ctx)
+{
+	dcerpc_server_t *srv = c->srv;
+	uint64_t suppressed;
+	srv->stats.requests_too_large++;
+	if (log_allow(&srv->log_large, uv_now(srv->loop), &suppressed))
+		wd_log(WD_LOG_NOTICE, "dcerpc.request.too_large",
+		       "remote=%s call_id=%u limit=%zu authenticated=%s suppressed=%llu",
+		       c->remote_addr, call_id, request_cap(c), conn_trusted(c) ? "yes" : "no",
+		       (unsigned long long)suppressed);
+	fault_disconnect(c, call_id, ctx, DCERPC_FAULT_ACCESS_DENIED, 0);
+}
+
 static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 {
 	dcerpc_server_t *srv = c->srv;
@@ -1506,9 +1520,8 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 			           DCERPC_PFC_DID_NOT_EXECUTE);
 			goto discard;
 		}
-		size_t cap = request_cap(c);
-		if (stub_len > cap || (!last && req.alloc_hint > cap)) {
-			fault_disconnect(c, call_id, req.context_id, DCERPC_FAULT_ACCESS_DENIED, 0);
+		if (stub_len > request_cap(c) || (!last && req.alloc_hint > request_cap(c))) {
+			request_too_large(c, call_id, req.context_id);
 			return;
 		}
 		if (last) {
@@ -1530,7 +1543,7 @@ static void handle_request(struct conn *c, uint8_t *buf, size_t len)
 	 */
 	if (stub_len > request_cap(c) - c->reasm.len) {
 		reasm_reset(c);
-		fault_disconnect(c, call_id, c->reasm_ctx, DCERPC_FAULT_ACCESS_DENIED, 0);
+		request_too_large(c, call_id, c->reasm_ctx);
 		return;
 	}
 	size_t cap_before = c->reasm.cap;

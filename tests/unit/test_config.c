@@ -40,6 +40,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.max_registrations_per_client, 64);
 	ck_assert_uint_eq(c.max_pending_calls, 16);
 	ck_assert_uint_eq(c.max_request_size, 4u << 20);
+	ck_assert_uint_eq(c.max_unauth_request_size, 16u << 10);
+	ck_assert_uint_eq(c.max_buffer_memory, 64u << 20);
+	ck_assert_uint_eq(c.request_timeout, 30);
 	ck_assert_int_eq(c.log_level, WD_LOG_INFO);
 	ck_assert_ptr_null(c.keytab);
 	ck_assert_ptr_null(c.ntlm_password_file);
@@ -177,6 +180,9 @@ START_TEST(test_good_values)
 	    {"max request size = 4M", 1, 4u << 20},
 	    {"max request size = 4MB", 1, 4u << 20},
 	    {"max request size = 1MiB", 1, 1u << 20},
+	    {"max unauthenticated request size = 8K", 5, 8192},
+	    {"max buffer memory = 256M", 6, 256u << 20},
+	    {"request timeout = 5", 7, 5},
 	    {"witness port = 65535", 2, 65535},
 	    {"witness port = 0", 2, 0},
 	    {"log level = warning", 3, WD_LOG_WARNING},
@@ -207,6 +213,15 @@ START_TEST(test_good_values)
 			break;
 		case 4:
 			got = c.auth_methods;
+			break;
+		case 5:
+			got = c.max_unauth_request_size;
+			break;
+		case 6:
+			got = c.max_buffer_memory;
+			break;
+		case 7:
+			got = c.request_timeout;
 			break;
 		}
 		ck_assert_msg(got == t[i].want, "%s: got %lu want %lu", t[i].text, got, t[i].want);
@@ -279,6 +294,10 @@ START_TEST(test_errors)
 	    {"[global]\nnetname = n\nmax request size = 4X\n", "t.conf:3: ", "not a size"},
 	    {"[global]\nnetname = n\nmax request size = 100\n", "t.conf:3: ", "at least 4K"},
 	    {"[global]\nnetname = n\nmax request size = 1G\n", "t.conf:3: ", "larger than"},
+	    {"[global]\nnetname = n\nmax buffer memory = 100K\n", "t.conf:3: ", "at least 1M"},
+	    {"[global]\nnetname = n\nrequest timeout = 0\n", "t.conf:3: ", "at least 1 second"},
+	    {"[global]\nnetname = n\nmax unauthenticated request size = 1\n",
+	     "t.conf:3: ", "at least 4K"},
 	    {"[global]\nnetname = n\nmax connections = 0\n", "t.conf:3: ", "at least 1"},
 	    {"[global]\nnetname = n\nlog level = loud\n", "t.conf:3: ", "log level"},
 	    {"[global]\nnetname = n\nauth methods = ntlmssp basic\n",
