@@ -29,9 +29,9 @@ bool wit_netname_ok(const struct wit_config *cfg, const char *net_name)
 	if (strcasecmp(net_name, cfg->netname) == 0)
 		return true;
 	/*
-	 * Samba's is_myname() on the part before the first '.' (notes swn.md 3.4):
-	 * Windows clients send the short name ("sofs") or the FQDN; the domain
-	 * part is not checked.
+	 * Samba's is_myname() on the part before the first '.'
+	 * (source3/rpc_server/witness/srv_witness_nt.c): Windows clients send
+	 * the short name ("sofs") or the FQDN; the domain part is not checked.
 	 */
 	if (first_label_eq(net_name, cfg->netname))
 		return true;
@@ -51,9 +51,9 @@ static bool needs_escape(unsigned char c)
 bool wit_share_name_ok(const char *share)
 {
 	/*
-	 * Samba requires the name to survive log_escape() unchanged (notes
-	 * swn.md 3.4 step 5): no control character, no backslash. Non-ASCII
-	 * UTF-8 passes, as in Samba.
+	 * Samba requires the name to survive log_escape() unchanged
+	 * (source3/rpc_server/witness/srv_witness_nt.c): no control character,
+	 * no backslash. Non-ASCII UTF-8 passes, as in Samba.
 	 */
 	for (const unsigned char *p = (const unsigned char *)share; *p; p++) {
 		if (needs_escape(*p))
@@ -99,7 +99,8 @@ char *wit_name_escape(const char *in, char *out, size_t outlen)
 
 void wit_change_set(struct wit_change *c, uint32_t state)
 {
-	/* UNAVAILABLE is sticky until delivered (Samba, notes swn.md 3.3). */
+	/* UNAVAILABLE is sticky until delivered (Samba,
+	 * source3/rpc_server/witness/srv_witness_nt.c). */
 	if (c->triggered && c->state == WITNESS_RESOURCE_STATE_UNAVAILABLE)
 		return;
 	c->triggered = true;
@@ -113,9 +114,9 @@ void wit_change_delivered(struct wit_change *c, bool ip_available_now)
 	c->triggered = false;
 	c->state = WITNESS_RESOURCE_STATE_UNKNOWN;
 	/*
-	 * Samba (notes swn.md 3.5): if the delivered state was not AVAILABLE
-	 * but the interface is available again, the next AsyncNotify returns
-	 * AVAILABLE at once (disable+enable before AsyncNotify -> U, then A).
+	 * Samba (source3/rpc_server/witness/srv_witness_nt.c): if the delivered state was not
+	 * AVAILABLE but the interface is available again, the next AsyncNotify returns AVAILABLE at
+	 * once (disable+enable before AsyncNotify -> U, then A).
 	 */
 	if (was != WITNESS_RESOURCE_STATE_AVAILABLE && ip_available_now) {
 		c->triggered = true;
@@ -228,7 +229,7 @@ static int sel_check(const char *re, char *why, size_t whylen)
 {
 	struct sel_frame st[WIT_SELECTOR_MAX_GROUPS + 1];
 	size_t len = strlen(re), depth = 0, i = 0;
-	unsigned quants = 0;
+	unsigned quants = 0, anchors = 0;
 
 	if (len > WIT_SELECTOR_MAX_LEN) {
 		snprintf(why, whylen, "%zu bytes, at most %u", len, WIT_SELECTOR_MAX_LEN);
@@ -285,21 +286,38 @@ static int sel_check(const char *re, char *why, size_t whylen)
 		} else if (c == '\\' && i + 1 < len && re[i + 1] >= '1' && re[i + 1] <= '9') {
 			/* glibc matches back-references by backtracking: no time bound */
 			return sel_refuse(why, whylen, "back-reference", i);
+		} else if (c == '\\' && i + 1 < len && strchr("bB<>`'", re[i + 1]) != NULL) {
+			/* GNU anchors: not POSIX, and as costly as ^ $ (below) */
+			return sel_refuse(why, whylen, "GNU anchor (\\b \\B \\< \\> \\` \\')", i);
 		} else {
 			/* a character, '\\x', '.', '^', '$', a bracket expression, a stray ')' */
 			if (c == '\\')
 				next = i + 2 <= len ? i + 2 : len;
 			else if (c == '[')
 				next = sel_bracket_end(re, i, len);
+			else if ((c == '^' || c == '$') && ++anchors > WIT_SELECTOR_MAX_ANCHORS) {
+				snprintf(why, whylen, "more than %u anchors (^ $)",
+				         WIT_SELECTOR_MAX_ANCHORS);
+				return WD_EINVAL;
+			}
 			sel_item(f, 1, 0);
 		}
 		for (size_t d = 0; d <= depth; d++)
 			total += st[d].sum;
-		if (total > WIT_SELECTOR_MAX_EXPANSION) {
-			snprintf(
-			    why, whylen,
-			    "expands to more than %u items in regcomp() (repetitions multiply)",
-			    WIT_SELECTOR_MAX_EXPANSION);
+		/*
+		 * An anchor is a constraint for every path of empty matches that
+		 * crosses it; glibc's closure computation then grows steeply with
+		 * optional items: ^(.?){1,255}$ takes 1.4 s and 100 MB,
+		 * \b(.?){1,120}\b(.?){1,120}\b 9.8 s and 1.9 GB (found by fuzz_ctl).
+		 */
+		if (total > (anchors > 0 ? WIT_SELECTOR_MAX_EXPANSION_ANCHORED
+		                         : WIT_SELECTOR_MAX_EXPANSION)) {
+			snprintf(why, whylen,
+			         "expands to more than %u items in regcomp() (repetitions "
+			         "multiply%s)",
+			         anchors > 0 ? WIT_SELECTOR_MAX_EXPANSION_ANCHORED
+			                     : WIT_SELECTOR_MAX_EXPANSION,
+			         anchors > 0 ? "; the limit with an anchor" : "");
 			return WD_EINVAL;
 		}
 		i = next;
@@ -307,7 +325,7 @@ static int sel_check(const char *re, char *why, size_t whylen)
 	return 0;
 }
 
-/* ---- filters (net witness, notes swn.md 3.10) ---- */
+/* ---- filters (net witness, Samba source3/utils/net_witness.c) ---- */
 
 int wit_filter_compile(const struct wit_filter *f, struct wit_filter_c *out, char *err,
                        size_t errlen)
@@ -391,7 +409,7 @@ void wit_format_time(int64_t us, char *buf, size_t len)
 	snprintf(buf, len, "%s.%06ld%s", a, (long)(us % 1000000), z);
 }
 
-/* ---- forced response JSON (net witness force-response, notes swn.md 3.10) ---- */
+/* ---- forced response JSON (net witness force-response, source3/utils/net_witness.c) ---- */
 
 static int bad(char *err, size_t errlen, const char *msg)
 {

@@ -972,6 +972,12 @@ START_TEST(test_selector_bounds)
 	    {"a{256,}", "repetition count 256"},
 	    {"a{99999999999999999999}", "repetition count"},
 	    {"(a)\\1", "back-reference at offset 3"},
+	    /* anchors with long runs of optional items (fuzz_ctl found the first) */
+	    {"((^|b)?){1,170}", "the limit with an anchor"},
+	    {"^(.?){1,255}$", "expands to more than 128 items"},
+	    {"\\b(.?){1,120}\\b", "GNU anchor"},
+	    {"x\\<y", "GNU anchor (\\b \\B \\< \\> \\` \\') at offset 1"},
+	    {"^a|^b|^c|^d|^e|^f|^g|^h|^i", "more than 8 anchors"},
 	};
 	static const char *const good[] = {
 	    "^witsrv$|other",
@@ -987,6 +993,10 @@ START_TEST(test_selector_bounds)
 	    "([a-z]{1,16}){1,56}",
 	    "(.?){1,255}",
 	    ")+",
+	    "^(.?){1,40}$",
+	    "^(a?|b?|c?){1,13}$",
+	    "^a|^b|^c|^d$",
+	    "\\w+\\s",
 	};
 	struct wit_filter f = {0};
 	struct wit_filter_c fc;
