@@ -136,6 +136,8 @@ struct ctl_admin {
 	/* Daemon-wide fields for "status" (ports, netname...); returns a new object. */
 	cJSON *(*status)(void *arg);
 	void *status_arg;
+	/* borrowed; its counters go into "status" as "admin_socket" (NULL: left out) */
+	const ctl_server_t *server;
 };
 /* A ctl_handler_fn; arg is a struct ctl_admin *. */
 cJSON *ctl_admin_handle(void *arg, const cJSON *req);

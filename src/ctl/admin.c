@@ -231,6 +231,20 @@ static cJSON *status(struct ctl_admin *adm)
 		cJSON_AddNumberToObject(res, "notifications_sent", (double)st.notifications_sent);
 		cJSON_AddNumberToObject(res, "registrations_total", (double)st.registrations_total);
 	}
+	if (adm->server != NULL) {
+		struct ctl_server_stats st;
+		cJSON *a = cJSON_CreateObject();
+
+		ctl_server_stats(adm->server, &st);
+		cJSON_AddNumberToObject(a, "clients", st.clients);
+		cJSON_AddNumberToObject(a, "evicted", (double)st.evicted);
+		cJSON_AddNumberToObject(a, "idle_timeouts", (double)st.idle_timeouts);
+		cJSON_AddNumberToObject(a, "request_timeouts", (double)st.request_timeouts);
+		cJSON_AddNumberToObject(a, "write_timeouts", (double)st.write_timeouts);
+		cJSON_AddNumberToObject(a, "too_long", (double)st.too_long);
+		cJSON_AddNumberToObject(a, "refused", (double)st.refused);
+		cJSON_AddItemToObject(res, "admin_socket", a);
+	}
 	return res;
 }
 

@@ -739,6 +739,27 @@ START_TEST(test_admin_table)
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(ips, 1), "local")));
 	cJSON_Delete(rep);
 
+	/* with the server given, "status" carries its counters */
+	{
+		char dir[] = "/tmp/wd-ctls-XXXXXX", path[128];
+		ctl_server_t *srv = NULL;
+		const cJSON *a;
+
+		ck_assert_ptr_nonnull(mkdtemp(dir));
+		snprintf(path, sizeof(path), "%s/s.sock", dir);
+		ck_assert_int_eq(ctl_server_new(&loop, path, 0, ctl_admin_handle, &adm, &srv), 0);
+		adm.server = srv;
+		rep = admin_call(&adm, "{\"cmd\":\"status\"}");
+		a = cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "result"), "admin_socket");
+		ck_assert(cJSON_IsObject(a));
+		ck_assert_int_eq(cJSON_GetObjectItem(a, "evicted")->valueint, 0);
+		ck_assert_int_eq(cJSON_GetObjectItem(a, "clients")->valueint, 0);
+		cJSON_Delete(rep);
+		ctl_server_close(srv, NULL, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		rmdir(dir);
+	}
+
 	wit_service_free(ws);
 	cluster_free(cl);
 	uv_run(&loop, UV_RUN_DEFAULT);
