@@ -45,6 +45,15 @@ def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
     raise TimeoutError("timed out waiting for " + what)
 
 
+def rss_kib(pid):
+    """VmRSS of a process in KiB (0 if /proc does not say)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def port_open(addr, port):
     try:
         with socket.create_connection((addr, port), timeout=0.5):
@@ -286,11 +295,7 @@ class SanitizedWitnessd(Witnessd):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
     def rss_kib(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+        return rss_kib(self.proc.pid)
 
     def check_clean(self):
         reports = sanitizer_reports(self.log())

@@ -22,7 +22,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (WITNESSCTL, SanitizedWitnessd, Witnessd, samba_creds, samba_lp,  # noqa: E402
-                     samba_witness, wait_for)
+                     rss_kib, samba_witness, wait_for)
 
 NDR32 = uuid.UUID("8a885d04-1ceb-11c9-9fe8-08002b104860").bytes_le + struct.pack("<I", 2)
 EPM = uuid.UUID("e1af8308-5d1f-11c9-91a4-08002b14a0fa").bytes_le + struct.pack("<HH", 3, 0)
@@ -92,14 +92,6 @@ def closed_by_server(s, timeout=5.0):
         return True
     except socket.timeout:
         return False
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class AuthWitnessd:

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import WITNESSD, Witnessd  # noqa: E402
+from harness import WITNESSD, Witnessd, rss_kib  # noqa: E402
 import test_witness as tw  # noqa: E402
 
 from samba.dcerpc import misc, witness  # noqa: E402
@@ -26,14 +26,6 @@ from samba.ndr import ndr_pack, ndr_pack_in, ndr_unpack_out  # noqa: E402
 
 WANT = int(os.environ.get("WD_SCALE_CLIENTS", "10000"))
 IP = "127.0.0.3"
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def bind_pdu():
