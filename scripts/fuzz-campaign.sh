@@ -20,6 +20,8 @@
 #   --regress-root DIR  artifact root (default: tests/fuzz/regress)
 #   --log-dir DIR       one log per target (default: DIR/fuzz-campaign)
 #   --jobs N            targets fuzzed at the same time, and build jobs (default 1)
+#   --keep-going        libFuzzer fork mode: a crash, timeout or oom is saved
+#                       and fuzzing goes on (cov/ft then from a corpus replay)
 #   --markdown          print the table as Markdown
 # Flags after -- go to every fuzzing run, e.g. -- -rss_limit_mb=4096 -max_len=8192
 set -eu
@@ -35,6 +37,7 @@ regress_root="$top/tests/fuzz/regress"
 log_dir=""
 jobs=1
 markdown=0
+keep_going=0
 
 usage() {
 	sed -n '/^# Usage:/,/^# Flags after/s/^# \{0,1\}//p' "$0"
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--log-dir) need "$@"; log_dir=$(abspath "$2"); shift 2 ;;
 	--jobs) need "$@"; jobs="$2"; shift 2 ;;
 	--markdown) markdown=1; shift ;;
+	--keep-going) keep_going=1; shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
 	*) echo "fuzz-campaign: unknown option $1" >&2; usage ;;
@@ -87,6 +91,8 @@ mkdir -p "$log_dir"
 limit=""
 [ -n "$secs" ] && limit="$limit -max_total_time=$secs"
 [ -n "$runs" ] && limit="$limit -runs=$runs"
+# One child at a time; -runs is not honoured in fork mode, -max_total_time is.
+[ "$keep_going" = 1 ] && limit="$limit -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
@@ -112,6 +118,13 @@ campaign_one() {
 	"$build/$t" $limit -timeout=25 -print_final_stats=1 -artifact_prefix="$regress/" \
 		"$@" "$fresh" "$corpus" >"$log" 2>&1 && rc=0 || rc=$?
 	elapsed=$(($(date +%s) - start))
+	if [ "$keep_going" = 1 ]; then
+		# Fork mode prints features as "cov:" and no final stats: take the
+		# coverage of what the run kept from a replay (-runs=0 prints INITED).
+		"$build/$t" -runs=0 "$@" "$fresh" "$corpus" >"$log_dir/$t.replay.log" 2>&1 || true
+		grep -E 'INITED' "$log_dir/$t.replay.log" | sed 's/^#[0-9]*/#replay/' >>"$log"
+		echo "stat::new_units_added: $(find "$fresh" -type f | wc -l)" >>"$log"
+	fi
 	after=$before
 	if [ "$merge" = 1 ] && [ -n "$(ls "$fresh")" ]; then
 		"$build/$t" -merge=1 -timeout=25 -artifact_prefix="$regress/" "$@" \
@@ -127,7 +140,7 @@ campaign_one() {
 		/^stat::number_of_executed_units:/ { execs = $2 }
 		/^stat::average_exec_per_sec:/ { eps = $2 }
 		/^stat::new_units_added:/ { nu = $2 }
-		/^#[0-9]+/ { last = substr($1, 2) }
+		/^#[0-9]+/ { last = $1; gsub(/[^0-9]/, "", last) }
 		{
 			for (i = 1; i < NF; i++) {
 				if ($i == "cov:") cov = $(i + 1)
