@@ -27,11 +27,12 @@
 #include "witness/err.h"
 #include "witness/log.h"
 
-#define CFG_MAX_FILE (1u << 20) /* 1 MiB: a config is a few hundred bytes */
-#define CFG_MAX_LINE 4096       /* one logical line, continuations joined */
-#define CFG_MAX_LIST 1024       /* items in one list value */
-#define CFG_MAX_NAME 255        /* netname, aliases (a DNS name) */
-#define CFG_MAX_PATH 4095
+#define CFG_MAX_FILE  (1u << 20) /* 1 MiB: a config is a few hundred bytes */
+#define CFG_MAX_LINE  4096       /* one logical line, continuations joined */
+#define CFG_MAX_VALUE (CFG_MAX_LINE / 2)
+#define CFG_MAX_LIST  1024 /* items in one list value */
+#define CFG_MAX_NAME  255  /* netname, aliases (a DNS name) */
+#define CFG_MAX_PATH  4095
 
 enum section { SEC_NONE, SEC_GLOBAL, SEC_STATIC, SEC_CTDB };
 
@@ -736,6 +737,13 @@ static int parse_line(struct parser *p, enum section *sec, char *line)
 	if (p->seen[k->id])
 		return fail(p, "duplicate key \"%s\"", k->name);
 	p->seen[k->id] = true;
+	/*
+	 * Half a line at most, so that wd_config_format can always write it back
+	 * on one line (fuzz_config found a list that formatted to a line over
+	 * CFG_MAX_LINE: tests/fuzz/regress/fuzz_config).
+	 */
+	if (strlen(val) > CFG_MAX_VALUE)
+		return fail(p, "%s: value longer than %u bytes", k->name, CFG_MAX_VALUE);
 	return set_value(p, k, val);
 }
 
@@ -1029,13 +1037,27 @@ __attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, cons
 	}
 }
 
+/*
+ * ", " between list items unless that would take the value over
+ * CFG_MAX_VALUE; then one space, which is never longer than what was parsed.
+ */
+static const char *list_sep(size_t items_len, size_t n)
+{
+	return items_len + 2 * (n ? n - 1 : 0) <= CFG_MAX_VALUE ? ", " : " ";
+}
+
 static void sb_list(struct sbuf *b, const char *key, char *const *l, size_t n)
 {
+	size_t total = 0;
+
 	if (n == 0)
 		return;
+	for (size_t i = 0; i < n; i++)
+		total += strlen(l[i]);
+	const char *sep = list_sep(total, n);
 	sb_printf(b, "\t%s = ", key);
 	for (size_t i = 0; i < n; i++)
-		sb_printf(b, "%s%s", i ? ", " : "", l[i]);
+		sb_printf(b, "%s%s", i ? sep : "", l[i]);
 	sb_printf(b, "\n");
 }
 
@@ -1102,9 +1124,15 @@ int wd_config_format(const struct wd_config *c, char **out)
 		          c->auth_methods & AUTH_METHOD_SPNEGO ? " spnego" : "");
 	sb_printf(&b, "\n[static]\n\tlocal node = %u\n", c->static_local_node);
 	if (c->n_static_interfaces > 0) {
+		size_t total = 0;
+
+		for (size_t i = 0; i < c->n_static_interfaces; i++)
+			total += (size_t)snprintf(NULL, 0, "%s@%u", c->static_interfaces[i].addr,
+			                          c->static_interfaces[i].node);
+		const char *sep = list_sep(total, c->n_static_interfaces);
 		sb_printf(&b, "\tinterfaces = ");
 		for (size_t i = 0; i < c->n_static_interfaces; i++)
-			sb_printf(&b, "%s%s@%u", i ? ", " : "", c->static_interfaces[i].addr,
+			sb_printf(&b, "%s%s@%u", i ? sep : "", c->static_interfaces[i].addr,
 			          c->static_interfaces[i].node);
 		sb_printf(&b, "\n");
 	}
