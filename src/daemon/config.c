@@ -891,6 +891,11 @@ int wd_config_parse(const char *text, size_t len, const char *name, struct wd_co
 				ll++;
 				continue;
 			}
+			/* a continuation with nothing to continue (the end of the file):
+			 * dropped, or wd_config_format would write a line that joins
+			 * the next one (fuzz_config, tests/fuzz/regress/fuzz_config) */
+			if (ll > 0 && line[ll - 1] == '\\')
+				ll--;
 			break;
 		}
 		if (rc != 0)

@@ -199,6 +199,28 @@ START_TEST(test_long_list_value)
 }
 END_TEST
 
+/* A trailing backslash at the end of the file continues nothing: it is
+ * dropped, so the value formats back unchanged (fuzz_config found it). */
+START_TEST(test_backslash_at_end)
+{
+	struct wd_config c = {0}, d = {0};
+	char err[256], *t1 = NULL, *t2 = NULL;
+
+	ck_assert_msg(parse("[global]\nnetname = n\nadmin socket = /run/x.sock \\", &c, err,
+	                    sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_str_eq(c.admin_socket, "/run/x.sock");
+	ck_assert_int_eq(wd_config_format(&c, &t1), 0);
+	ck_assert_msg(parse(t1, &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(wd_config_format(&d, &t2), 0);
+	ck_assert_str_eq(t1, t2);
+	free(t1);
+	free(t2);
+	wd_config_free(&c);
+	wd_config_free(&d);
+}
+END_TEST
+
 /* Values that must parse, one key per row, with the field they set. */
 START_TEST(test_good_values)
 {
@@ -478,6 +500,7 @@ int main(void)
 	tcase_add_test(tc, test_key_spelling);
 	tcase_add_test(tc, test_good_values);
 	tcase_add_test(tc, test_long_list_value);
+	tcase_add_test(tc, test_backslash_at_end);
 	tcase_add_test(tc, test_booleans);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_nul_and_long_line);
