@@ -141,6 +141,12 @@ struct sel_frame {
 	unsigned long last; /* the last item (part of sum): what a quantifier repeats */
 	unsigned last_nest; /* quantifiers nested in the last item */
 	unsigned nest;      /* deepest quantifier nesting in the group */
+	bool last_anchor;   /* the last item holds an anchor */
+	bool anchor;        /* the group holds an anchor */
+	bool last_nullable; /* the last item can match the empty string */
+	bool solid;         /* the current alternative cannot match the empty string */
+	bool solid_before;  /* solid before the last item */
+	bool nullable_alt;  /* an earlier alternative can match the empty string */
 	bool have_last;     /* false at the start and after '|': nothing to repeat */
 	bool last_quant;    /* the last item ends with a quantifier */
 };
@@ -150,10 +156,16 @@ static unsigned long sel_sat(unsigned long v)
 	return v > SEL_CAP ? SEL_CAP : v;
 }
 
-static void sel_item(struct sel_frame *f, unsigned long cost, unsigned nest)
+static void sel_item(struct sel_frame *f, unsigned long cost, unsigned nest, bool anchor,
+                     bool nullable)
 {
+	f->solid_before = f->solid;
+	f->solid = f->solid || !nullable;
+	f->last_nullable = nullable;
 	f->last = sel_sat(cost);
 	f->last_nest = nest;
+	f->last_anchor = anchor;
+	f->anchor = f->anchor || anchor;
 	f->sum = sel_sat(f->sum + f->last);
 	f->have_last = true;
 	f->last_quant = false;
@@ -191,8 +203,8 @@ static size_t sel_bracket_end(const char *re, size_t i, size_t len)
  * saturate, so 99999999999 is merely large. *copies is how many times glibc
  * copies the item: n, or m + 1 for {m,} (m copies and a star).
  */
-static bool sel_interval(const char *re, size_t i, size_t len, size_t *end, unsigned long *max,
-                         unsigned long *copies)
+static bool sel_interval(const char *re, size_t i, size_t len, size_t *end, unsigned long *min,
+                         unsigned long *max, unsigned long *copies)
 {
 	unsigned long m = 0, n = 0;
 	bool have_m = false, have_n = false, comma = false;
@@ -212,6 +224,7 @@ static bool sel_interval(const char *re, size_t i, size_t len, size_t *end, unsi
 		return false;
 	if (!comma)
 		n = m;
+	*min = m;
 	*max = m > n ? m : n;
 	*copies = comma && !have_n ? m + 1 : *max;
 	*end = i + 1;
@@ -239,14 +252,26 @@ static int sel_check(const char *re, char *why, size_t whylen)
 	while (i < len) {
 		struct sel_frame *f = &st[depth];
 		size_t next = i + 1;
-		unsigned long max = 0, copies = re[i] == '+' ? 2 : 1, total = 0;
+		unsigned long min = re[i] == '+', max = re[i] == '?' ? 1 : 2;
+		unsigned long copies = re[i] == '+' ? 2 : 1, total = 0;
 		char c = re[i];
 		bool quant = c == '*' || c == '+' || c == '?' ||
-		             (c == '{' && sel_interval(re, i, len, &next, &max, &copies));
+		             (c == '{' && sel_interval(re, i, len, &next, &min, &max, &copies));
 
 		if (quant && f->have_last) {
 			if (f->last_quant)
 				return sel_refuse(why, whylen, "a quantifier follows another", i);
+			/* ($)*{28} took glibc 199 s: anchors stay out of repeated items */
+			if (f->last_anchor)
+				return sel_refuse(why, whylen, "repeated item with an anchor", i);
+			/*
+			 * (a?|b?){,18}(.?)+ took glibc 0.65 s, each more copy twice
+			 * as long: its closures follow every way to match nothing.
+			 */
+			if (f->last_nullable && max > 1)
+				return sel_refuse(why, whylen,
+				                  "repeated item that can match the empty string",
+				                  i);
 			if (++quants > WIT_SELECTOR_MAX_QUANTIFIERS) {
 				snprintf(why, whylen, "more than %u quantifiers (* + ? {m,n})",
 				         WIT_SELECTOR_MAX_QUANTIFIERS);
@@ -265,7 +290,9 @@ static int sel_check(const char *re, char *why, size_t whylen)
 				return WD_EINVAL;
 			}
 			f->sum -= f->last;
-			sel_item(f, (copies > 0 ? copies : 1) * f->last + 1, f->last_nest + 1);
+			f->solid = f->solid_before;
+			sel_item(f, (copies > 0 ? copies : 1) * f->last + 1, f->last_nest + 1,
+			         false, min == 0 || f->last_nullable);
 			f->last_quant = true;
 		} else if (c == '(') {
 			if (depth == WIT_SELECTOR_MAX_GROUPS) {
@@ -278,8 +305,11 @@ static int sel_check(const char *re, char *why, size_t whylen)
 		} else if (c == ')' && depth > 0) {
 			struct sel_frame *in = &st[depth--];
 
-			sel_item(&st[depth], in->sum + 1, in->nest);
+			sel_item(&st[depth], in->sum + 1, in->nest, in->anchor,
+			         in->nullable_alt || !in->solid);
 		} else if (c == '|') {
+			f->nullable_alt = f->nullable_alt || !f->solid;
+			f->solid = false;
 			f->sum = sel_sat(f->sum + 1);
 			f->have_last = false;
 			f->last_quant = false;
@@ -300,7 +330,7 @@ static int sel_check(const char *re, char *why, size_t whylen)
 				         WIT_SELECTOR_MAX_ANCHORS);
 				return WD_EINVAL;
 			}
-			sel_item(f, 1, 0);
+			sel_item(f, 1, 0, c == '^' || c == '$', c == '^' || c == '$');
 		}
 		for (size_t d = 0; d <= depth; d++)
 			total += st[d].sum;
