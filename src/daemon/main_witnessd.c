@@ -593,6 +593,7 @@ static int run(struct daemon *d)
 		            : "");
 		return rc;
 	}
+	d->admin.server = d->ctl; /* status shows the admin socket's own counters */
 	{
 		char listen[512] = "";
 		size_t off = 0;
