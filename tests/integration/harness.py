@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -45,13 +46,35 @@ def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
     raise TimeoutError("timed out waiting for " + what)
 
 
-def rss_kib(pid):
-    """VmRSS of a process in KiB (0 if /proc does not say)."""
+def proc_status_kib(pid, field="VmRSS"):
+    """A KiB field of /proc/PID/status (VmRSS, VmHWM...); 0 if absent."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kib(pid):
+    return proc_status_kib(pid, "VmRSS")
+
+
+def recv_pdu(s):
+    """One whole DCERPC PDU from socket s (by its frag_length), or None at EOF."""
+    hdr = b""
+    while len(hdr) < 16:
+        chunk = s.recv(16 - len(hdr))
+        if not chunk:
+            return None
+        hdr += chunk
+    flen = struct.unpack_from("<H", hdr, 8)[0]
+    body = b""
+    while 16 + len(body) < flen:
+        chunk = s.recv(flen - 16 - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return hdr + body
 
 
 def port_open(addr, port):

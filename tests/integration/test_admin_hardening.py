@@ -21,7 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import WITNESSCTL, Witnessd, samba_witness, wait_for  # noqa: E402
+from harness import WITNESSCTL, Witnessd, proc_status_kib, samba_witness, wait_for  # noqa: E402
 
 IDLE_S = 10.0     # CTL_IDLE_TIMEOUT_MS
 REQUEST_S = 5.0   # CTL_REQUEST_TIMEOUT_MS
@@ -52,14 +52,6 @@ def read_until_eof(s, timeout):
         return data, None
     except OSError:
         return data, time.monotonic() - t0
-
-
-def vm_hwm_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 class AdminHardening(unittest.TestCase):
@@ -159,7 +151,7 @@ class AdminHardening(unittest.TestCase):
 
     def test_regex_bomb_refused_fast(self):
         conn = samba_witness("ncacn_ip_tcp:127.0.0.1")
-        hwm_before = vm_hwm_kib(self.d.proc.pid)
+        hwm_before = proc_status_kib(self.d.proc.pid, "VmHWM")
         result = {}
 
         def bomb():
@@ -190,7 +182,7 @@ class AdminHardening(unittest.TestCase):
         self.assertLess(result["took"], 1.0)
         self.assertLess(took_rpc, 1.0)
         # the daemon's peak memory did not move (it was 2.45 GB before)
-        self.assertLess(vm_hwm_kib(self.d.proc.pid) - hwm_before, 50 * 1024)
+        self.assertLess(proc_status_kib(self.d.proc.pid, "VmHWM") - hwm_before, 50 * 1024)
         # longer than the bound, and a normal regex next to it
         r = self.d.ctl("list", "--net-name", "x" * 300, check=False)
         self.assertEqual(r.returncode, 1)

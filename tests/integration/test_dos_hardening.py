@@ -22,7 +22,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (WITNESSCTL, SanitizedWitnessd, Witnessd, samba_creds, samba_lp,  # noqa: E402
-                     rss_kib, samba_witness, wait_for)
+                     recv_pdu, rss_kib, samba_witness, wait_for)
 
 NDR32 = uuid.UUID("8a885d04-1ceb-11c9-9fe8-08002b104860").bytes_le + struct.pack("<I", 2)
 EPM = uuid.UUID("e1af8308-5d1f-11c9-91a4-08002b14a0fa").bytes_le + struct.pack("<HH", 3, 0)
@@ -38,23 +38,6 @@ def pdu(ptype, pfc, call_id, body):
 def epm_bind_pdu():
     body = struct.pack("<HHIB3x", FRAG, FRAG, 0, 1) + struct.pack("<HBx", 0, 1) + EPM + NDR32
     return pdu(11, 3, 1, body)
-
-
-def recv_pdu(s):
-    hdr = b""
-    while len(hdr) < 16:
-        chunk = s.recv(16 - len(hdr))
-        if not chunk:
-            return None
-        hdr += chunk
-    flen = struct.unpack_from("<H", hdr, 8)[0]
-    body = b""
-    while len(hdr) + len(body) < flen:
-        chunk = s.recv(flen - 16 - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return hdr + body
 
 
 def pin(src, port=135, nfrags=980, linger=True):

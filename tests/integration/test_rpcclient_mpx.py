@@ -15,7 +15,7 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Witnessd  # noqa: E402
+from harness import Witnessd, recv_pdu  # noqa: E402
 
 NDR32 = uuid.UUID("8a885d04-1ceb-11c9-9fe8-08002b104860").bytes_le + struct.pack("<I", 2)
 WITNESS = uuid.UUID("ccd8c074-d0e5-4a40-92b4-d074faa6ba28").bytes_le + struct.pack("<HH", 1, 1)
@@ -45,23 +45,6 @@ def wstr(s):
 def register_stub():
     return (struct.pack("<II", 0x00010001, 0x20000) + wstr("WITSRV") + struct.pack("<I", 0x20004)
             + wstr("127.0.0.2") + struct.pack("<I", 0x20008) + wstr("CLIENTBOX"))
-
-
-def recv_pdu(s):
-    h = b""
-    while len(h) < 16:
-        c = s.recv(16 - len(h))
-        if not c:
-            return None
-        h += c
-    fl = struct.unpack_from("<H", h, 8)[0]
-    b = b""
-    while len(b) < fl - 16:
-        c = s.recv(fl - 16 - len(b))
-        if not c:
-            return None
-        b += c
-    return h + b
 
 
 class ConcMpx(unittest.TestCase):
