@@ -33,7 +33,7 @@ struct dcerpc_syntax_id {
 	uint16_t minor;
 };
 
-/* Fault status codes we send ([MS-RPCE] 2.2.2.7, notes dcerpc.md 2.5) */
+/* Fault status codes we send ([MS-RPCE] 2.2.2.7; the values Samba uses, dcerpc.idl) */
 enum {
 	DCERPC_FAULT_ACCESS_DENIED = 0x00000005,
 	DCERPC_FAULT_CANT_PERFORM = 0x000006d8,
@@ -104,7 +104,7 @@ int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, 
 void dcerpc_server_close(dcerpc_server_t *srv, void (*cb)(void *arg), void *arg);
 
 /*
- * Endpoint mapper ([C706] ch. 6 ept_*, notes dcerpc.md 3): serve the epm
+ * Endpoint mapper ([C706] ch. 6 ept_*, appendix L towers): serve the epm
  * interface (e1af8308-... v3.0) anonymously on this server and map iface to
  * (ip, port) towers. Call dcerpc_server_listen on 135 separately.
  */

@@ -377,13 +377,11 @@ static int epm_add(struct daemon *d, const struct dcerpc_syntax_id *wit_syntax, 
 
 /*
  * Endpoint mapper entries for the witness interface. An ncacn_ip_tcp tower
- * carries an IPv4 address only ([C706] appendix L, floor 5; notes dcerpc.md
- * 3), so IPv4 addresses are registered: a wildcard listen address ("0.0.0.0",
- * or "::", which is dual-stack) as every local IPv4 address, 127.0.0.1
- * included, so that ept_map answers with an address the client can reach
- * whatever IP it asked on (rpcclient and Windows send the server's IP in the
- * map tower). An IPv6-only listen address gets no entry (logged): clients
- * reach it with an explicit port.
+ * carries an IPv4 address only ([C706] appendix L, floor 5), so IPv4 addresses are registered: a
+ * wildcard listen address ("0.0.0.0", or "::", which is dual-stack) as every local IPv4 address,
+ * 127.0.0.1 included, so that ept_map answers with an address the client can reach whatever IP it
+ * asked on (rpcclient and Windows send the server's IP in the map tower). An IPv6-only listen
+ * address gets no entry (logged): clients reach it with an explicit port.
  */
 static int register_epm(struct daemon *d, const struct dcerpc_syntax_id *wit_syntax)
 {

@@ -1,6 +1,6 @@
 /*
  * server.c - the connection-oriented DCERPC server core on libuv.
- * [C706] ch. 12, [MS-RPCE] 3.3; notes dcerpc.md 1-2.
+ * [C706] ch. 12, [MS-RPCE] 3.3; behaviour checked against Samba's dcesrv_core.c.
  *
  * One loop, no threads. A connection holds no big buffer while idle: bytes
  * are read into one server-wide buffer, a fragment buffer is allocated only
@@ -190,7 +190,7 @@ void dcerpc_limits_default(struct dcerpc_limits *l)
 {
 	l->max_connections = 20000;
 	l->max_connections_per_ip = 1024;
-	l->max_frag = 5840; /* DCERPC_FRAG_MAX_SIZE for TCP (notes 1.4) */
+	l->max_frag = 5840; /* Samba's DCERPC_FRAG_MAX_SIZE for TCP (dcerpc.h) */
 	l->max_request = 1u << 20;
 	l->max_pending_calls = 64;
 	l->max_assoc_groups = 20000;
@@ -1013,7 +1013,7 @@ static int auth_feed(struct conn *c, const struct dcerpc_auth *a, uint8_t **out,
 /* ---- bind / alter_context ---- */
 
 /*
- * Negotiate presentation contexts ([MS-RPCE] 3.3.1.5.6, notes 1.3). Fills
+ * Negotiate presentation contexts ([MS-RPCE] 3.3.1.5.6). Fills
  * results; returns 0, or a bind_nak reason + 1 when the PDU must be refused.
  */
 static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bool is_bind,
