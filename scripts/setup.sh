@@ -7,7 +7,8 @@ libuv1-dev libsqlite3-dev sqlite3 libcjson-dev check libsubunit-dev
 libgnutls28-dev libkrb5-dev libsystemd-dev
 krb5-kdc krb5-admin-server krb5-user
 python3 python3-samba samba-common-bin smbclient samba-testsuite python3-impacket
-tshark ctdb iproute2 procps psmisc
+tshark ctdb samba iproute2 procps psmisc
+prometheus debhelper devscripts fakeroot lintian debootstrap systemd-container bash-completion
 clang clang-format libclang-rt-14-dev llvm"
 missing=""
 for p in $PKGS; do
@@ -21,7 +22,7 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing
 fi
 # Distribution units from these packages must not interfere with the tests.
-for u in ctdb smbd nmbd winbind samba-ad-dc krb5-kdc krb5-admin-server; do
+for u in ctdb smbd nmbd winbind samba-ad-dc krb5-kdc krb5-admin-server prometheus; do
 	systemctl disable --now "$u" >/dev/null 2>&1 || true
 done
 echo "setup: all packages present"
