@@ -289,7 +289,7 @@ START_TEST(test_spnego_ntlm_exchange)
 		 * freshly keyed RC4 (notes 2.4) */
 		memset(pdu, 0, sizeof(pdu));
 		memcpy(pdu + 24, "sealed request..", 16);
-		ck_assert_uint_eq(c.seq_c2s, 1);
+		ck_assert_uint_eq(ntlm_client_seq(c.nc), 1);
 		tc_protect(&c, pdu, n, true, 24, 16, sig);
 		ck_assert_uint_eq(sig[12], 1);
 		ck_assert_int_eq(auth_ctx_unseal(ctx, pdu, n, 24, 16, sig, 16), 0);
