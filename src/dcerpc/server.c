@@ -999,7 +999,9 @@ static int auth_feed(struct conn *c, const struct dcerpc_auth *a, uint8_t **out,
 {
 	*out = NULL;
 	*out_len = 0;
+	wd_log_set_client(c->remote_addr); /* a refusal logged by the mechanism names the peer */
 	int rc = auth_ctx_update(c->auth, a->token, a->token_len, out, out_len);
+	wd_log_set_client(NULL);
 	if (rc == 0) {
 		c->auth_done = true;
 		const struct auth_session *sess = auth_ctx_session(c->auth);

@@ -80,11 +80,25 @@ START_TEST(test_log_stderr)
 	wd_log_use_stderr(1);
 	wd_log_set_level(WD_LOG_INFO);
 	ck_assert_int_eq(wd_log_get_level(), WD_LOG_INFO);
-	ck_assert_str_eq(capture_log(WD_LOG_INFO, "registration.add", "v"),
-	                 "registration.add k=v n=7\n");
+	/* "2026-01-31T12:00:00.123Z info registration.add k=v n=7" */
+	const char *l = capture_log(WD_LOG_INFO, "registration.add", "v");
+	ck_assert_uint_eq(strlen(l), 24 + strlen(" info registration.add k=v n=7\n"));
+	ck_assert_int_eq(l[4], '-');
+	ck_assert_int_eq(l[10], 'T');
+	ck_assert_int_eq(l[19], '.');
+	ck_assert_int_eq(l[23], 'Z');
+	ck_assert_str_eq(l + 24, " info registration.add k=v n=7\n");
 	ck_assert_str_eq(capture_log(WD_LOG_DEBUG, "x", "v"), ""); /* filtered */
 	wd_log_set_level(WD_LOG_DEBUG);
-	ck_assert_str_eq(capture_log(WD_LOG_DEBUG, "x", "v"), "x k=v n=7\n");
+	ck_assert_str_eq(capture_log(WD_LOG_DEBUG, "x", "v") + 24, " debug x k=v n=7\n");
+	ck_assert_str_eq(capture_log(WD_LOG_WARNING, "x", "v") + 24, " warning x k=v n=7\n");
+	/* the client address set around an auth step is added to each line */
+	wd_log_set_client("192.0.2.7");
+	ck_assert_str_eq(capture_log(WD_LOG_NOTICE, "auth.refused", "v") + 24,
+	                 " notice auth.refused k=v n=7 client=192.0.2.7\n");
+	wd_log_set_client(NULL);
+	ck_assert_str_eq(capture_log(WD_LOG_NOTICE, "auth.refused", "v") + 24,
+	                 " notice auth.refused k=v n=7\n");
 	wd_log_set_level(99);
 	ck_assert_int_eq(wd_log_get_level(), WD_LOG_DEBUG);
 	wd_log_set_level(WD_LOG_INFO);
@@ -129,11 +143,44 @@ static char *log_in_child(int mode)
 
 START_TEST(test_log_backend_choice)
 {
-	/* stderr is the journal stream: fields go to journald, not stderr */
-	ck_assert_str_eq(log_in_child(0), "");
+	/*
+	 * stderr is the journal stream: fields go to journald, not stderr; with
+	 * no journald listening the line falls back to stderr (the stream).
+	 */
+	if (access("/run/systemd/journal/socket", F_OK) == 0)
+		ck_assert_str_eq(log_in_child(0), "");
+	else
+		ck_assert_str_eq(log_in_child(0) + 24, " err test.journal k=v\n");
 	/* JOURNAL_STREAM names another stream (stderr redirected): stderr */
-	ck_assert_str_eq(log_in_child(1), "test.journal k=v\n");
-	ck_assert_str_eq(log_in_child(2), "test.journal k=v\n");
+	ck_assert_str_eq(log_in_child(1) + 24, " err test.journal k=v\n");
+	ck_assert_str_eq(log_in_child(2) + 24, " err test.journal k=v\n");
+}
+END_TEST
+
+START_TEST(test_log_message_id)
+{
+	const char *created = wd_log_message_id("registration.add", "uuid=x");
+	ck_assert_ptr_nonnull(created);
+	ck_assert_uint_eq(strlen(created), 32);
+	ck_assert_str_eq(created, "b55e7d1eb8814c7b8cc8927691cbf118");
+	/* registration.close is split by its reason field, whole tokens only */
+	const char *expired = wd_log_message_id("registration.close", "uuid=x reason=unused");
+	const char *forced =
+	    wd_log_message_id("registration.close", "uuid=x reason=force-unregister");
+	const char *unreg = wd_log_message_id("registration.close", "reason=unregister uuid=x");
+	ck_assert_ptr_nonnull(expired);
+	ck_assert_ptr_nonnull(forced);
+	ck_assert_ptr_nonnull(unreg);
+	ck_assert_str_ne(expired, forced);
+	ck_assert_str_ne(expired, unreg);
+	ck_assert_str_eq(wd_log_message_id("registration.close", "reason=unregister_ex"), unreg);
+	ck_assert_ptr_null(wd_log_message_id("registration.close", "reason=unusedx"));
+	ck_assert_ptr_null(wd_log_message_id("registration.close", NULL));
+	ck_assert_ptr_null(wd_log_message_id("dcerpc.vt.stripped", ""));
+	ck_assert_ptr_null(wd_log_message_id(NULL, NULL));
+	/* every refusal shares one id */
+	ck_assert_str_eq(wd_log_message_id("auth.ntlmssp.refused", ""),
+	                 wd_log_message_id("dcerpc.auth3.failed", ""));
 }
 END_TEST
 
@@ -198,6 +245,7 @@ static Suite *common_suite(void)
 	tcase_add_test(tc, test_memzero);
 	tcase_add_test(tc, test_log_stderr);
 	tcase_add_test(tc, test_log_backend_choice);
+	tcase_add_test(tc, test_log_message_id);
 	tcase_add_test(tc, test_guid_parse_format);
 	tcase_add_test(tc, test_guid_random);
 	suite_add_tcase(s, tc);
