@@ -1,13 +1,44 @@
 /*
- * server_int.h - internals shared by server.c, epmapper.c and mgmt.c.
+ * server_int.h - internals of the DCERPC server, shared by its files.
  * Not a module contract: nothing outside src/dcerpc includes it.
+ *
+ * The server is split by concern, as Samba's is (librpc/rpc/dcesrv_*.c):
+ *   server.c        the server object: interfaces, listeners, limits, shutdown
+ *   server_conn.c   connection I/O and life cycle: accept, framing, writes,
+ *                   the buffer budget, per-IP counts, the sweep of stuck peers
+ *   server_bind.c   bind, alter_context and auth3: presentation contexts and
+ *                   the connection's security context (verify / protect PDUs)
+ *   server_call.c   calls: requests, reassembly, dispatch, replies and their
+ *                   fragmentation, faults, co_cancel and orphaned
+ *   server_assoc.c  association groups and context handles
+ *   epmapper.c, mgmt.c  the two interfaces the core serves itself
+ *
+ * Internal functions shared between these files carry the dcerpc__ prefix.
  */
 #ifndef WD_DCERPC_SERVER_INT_H
 #define WD_DCERPC_SERVER_INT_H
 
 #include "witness/dcerpc.h"
+#include "accept.h"
+#include "budget.h"
+#include "pdu.h"
 
-#define DCERPC_MAX_IFACES 16
+#define DCERPC_MAX_IFACES        16
+#define READ_BUF_SIZE            65536
+#define MAX_CTX_PER_CONN         16
+#define MAX_WRITE_QUEUE          (4u << 20)   /* client not reading: close */
+#define MAX_WRITE_QUEUE_UNAUTH   (256u << 10) /* the same before full auth */
+#define FRAG_TIMEOUT_MS          30000        /* a started fragment must complete */
+#define REQUEST_TIMEOUT_MS       30000        /* a started request must complete */
+#define MAX_REQUEST_UNAUTH       (16u << 10)
+#define MAX_BUFFER_MEMORY        (64u << 20)
+#define LOG_INTERVAL_MS          10000 /* rate limit of the warnings a flood can trigger */
+#define UNBOUND_TIMEOUT_MS       60000 /* a connection must bind */
+#define SHUTDOWN_TIMEOUT_MS      10000 /* flushing a last fault or bind_nak */
+#define KEEPALIVE_S              60
+#define SWEEP_MS                 5000
+#define IP_BUCKETS               256
+#define BTFN_KEEP_CONN_ON_ORPHAN 0x02 /* [MS-RPCE] 2.2.2.14 */
 
 struct dcerpc_epm_entry {
 	struct dcerpc_epm_entry *next;
@@ -17,8 +48,143 @@ struct dcerpc_epm_entry {
 	char annotation[64];
 };
 
-struct dcerpc_epm_state;
-struct dcerpc_mgmt_state;
+struct assoc_group {
+	struct assoc_group *next, *prev;
+	dcerpc_server_t *srv;
+	uint32_t id;
+	unsigned conns;
+	char remote_ip[48];
+	struct dcerpc_handle *handles;
+};
+
+struct dcerpc_handle {
+	struct dcerpc_handle *next, *prev;
+	struct assoc_group *group;
+	struct dcerpc_wire_handle wire;
+	void *data;
+	dcerpc_handle_destroy_cb destroy;
+};
+
+struct pres_ctx {
+	uint16_t id;
+	uint32_t proposed_version; /* abstract syntax version the client asked for */
+	const struct dcerpc_iface *iface;
+};
+
+struct ip_count {
+	struct ip_count *next;
+	unsigned n;
+	char ip[48];
+};
+
+struct conn;
+
+struct dcerpc_call {
+	struct dcerpc_call *next, *prev;
+	struct conn *conn;
+	uint32_t call_id;
+	uint16_t context_id;
+	uint16_t opnum;
+	const struct dcerpc_iface *iface;
+	dcerpc_cancel_cb cancel_cb;
+	void *cancel_arg;
+	bool cancelled; /* the cancel callback runs: the core frees the call */
+	bool orphaned;  /* client abandoned it: the reply is dropped */
+};
+
+struct conn {
+	uv_tcp_t tcp; /* first: handle->data is not needed */
+	dcerpc_server_t *srv;
+	struct conn *next, *prev;
+	struct assoc_group *group;
+	struct dcerpc_peer peer;
+	char local_addr[64], remote_addr[64], local_ip[48], remote_ip[48];
+	uint64_t accepted_at;
+
+	/* framing */
+	uint8_t hdr[DCERPC_HDR_LEN];
+	uint8_t hdr_have;
+	uint8_t *frag; /* whole fragment while it arrives */
+	uint16_t frag_len;
+	uint16_t frag_have;
+	uint64_t frag_started;
+
+	/* what this peer makes us hold, on the server's budget (budget.h) */
+	struct dcerpc_hold hold;
+	size_t frag_charged, reasm_charged, write_charged;
+	uint64_t reasm_started;
+
+	/* reassembly of a multi-fragment request */
+	struct dcerpc_buf reasm;
+	bool reasm_active;
+	bool discard_active; /* drop further fragments of a faulted call */
+	uint32_t reasm_call_id;
+	uint16_t reasm_ctx;
+	uint16_t reasm_opnum;
+	uint32_t discard_call_id;
+
+	struct pres_ctx *ctxs;
+	uint8_t n_ctx;
+	uint16_t max_xmit;
+	bool bound, conc_mpx, closing, counted, shutting;
+	uint64_t shutdown_at;
+
+	/* auth (one security context per connection) */
+	auth_ctx_t *auth;
+	uint8_t auth_type, auth_level;
+	uint32_t auth_context_id;
+	bool auth_done, auth_invalid;
+
+	struct dcerpc_call *calls;
+	unsigned n_calls;
+};
+
+/* One warning per interval for events that a flood can trigger by the thousand. */
+struct log_limit {
+	uint64_t last;
+	uint64_t suppressed;
+	bool used;
+};
+
+struct listener {
+	struct dcerpc_acceptor acc;
+	dcerpc_server_t *srv;
+	struct listener *next;
+	uint16_t port;
+};
+
+struct dcerpc_server {
+	uv_loop_t *loop;
+	struct dcerpc_limits limits;
+	auth_server_t *auth;
+	const struct dcerpc_iface *ifaces[DCERPC_MAX_IFACES];
+	unsigned n_ifaces;
+	struct listener *listeners;
+	struct conn *conns;
+	struct assoc_group *groups;
+	uint32_t next_group_id;
+	struct ip_count *ip_counts[IP_BUCKETS];
+	struct dcerpc_stats stats;
+	struct dcerpc_budget budget;
+	uint8_t full_level; /* auth level at which a peer gets the full limits */
+	struct log_limit log_cut, log_timeout, log_large, log_accept, log_conn_limit;
+	uv_timer_t accept_retry; /* listeners paused after EMFILE/ENFILE */
+	bool accept_retry_init;
+	uint32_t pkts_in, pkts_out;
+	dcerpc_conn_cb observer;
+	void *observer_arg;
+	struct dcerpc_epm_entry *epm;
+	char *princ_name;
+	uv_timer_t sweep;
+	bool sweep_started;
+	bool closing;
+	unsigned closing_handles;
+	void (*close_cb)(void *arg);
+	void *close_arg;
+	uint8_t readbuf[READ_BUF_SIZE]; /* shared: one loop, read_cb consumes it at once */
+};
+
+/* ---- server.c ---- */
 
 /* Iterate the registered interfaces (mgmt inq_if_ids). */
 unsigned dcerpc_server_iface_count(const dcerpc_server_t *srv);
@@ -27,9 +193,92 @@ const struct dcerpc_iface *dcerpc_server_iface_at(const dcerpc_server_t *srv, un
 struct dcerpc_epm_entry **dcerpc_server_epm_list(dcerpc_server_t *srv);
 /* Packet counters for mgmt inq_stats: calls in, calls out, pkts in, pkts out. */
 void dcerpc_server_mgmt_stats(const dcerpc_server_t *srv, uint32_t out[4]);
-/* The server a call belongs to. */
-dcerpc_server_t *dcerpc_call_server(const dcerpc_call_t *call);
 /* Storage for the mgmt principal name (owned by the server). */
 char **dcerpc_server_princ_slot(dcerpc_server_t *srv);
+/* The interface an abstract syntax names ([C706] 12.6.3.1), or NULL. */
+const struct dcerpc_iface *dcerpc__iface_find(dcerpc_server_t *srv,
+                                              const struct dcerpc_pdu_syntax *abs);
+/* True when a rate-limited warning may be logged now (see server.c). */
+bool dcerpc__log_allow(struct log_limit *l, uint64_t now, uint64_t *suppressed);
+/* A handle of the server closed: frees srv once the last one is gone. */
+void dcerpc__srv_maybe_finish_close(dcerpc_server_t *srv);
+
+/* ---- server_conn.c ---- */
+
+/* The acceptor's callback: a new connection on fd (owned from here on). */
+void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd);
+/* Start the sweep timer once (the first listener). */
+void dcerpc__sweep_start(dcerpc_server_t *srv);
+/* Server shutdown: close every connection, stop flushing the closing ones. */
+void dcerpc__conn_close_all(dcerpc_server_t *srv);
+/* Free the per-IP counters (after the last connection). */
+void dcerpc__ip_counts_free(dcerpc_server_t *srv);
+/* Queue b for writing; takes ownership of b->data (the buffer is reset). */
+int dcerpc__conn_send(struct conn *c, struct dcerpc_buf *b);
+/* Close at once (pending calls cancelled), or after flushing what is queued. */
+void dcerpc__conn_close(struct conn *c);
+void dcerpc__conn_close_after_write(struct conn *c);
+/* Account n more bytes that c makes us hold in *acct; on failure c is cut. */
+int dcerpc__conn_charge(struct conn *c, size_t *acct, size_t n);
+/* True once c has the full limits (authenticated at the server's full level). */
+bool dcerpc__conn_trusted(const struct conn *c);
+
+/* ---- server_bind.c ---- */
+
+void dcerpc__handle_bind(struct conn *c, const uint8_t *buf, size_t len);
+void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len);
+void dcerpc__handle_auth3(struct conn *c, const uint8_t *buf, size_t len);
+/* A bind_nak, then the connection is closed (Samba does the same). */
+void dcerpc__send_bind_nak(struct conn *c, uint32_t call_id, uint16_t reason);
+/* The presentation context id on c, or NULL. */
+struct pres_ctx *dcerpc__ctx_find(struct conn *c, uint16_t id);
+/* The level c is authenticated at (AUTH_LEVEL_NONE until the legs finish). */
+uint8_t dcerpc__auth_level(const struct conn *c);
+/*
+ * Verify and unseal one request fragment in place; on success *stub_len
+ * excludes the auth pad. Returns 0 or a fault status (and *disconnect).
+ */
+uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_request *req,
+                              size_t *stub_len, bool *disconnect);
+/* Bytes a response fragment needs beyond its stub for auth (trailer, signature). */
+size_t dcerpc__auth_response_overhead(const struct conn *c);
+/* Append response fragment r to b, signed or sealed as c's security context says. */
+int dcerpc__auth_response_push(struct conn *c, struct dcerpc_buf *b,
+                               const struct dcerpc_response *r);
+/* Free c's security context (connection teardown). */
+void dcerpc__auth_free(struct conn *c);
+
+/* ---- server_call.c ---- */
+
+void dcerpc__handle_request(struct conn *c, uint8_t *buf, size_t len);
+void dcerpc__handle_cancel(struct conn *c, const uint8_t *buf, size_t len);
+/* Faults are never signed; fault_disconnect closes after the fault is flushed. */
+void dcerpc__send_fault(struct conn *c, uint32_t call_id, uint16_t ctx_id, uint32_t status,
+                        uint8_t extra_flags);
+void dcerpc__fault_disconnect(struct conn *c, uint32_t call_id, uint16_t ctx_id, uint32_t status,
+                              uint8_t extra);
+/* The call_id of a raw PDU (0 when too short). */
+uint32_t dcerpc__raw_call_id(const uint8_t *buf, size_t len);
+/* Cancel every pending call of c (connection closed) and drop its reassembly. */
+void dcerpc__calls_cancel_all(struct conn *c);
+void dcerpc__reasm_reset(struct conn *c);
+/* The server a call belongs to. */
+dcerpc_server_t *dcerpc_call_server(const dcerpc_call_t *call);
+
+/* ---- server_assoc.c ---- */
+
+/*
+ * The association group a bind asks for ([MS-RPCE] 3.3.1.5.7): a new one
+ * for id 0 (*created set), else the existing one c may join. NULL with
+ * *nak_reason set when refused. A new group has no connection until
+ * dcerpc__group_attach; dcerpc__group_release_unused frees it otherwise.
+ */
+struct assoc_group *dcerpc__group_for_bind(struct conn *c, uint32_t id, uint16_t *nak_reason);
+void dcerpc__group_attach(struct conn *c, struct assoc_group *g);
+void dcerpc__group_release_unused(struct assoc_group *g);
+/* c leaves its group; the group (and its handles) end with its last connection. */
+void dcerpc__group_detach(struct conn *c);
+/* Server shutdown: free every group and handle. */
+void dcerpc__groups_free_all(dcerpc_server_t *srv);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * fuzz_pdu_conn.c - libFuzzer target for the connection state machine of the
- * DCERPC server (src/dcerpc/server.c): each input is written as a byte stream
+ * DCERPC server (src/dcerpc/server*.c): each input is written as a byte stream
  * on a fresh TCP connection to a server on 127.0.0.1 (real loop, real
  * socket), then the client half-closes and reads until the server closes.
  * The first byte picks how the stream is cut into writes. An echo interface

@@ -56,7 +56,7 @@ LOCAL_IP, IP1, IP2 = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 WERR_NOT_FOUND = 0x490
 WERR_NO_SYSTEM_RESOURCES = 0x5AA
 
-# the daemon's constants (src/dcerpc/server.c) the timings below rest on
+# the daemon's constants (src/dcerpc/server_int.h) the timings below rest on
 FRAG_TIMEOUT, BIND_TIMEOUT, SWEEP = 30, 60, 5
 KEEPALIVE_DEAD = 60 + 6 * 10
 UNUSED = 5          # unused registration timeout of the shared daemon

@@ -1,0 +1,503 @@
+/*
+ * server_bind.c - bind, alter_context and auth3 of the DCERPC server:
+ * presentation-context negotiation ([MS-RPCE] 3.3.1.5.6, bind-time feature
+ * negotiation 3.3.1.5.3), the connection's security context through the
+ * legs of its mechanism ([MS-RPCE] 3.3.1.5.2.1), and the verification and
+ * protection of request and response PDUs with it ([MS-RPCE] 3.3.1.5.2.2,
+ * 2.2.2.11). Samba's dcesrv_auth.c and the bind part of dcesrv_core.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "witness/err.h"
+#include "witness/log.h"
+#include "server_int.h"
+
+/* ---- presentation contexts ---- */
+
+struct pres_ctx *dcerpc__ctx_find(struct conn *c, uint16_t id)
+{
+	for (unsigned i = 0; i < c->n_ctx; i++)
+		if (c->ctxs[i].id == id)
+			return &c->ctxs[i];
+	return NULL;
+}
+
+void dcerpc__send_bind_nak(struct conn *c, uint32_t call_id, uint16_t reason)
+{
+	struct dcerpc_bind_nak n;
+	memset(&n, 0, sizeof(n));
+	dcerpc_hdr_init(&n.hdr, DCERPC_PKT_BIND_NAK, DCERPC_PFC_FIRST | DCERPC_PFC_LAST, call_id);
+	n.reject_reason = reason;
+	n.n_versions = 1;
+	n.versions[0][0] = 5;
+	n.versions[0][1] = 0;
+	struct dcerpc_buf b = {0};
+	if (dcerpc_bind_nak_push(&b, &n) == 0)
+		dcerpc__conn_send(c, &b);
+	else
+		dcerpc_buf_free(&b);
+	/* Samba disconnects after a bind_nak too */
+	dcerpc__conn_close_after_write(c);
+}
+
+/* ---- the security context ---- */
+
+uint8_t dcerpc__auth_level(const struct conn *c)
+{
+	return c->auth && c->auth_done ? c->auth_level : AUTH_LEVEL_NONE;
+}
+
+void dcerpc__auth_free(struct conn *c)
+{
+	if (c->auth) {
+		auth_ctx_free(c->auth);
+		c->auth = NULL;
+	}
+}
+
+uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_request *req,
+                              size_t *stub_len, bool *disconnect)
+{
+	*disconnect = false;
+	*stub_len = req->stub_len;
+	if (!c->auth) {
+		if (req->auth.present) {
+			*disconnect = true;
+			return DCERPC_FAULT_ACCESS_DENIED;
+		}
+		return 0;
+	}
+	if (c->auth_invalid) {
+		/* auth3 failed: Samba faults the next request with proto_error */
+		*disconnect = true;
+		return DCERPC_FAULT_PROTO_ERROR;
+	}
+	if (!c->auth_done) {
+		*disconnect = true;
+		return DCERPC_FAULT_PROTO_ERROR; /* Samba: auth started, not finished */
+	}
+	if (c->auth_level == AUTH_LEVEL_CONNECT && !req->auth.present)
+		return 0; /* rpcclient and impacket send no trailer ([MS-RPCE] <102>) */
+	if (!req->auth.present) {
+		*disconnect = true;
+		return DCERPC_FAULT_ACCESS_DENIED;
+	}
+	const struct dcerpc_sec_trailer *t = &req->auth.trailer;
+	if (t->auth_type != c->auth_type || t->auth_level != c->auth_level ||
+	    t->auth_context_id != c->auth_context_id) {
+		*disconnect = true;
+		return DCERPC_FAULT_ACCESS_DENIED;
+	}
+	if (c->auth_level == AUTH_LEVEL_CONNECT) {
+		/* a trailer at CONNECT is stripped unchecked (Samba raw tests) */
+		*stub_len = req->stub_len - t->auth_pad_length;
+		return 0;
+	}
+	size_t pdu_len = req->auth.trailer_off + DCERPC_TRAILER_LEN;
+	size_t body_len = req->auth.trailer_off - req->stub_off;
+	int rc;
+	if (c->auth_level == AUTH_LEVEL_PRIVACY)
+		rc = auth_ctx_unseal(c->auth, buf, pdu_len, req->stub_off, body_len,
+		                     req->auth.token, req->auth.token_len);
+	else
+		rc = auth_ctx_check(c->auth, buf, pdu_len, req->stub_off, body_len, req->auth.token,
+		                    req->auth.token_len);
+	if (rc < 0) {
+		/* a bad signature closes the connection (Samba: fault 0x721) */
+		c->srv->stats.auth_failures++;
+		*disconnect = true;
+		return DCERPC_FAULT_SEC_PKG_ERROR;
+	}
+	/* the pad was checked against the space by the parser */
+	*stub_len = req->stub_len - t->auth_pad_length;
+	return 0;
+}
+static bool auth_protects(const struct conn *c)
+{
+	return c->auth && c->auth_level >= AUTH_LEVEL_PACKET;
+}
+
+size_t dcerpc__auth_response_overhead(const struct conn *c)
+{
+	return auth_protects(c) ? DCERPC_TRAILER_LEN + auth_ctx_sig_size(c->auth) : 0;
+}
+
+int dcerpc__auth_response_push(struct conn *c, struct dcerpc_buf *b,
+                               const struct dcerpc_response *r)
+{
+	if (!auth_protects(c))
+		return dcerpc_response_push(b, r, NULL);
+	size_t sig = auth_ctx_sig_size(c->auth);
+	struct dcerpc_auth a;
+	memset(&a, 0, sizeof(a));
+	a.trailer.auth_type = c->auth_type;
+	a.trailer.auth_level = c->auth_level;
+	a.trailer.auth_context_id = c->auth_context_id;
+	a.token_len = sig;
+	size_t start = b->len;
+	int rc = dcerpc_response_push(b, r, &a);
+	if (rc < 0)
+		return rc;
+	uint8_t *pdu = b->data + start;
+	size_t pdu_len = b->len - start - sig;
+	size_t body_len = pdu_len - DCERPC_TRAILER_LEN - DCERPC_RESP_HDR_LEN;
+	if (c->auth_level == AUTH_LEVEL_PRIVACY)
+		return auth_ctx_seal(c->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len,
+		                     pdu + pdu_len, sig);
+	return auth_ctx_sign(c->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len, pdu + pdu_len,
+	                     sig);
+}
+
+/*
+ * Start or continue the security context from a bind/alter/auth3 trailer.
+ * Returns 0 (complete), WD_EAGAIN (more legs), or an error.
+ */
+static int auth_feed(struct conn *c, const struct dcerpc_auth *a, uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	wd_log_set_client(c->remote_addr); /* a refusal logged by the mechanism names the peer */
+	int rc = auth_ctx_update(c->auth, a->token, a->token_len, out, out_len);
+	wd_log_set_client(NULL);
+	if (rc == 0) {
+		c->auth_done = true;
+		const struct auth_session *sess = auth_ctx_session(c->auth);
+		if (sess)
+			c->peer.auth = sess;
+	} else if (rc != WD_EAGAIN)
+		c->srv->stats.auth_failures++;
+	return rc;
+}
+
+/* ---- bind / alter_context ---- */
+
+/*
+ * Negotiate presentation contexts ([MS-RPCE] 3.3.1.5.6). Fills
+ * results; returns 0, or a bind_nak reason + 1 when the PDU must be refused.
+ */
+static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bool is_bind,
+                              struct dcerpc_bind_ack *ack)
+{
+	bool btfn_seen = false;
+	bool accepted = false;
+	ack->n_results = bind->n_ctx;
+	for (unsigned i = 0; i < bind->n_ctx; i++) {
+		const struct dcerpc_ctx_elem *e = &bind->ctx[i];
+		struct dcerpc_ack_result *r = &ack->results[i];
+		memset(r, 0, sizeof(*r));
+		uint64_t mask;
+		/* BTFN: only the first transfer syntax is looked at (Samba) */
+		if (dcerpc_syntax_is_btfn(&e->transfer[0], &mask)) {
+			if (!is_bind) {
+				r->result = DCERPC_RESULT_PROVIDER_REJECT;
+				r->reason = DCERPC_REASON_TRANSFER_NOT_SUPPORTED;
+				continue;
+			}
+			if (btfn_seen)
+				return DCERPC_NAK_NOT_SPECIFIED + 1; /* Samba: one BTFN ctx */
+			btfn_seen = true;
+			/* [MS-RPCE] 3.3.1.5.3: result negotiate_ack, reason = our bitmask.
+			 * One security context per connection: no 0x01. */
+			r->result = DCERPC_RESULT_NEGOTIATE_ACK;
+			r->reason = (uint16_t)(mask & BTFN_KEEP_CONN_ON_ORPHAN);
+			continue;
+		}
+		const struct dcerpc_iface *f = dcerpc__iface_find(c->srv, &e->abstract);
+		if (!f) {
+			r->result = DCERPC_RESULT_PROVIDER_REJECT;
+			r->reason = DCERPC_REASON_ABSTRACT_NOT_SUPPORTED;
+			continue;
+		}
+		bool ndr32 = false;
+		for (unsigned j = 0; j < e->n_transfer; j++)
+			if (dcerpc_syntax_equal(&e->transfer[j], &dcerpc_ndr32_syntax))
+				ndr32 = true;
+		if (!ndr32) {
+			/* NDR64 and anything else: we speak NDR32 only ("Servers
+			 * SHOULD implement at least NDR", [MS-RPCE] 3.3.1.5.6) */
+			r->result = DCERPC_RESULT_PROVIDER_REJECT;
+			r->reason = DCERPC_REASON_TRANSFER_NOT_SUPPORTED;
+			continue;
+		}
+		if (accepted) {
+			/* Samba accepts one context per bind/alter; later valid ones
+			 * get transfer_syntaxes_not_supported [CORE dcesrv_negotiate_contexts] */
+			r->result = DCERPC_RESULT_PROVIDER_REJECT;
+			r->reason = DCERPC_REASON_TRANSFER_NOT_SUPPORTED;
+			continue;
+		}
+		struct pres_ctx *pc = dcerpc__ctx_find(c, e->context_id);
+		if (pc) {
+			if (pc->iface != f) {
+				r->result = DCERPC_RESULT_PROVIDER_REJECT;
+				r->reason = DCERPC_REASON_NOT_SPECIFIED;
+				continue;
+			}
+		} else {
+			if (c->n_ctx >= MAX_CTX_PER_CONN) {
+				r->result = DCERPC_RESULT_PROVIDER_REJECT;
+				r->reason = DCERPC_REASON_LOCAL_LIMIT;
+				continue;
+			}
+			struct pres_ctx *n = realloc(c->ctxs, (c->n_ctx + 1) * sizeof(*n));
+			if (!n) {
+				r->result = DCERPC_RESULT_PROVIDER_REJECT;
+				r->reason = DCERPC_REASON_LOCAL_LIMIT;
+				continue;
+			}
+			c->ctxs = n;
+			c->ctxs[c->n_ctx].id = e->context_id;
+			c->ctxs[c->n_ctx].iface = f;
+			c->ctxs[c->n_ctx].proposed_version = e->abstract.version;
+			c->n_ctx++;
+		}
+		r->result = DCERPC_RESULT_ACCEPT;
+		r->transfer = dcerpc_ndr32_syntax;
+		accepted = true;
+	}
+	return 0;
+}
+
+/* max fragment as Samba: MAX(2048, MIN(xmit, recv)), MIN 5840, & 0xFFF8 (dcesrv_core.c) */
+static uint16_t bind_max_frag(const dcerpc_server_t *srv, const struct dcerpc_bind *bind)
+{
+	unsigned m =
+	    bind->max_xmit_frag < bind->max_recv_frag ? bind->max_xmit_frag : bind->max_recv_frag;
+	if (m < 2048)
+		m = 2048;
+	if (m > srv->limits.max_frag)
+		m = srv->limits.max_frag;
+	return (uint16_t)(m & 0xfff8);
+}
+
+/*
+ * Start the security context from the bind's trailer and fill *reply with
+ * the trailer and first token of the answer (*tok, freed by the caller).
+ * Returns 0, or a bind_nak reason + 1.
+ */
+static int bind_auth(struct conn *c, const struct dcerpc_bind *bind, struct dcerpc_auth *reply,
+                     uint8_t **tok)
+{
+	dcerpc_server_t *srv = c->srv;
+	const struct dcerpc_sec_trailer *t = &bind->auth.trailer;
+	/* order of checks as Samba's (raw tests): bad level, then
+	 * unknown type (8), then CALL level (9) */
+	if (t->auth_level < AUTH_LEVEL_CONNECT || t->auth_level > AUTH_LEVEL_PRIVACY)
+		return DCERPC_NAK_NOT_SPECIFIED + 1;
+	if (!srv->auth || !auth_server_offers(srv->auth, t->auth_type))
+		return DCERPC_NAK_AUTH_TYPE_NOT_RECOGNIZED + 1;
+	if (t->auth_level == AUTH_LEVEL_CALL)
+		return DCERPC_NAK_INVALID_CHECKSUM + 1;
+	int rc = auth_ctx_start(srv->auth, t->auth_type, t->auth_level, &c->auth);
+	if (rc < 0) {
+		c->auth = NULL;
+		return (rc == WD_ENOTSUP ? DCERPC_NAK_AUTH_TYPE_NOT_RECOGNIZED
+		                         : DCERPC_NAK_INVALID_CHECKSUM) +
+		       1;
+	}
+	c->auth_type = t->auth_type;
+	c->auth_level = t->auth_level;
+	c->auth_context_id = t->auth_context_id;
+	/* header signing [MS-RPCE] 3.3.1.5.2.2: echo 0x04 and tell the mechanism */
+	if (bind->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN)
+		auth_ctx_set_hdr_sign(c->auth, true);
+	size_t tok_len = 0;
+	rc = auth_feed(c, &bind->auth, tok, &tok_len);
+	if (rc < 0 && rc != WD_EAGAIN) {
+		wd_log(WD_LOG_NOTICE, "dcerpc.bind.auth_failed", "remote=%s auth_type=%u err=%s",
+		       c->remote_addr, t->auth_type, wd_strerror(rc));
+		dcerpc__auth_free(c);
+		return DCERPC_NAK_INVALID_CHECKSUM + 1;
+	}
+	memset(reply, 0, sizeof(*reply));
+	reply->trailer = *t;
+	reply->trailer.auth_pad_length = 0;
+	reply->token = *tok;
+	reply->token_len = tok_len;
+	return 0;
+}
+
+/* Send the bind_ack and make c bound, in group g. */
+static int bind_ack_send(struct conn *c, const struct dcerpc_bind *bind,
+                         struct dcerpc_bind_ack *ack, struct assoc_group *g,
+                         const struct dcerpc_auth *reply)
+{
+	uint16_t m = bind_max_frag(c->srv, bind);
+	/* [MS-RPCE] 3.3.1.5.8: concurrent multiplexing; we support it */
+	c->conc_mpx = (bind->hdr.pfc_flags & DCERPC_PFC_CONC_MPX) != 0;
+	uint8_t pfc = DCERPC_PFC_FIRST | DCERPC_PFC_LAST |
+	              (bind->hdr.pfc_flags & (DCERPC_PFC_HDR_SIGN | DCERPC_PFC_CONC_MPX));
+	dcerpc_hdr_init(&ack->hdr, DCERPC_PKT_BIND_ACK, pfc, bind->hdr.call_id);
+	ack->max_xmit_frag = m;
+	ack->max_recv_frag = m;
+	ack->assoc_group_id = g->id;
+	char port[8];
+	snprintf(port, sizeof(port), "%u", c->peer.local_port);
+	ack->sec_addr = port;
+	ack->sec_addr_len = (uint16_t)(strlen(port) + 1);
+	struct dcerpc_buf b = {0};
+	int rc = dcerpc_bind_ack_push(&b, ack, reply);
+	if (rc < 0) {
+		dcerpc_buf_free(&b);
+		return rc;
+	}
+	c->max_xmit = m;
+	c->bound = true;
+	dcerpc__group_attach(c, g);
+	dcerpc__conn_send(c, &b);
+	return 0;
+}
+
+void dcerpc__handle_bind(struct conn *c, const uint8_t *buf, size_t len)
+{
+	struct dcerpc_bind *bind = malloc(sizeof(*bind));
+	struct dcerpc_bind_ack *ack = malloc(sizeof(*ack));
+	uint8_t *tok = NULL;
+	struct assoc_group *g = NULL;
+	struct dcerpc_auth reply_auth;
+	uint16_t nak = DCERPC_NAK_NOT_SPECIFIED;
+	if (!bind || !ack) {
+		nak = DCERPC_NAK_TEMPORARY_CONGESTION;
+		goto refuse;
+	}
+	if (c->bound)
+		goto refuse; /* a second bind on a connection */
+	if (dcerpc_bind_pull(buf, len, bind) < 0 || bind->n_ctx == 0) {
+		c->srv->stats.protocol_errors++;
+		goto refuse;
+	}
+	memset(ack, 0, offsetof(struct dcerpc_bind_ack, results));
+	g = dcerpc__group_for_bind(c, bind->assoc_group_id, &nak);
+	if (!g)
+		goto refuse;
+	int rc = negotiate_contexts(c, bind, true, ack);
+	if (rc == 0 && bind->auth.present)
+		rc = bind_auth(c, bind, &reply_auth, &tok);
+	if (rc > 0) {
+		nak = (uint16_t)(rc - 1);
+		goto refuse;
+	}
+	if (bind_ack_send(c, bind, ack, g, bind->auth.present ? &reply_auth : NULL) < 0) {
+		nak = DCERPC_NAK_LOCAL_LIMIT;
+		goto refuse;
+	}
+	goto out;
+refuse:
+	dcerpc__send_bind_nak(c, dcerpc__raw_call_id(buf, len), nak);
+out:
+	dcerpc__group_release_unused(g);
+	free(tok);
+	free(bind);
+	free(ack);
+}
+
+void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
+{
+	struct dcerpc_bind *alt = malloc(sizeof(*alt));
+	struct dcerpc_bind_ack *ack = malloc(sizeof(*ack));
+	uint8_t *tok = NULL;
+	size_t tok_len = 0;
+	if (!alt || !ack)
+		goto nomem;
+	int rc = dcerpc_bind_pull(buf, len, alt);
+	if (rc < 0 || !c->bound) {
+		dcerpc__fault_disconnect(c, dcerpc__raw_call_id(buf, len), 0,
+		                         DCERPC_FAULT_PROTO_ERROR, DCERPC_PFC_DID_NOT_EXECUTE);
+		goto out;
+	}
+	memset(ack, 0, offsetof(struct dcerpc_bind_ack, results));
+	struct dcerpc_auth reply_auth;
+	bool with_auth = false;
+	if (alt->auth.present) {
+		const struct dcerpc_sec_trailer *t = &alt->auth.trailer;
+		if (!c->auth || t->auth_type != c->auth_type ||
+		    t->auth_context_id != c->auth_context_id) {
+			/* Samba: auth_type differs -> sec_pkg_error */
+			c->srv->stats.auth_failures++;
+			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_SEC_PKG_ERROR,
+			                         DCERPC_PFC_DID_NOT_EXECUTE);
+			goto out;
+		}
+		if (!c->auth_done && !c->auth_invalid) {
+			/* last leg of SPNEGO/krb5, or NTLM's third leg by alter
+			 * ([MS-RPCE] 3.3.1.5.2.1; Samba raw tests allow both) */
+			rc = auth_feed(c, &alt->auth, &tok, &tok_len);
+			if (rc < 0 && rc != WD_EAGAIN) {
+				dcerpc__fault_disconnect(c, alt->hdr.call_id, 0,
+				                         rc == WD_ESIG ? DCERPC_FAULT_SEC_PKG_ERROR
+				                                       : DCERPC_FAULT_ACCESS_DENIED,
+				                         DCERPC_PFC_DID_NOT_EXECUTE);
+				goto out;
+			}
+			memset(&reply_auth, 0, sizeof(reply_auth));
+			reply_auth.trailer = *t;
+			reply_auth.trailer.auth_pad_length = 0;
+			reply_auth.token = tok;
+			reply_auth.token_len =
+			    tok_len; /* may be 0: empty token, [MS-RPCE] 3.3.1.5.2.1 */
+			with_auth = true;
+		}
+	}
+	rc = negotiate_contexts(c, alt, false, ack);
+	if (rc > 0) {
+		dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_PROTO_ERROR,
+		                         DCERPC_PFC_DID_NOT_EXECUTE);
+		goto out;
+	}
+	/* alter's assoc_group_id is ignored; the reply echoes ours [RAWTC] */
+	/* Samba echoes SUPPORT_HEADER_SIGN on alter_resp too [RAWPROTO alter_pfc_*] */
+	dcerpc_hdr_init(&ack->hdr, DCERPC_PKT_ALTER_RESP,
+	                DCERPC_PFC_FIRST | DCERPC_PFC_LAST |
+	                    (alt->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN),
+	                alt->hdr.call_id);
+	ack->max_xmit_frag = c->max_xmit;
+	ack->max_recv_frag = c->max_xmit;
+	ack->assoc_group_id = c->group ? c->group->id : 0;
+	ack->sec_addr_len = 0; /* Samba: empty sec_addr on alter_resp */
+	struct dcerpc_buf b = {0};
+	if (dcerpc_bind_ack_push(&b, ack, with_auth ? &reply_auth : NULL) < 0) {
+		dcerpc_buf_free(&b);
+		goto nomem;
+	}
+	dcerpc__conn_send(c, &b);
+	goto out;
+nomem:
+	dcerpc__fault_disconnect(c, 0, 0, DCERPC_FAULT_REMOTE_NO_MEMORY,
+	                         DCERPC_PFC_DID_NOT_EXECUTE);
+out:
+	free(tok);
+	free(alt);
+	free(ack);
+}
+
+void dcerpc__handle_auth3(struct conn *c, const uint8_t *buf, size_t len)
+{
+	struct dcerpc_simple s;
+	int rc = dcerpc_simple_pull(buf, len, &s);
+	if (rc < 0 || !c->bound || !s.auth.present) {
+		dcerpc__fault_disconnect(c, dcerpc__raw_call_id(buf, len), 0,
+		                         DCERPC_FAULT_PROTO_ERROR, 0);
+		return;
+	}
+	if (!c->auth || c->auth_done || c->auth_invalid) {
+		dcerpc__fault_disconnect(c, s.hdr.call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
+		return;
+	}
+	if (s.auth.trailer.auth_type != c->auth_type ||
+	    s.auth.trailer.auth_context_id != c->auth_context_id) {
+		dcerpc__fault_disconnect(c, s.hdr.call_id, 0, DCERPC_FAULT_ACCESS_DENIED, 0);
+		return;
+	}
+	uint8_t *tok = NULL;
+	size_t tok_len = 0;
+	rc = auth_feed(c, &s.auth, &tok, &tok_len);
+	free(tok);
+	/* [MS-RPCE] 3.3.1.5.2.1: never answer auth3; an error shows on the next request */
+	if (rc != 0) {
+		wd_log(WD_LOG_NOTICE, "dcerpc.auth3.failed", "remote=%s err=%s", c->remote_addr,
+		       wd_strerror(rc));
+		c->auth_invalid = true;
+	}
+}
