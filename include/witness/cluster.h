@@ -79,6 +79,13 @@ void cluster_view_diff(const struct cluster_view *old_v, const struct cluster_vi
 
 typedef struct cluster cluster_t;
 
+/* A node of the cluster as the backend knows it (ctdb: the nodemap). */
+struct cluster_node {
+	uint32_t node;
+	bool connected; /* its ctdbd is reachable: its witnessd can answer */
+	bool active;    /* can host IPs (not INACTIVE, not DISABLED) */
+};
+
 struct cluster_ops {
 	const char *name; /* "static", "ctdb" */
 	int (*start)(cluster_t *c);
@@ -92,6 +99,9 @@ struct cluster_ops {
 	/* Human-readable backend state for `witnessctl status` (malloc'd JSON text). */
 	char *(*status_json)(cluster_t *c);
 	void (*destroy)(void *impl);
+	/* Peer messages to the witnessd of other nodes (ctdb; NULL elsewhere). */
+	int (*peer_send)(cluster_t *c, uint32_t node, const void *data, size_t len);
+	size_t (*peer_nodes)(cluster_t *c, struct cluster_node *out, size_t max);
 };
 
 cluster_t *cluster_new(uv_loop_t *loop, const struct cluster_ops *ops, void *impl);
@@ -114,6 +124,24 @@ void cluster_subscribe(cluster_t *c, cluster_event_cb cb, void *arg);
 typedef void (*cluster_release_cb)(void *arg, const char *addr);
 void cluster_on_release(cluster_t *c, cluster_release_cb cb, void *arg);
 void cluster_notify_release(cluster_t *c, const char *addr); /* backends call this */
+/*
+ * Messages between the witnessd of the nodes, for the cluster-wide admin
+ * commands (src/ctl/peer.c). A message is at most CLUSTER_PEER_MAX bytes and
+ * carries no guarantee of delivery; node CLUSTER_NODE_NONE sends to every
+ * connected node, this one included. WD_ENOTSUP on a backend without peers
+ * (static: every node is its own), WD_ESTATE while the backend is down.
+ * The callback gets the sending node (from the message, not the transport)
+ * and the payload, valid during the call.
+ */
+#define CLUSTER_PEER_MAX (32u * 1024u)
+typedef void (*cluster_peer_cb)(void *arg, uint32_t from_node, const uint8_t *data, size_t len);
+void cluster_on_peer(cluster_t *c, cluster_peer_cb cb, void *arg);
+int cluster_peer_send(cluster_t *c, uint32_t node, const void *data, size_t len);
+/* The nodes (this one included) in out[0..max); returns how many there are (0: no peers). */
+size_t cluster_peer_nodes(cluster_t *c, struct cluster_node *out, size_t max);
+bool cluster_has_peers(const cluster_t *c);
+void cluster_deliver_peer(cluster_t *c, uint32_t from_node, const uint8_t *data,
+                          size_t len); /* backends call this */
 /* Backends: takes ownership of v, diffs, emits events, adopts it. */
 void cluster_publish(cluster_t *c, struct cluster_view *v);
 

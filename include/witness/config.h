@@ -57,6 +57,7 @@ struct wd_config {
 	bool ctdb_include_node_ips;    /* default no */
 	bool ctdb_include_public_ips;  /* default yes */
 	uint32_t ctdb_reread_interval; /* seconds, default 10 */
+	uint32_t ctdb_peer_timeout;    /* seconds the cluster admin commands wait, default 2 */
 };
 
 /* Overwrites c with the defaults (allocates the default strings; free with wd_config_free). */

@@ -324,6 +324,7 @@ enum ctdb_wdpeer_event {
 	CTDB_WDPEER_RELEASE_IP = 1,
 	CTDB_WDPEER_TAKE_IP = 2,
 	CTDB_WDPEER_HELLO = 3, /* a witnessd (re)connected: peers re-read */
+	CTDB_WDPEER_ADMIN = 4, /* an admin request or reply (src/ctl/peer.c) */
 };
 struct ctdb_wdpeer_msg {
 	uint32_t event;
@@ -334,6 +335,21 @@ size_t ctdb_wdpeer_msg_len(const struct ctdb_wdpeer_msg *m);
 void ctdb_wdpeer_msg_push(const struct ctdb_wdpeer_msg *m, uint8_t *buf);
 int ctdb_wdpeer_msg_pull(const uint8_t *buf, size_t buflen, struct ctdb_wdpeer_msg *m,
                          size_t *npull);
+/*
+ * CTDB_WDPEER_ADMIN: the same 16-byte header (magic, version 1, event 4,
+ * sender pnn), then uint32 length and length opaque bytes, at most
+ * CTDB_WDPEER_ADMIN_MAX, exactly filling buflen. *data borrows buf.
+ * Returns WD_ESHORT, WD_EPROTO (magic, event, trailing bytes), WD_EVERSION,
+ * WD_ERANGE (length over the bound).
+ */
+#define CTDB_WDPEER_ADMIN_HDR 20u
+#define CTDB_WDPEER_ADMIN_MAX CLUSTER_PEER_MAX
+/* The event of a peer message (0 if too short or not ours), to dispatch on. */
+uint32_t ctdb_wdpeer_event(const uint8_t *buf, size_t buflen);
+size_t ctdb_wdpeer_admin_len(size_t datalen);
+void ctdb_wdpeer_admin_push(uint32_t pnn, const void *data, size_t datalen, uint8_t *buf);
+int ctdb_wdpeer_admin_pull(const uint8_t *buf, size_t buflen, uint32_t *pnn, const uint8_t **data,
+                           size_t *datalen);
 
 /* ---- the async client ---- */
 

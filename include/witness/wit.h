@@ -130,4 +130,20 @@ int wit_admin_force_unregister(wit_service_t *ws, const struct wit_filter *f, cJ
 int wit_admin_force_response(wit_service_t *ws, const struct wit_filter *f, const cJSON *forced,
                              cJSON **out, char *err, size_t errlen);
 
+/*
+ * Drain (witnessctl drain): the live registrations whose registered IP is
+ * one of ips[0..n_ips), sorted by uuid; the i-th gets a CLIENT_MOVE to
+ * targets[(offset + i) % n_targets]: every interface hosted on that node,
+ * or the one interface equal to its ip. With count_only nothing is sent.
+ * *out = {"count": n, "registrations": {uuid: {..., "moved_to": {"node": M}
+ * | {"ip": A}}}} (caller frees). WD_EINVAL for a bad IP or no target.
+ */
+struct wit_move_target {
+	uint32_t node;  /* used when ip is NULL */
+	const char *ip; /* one interface */
+};
+int wit_admin_drain(wit_service_t *ws, const char *const *ips, size_t n_ips,
+                    const struct wit_move_target *targets, size_t n_targets, size_t offset,
+                    bool count_only, cJSON **out, char *err, size_t errlen);
+
 #endif

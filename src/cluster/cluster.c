@@ -22,6 +22,8 @@ struct cluster {
 	void *event_arg;
 	cluster_release_cb release_cb;
 	void *release_arg;
+	cluster_peer_cb peer_cb;
+	void *peer_arg;
 	bool started;
 };
 
@@ -317,6 +319,37 @@ void cluster_on_release(cluster_t *c, cluster_release_cb cb, void *arg)
 {
 	c->release_cb = cb;
 	c->release_arg = arg;
+}
+
+void cluster_on_peer(cluster_t *c, cluster_peer_cb cb, void *arg)
+{
+	c->peer_cb = cb;
+	c->peer_arg = arg;
+}
+
+int cluster_peer_send(cluster_t *c, uint32_t node, const void *data, size_t len)
+{
+	if (c->ops->peer_send == NULL)
+		return WD_ENOTSUP;
+	if (len > CLUSTER_PEER_MAX)
+		return WD_ERANGE;
+	return c->ops->peer_send(c, node, data, len);
+}
+
+size_t cluster_peer_nodes(cluster_t *c, struct cluster_node *out, size_t max)
+{
+	return c->ops->peer_nodes != NULL ? c->ops->peer_nodes(c, out, max) : 0;
+}
+
+bool cluster_has_peers(const cluster_t *c)
+{
+	return c->ops->peer_send != NULL;
+}
+
+void cluster_deliver_peer(cluster_t *c, uint32_t from_node, const uint8_t *data, size_t len)
+{
+	if (c->peer_cb != NULL)
+		c->peer_cb(c->peer_arg, from_node, data, len);
 }
 
 void cluster_notify_release(cluster_t *c, const char *addr)

@@ -91,6 +91,8 @@ struct backend {
 	/* counters for status_json */
 	uint64_t refreshes, refresh_failures, refresh_partial, publishes;
 	uint64_t msg_release, msg_take, msg_reconfigure, msg_ipreallocated, msg_peer;
+	uint64_t msg_peer_bad, bad_log_window; /* malformed peer messages; log rate limit */
+	unsigned bad_log_count, bad_log_suppressed;
 	uint64_t tcp_client_sent, tcp_client_refused;
 	uint64_t last_publish_ms, down_since_ms;
 	char last_error[160];
@@ -623,20 +625,100 @@ static void on_reconfigure(void *arg, uint64_t srvid, const uint8_t *data, size_
 	schedule_refresh(b, DEBOUNCE_MS);
 }
 
+/*
+ * A peer message we cannot parse (another program on the srvid, a broken
+ * or hostile sender on some node): logged at most 5 times a second, the
+ * next line says how many were not, and dropped.
+ */
+static void bad_peer_message(struct backend *b, size_t len, int rc)
+{
+	uint64_t now = uv_now(b->loop);
+
+	b->msg_peer_bad++;
+	if (now - b->bad_log_window >= 1000) {
+		b->bad_log_window = now;
+		b->bad_log_count = 0;
+	}
+	if (b->bad_log_count >= 5) {
+		b->bad_log_suppressed++;
+		return;
+	}
+	b->bad_log_count++;
+	wd_log(WD_LOG_WARNING, "ctdb.bad_peer_message", "len=%zu error=%s total=%llu suppressed=%u",
+	       len, wd_strerror(rc), (unsigned long long)b->msg_peer_bad, b->bad_log_suppressed);
+	b->bad_log_suppressed = 0;
+}
+
 static void on_peer(void *arg, uint64_t srvid, const uint8_t *data, size_t len)
 {
 	struct backend *b = arg;
 	struct ctdb_wdpeer_msg m;
 	size_t n;
+	int rc;
 
-	if (ctdb_wdpeer_msg_pull(data, len, &m, &n) != 0) {
-		wd_log(WD_LOG_DEBUG, "ctdb.bad_peer_message", "len=%zu", len);
+	if (ctdb_wdpeer_event(data, len) == CTDB_WDPEER_ADMIN) {
+		const uint8_t *p;
+		uint32_t from;
+
+		rc = ctdb_wdpeer_admin_pull(data, len, &from, &p, &n);
+		if (rc != 0) {
+			bad_peer_message(b, len, rc);
+			return;
+		}
+		b->msg_peer++;
+		cluster_deliver_peer(b->cluster, from, p, n);
+		return;
+	}
+	if ((rc = ctdb_wdpeer_msg_pull(data, len, &m, &n)) != 0) {
+		bad_peer_message(b, len, rc);
 		return;
 	}
 	b->msg_peer++;
 	if (m.pnn == b->pnn && m.event != CTDB_WDPEER_HELLO)
 		return; /* our own relay: already scheduled */
 	schedule_refresh(b, DEBOUNCE_MS);
+}
+
+/* Admin peer messages (cluster_peer_send): to one node or all connected. */
+static int ctdb_peer_send(cluster_t *c, uint32_t node, const void *data, size_t len)
+{
+	struct backend *b = cluster_impl(c);
+	uint8_t *buf;
+	int rc;
+
+	if (b->client == NULL || !ctdb_client_is_connected(b->client) || b->pnn == CTDB_UNKNOWN_PNN)
+		return WD_ESTATE;
+	buf = malloc(ctdb_wdpeer_admin_len(len));
+	if (buf == NULL)
+		return WD_ENOMEM;
+	ctdb_wdpeer_admin_push(b->pnn, data, len, buf);
+	rc = ctdb_client_send_message(b->client,
+	                              node == CLUSTER_NODE_NONE ? CTDB_BROADCAST_CONNECTED : node,
+	                              CTDB_SRVID_WITNESSD, buf, ctdb_wdpeer_admin_len(len));
+	free(buf);
+	return rc;
+}
+
+/* The nodes of the last nodemap, with what their flags say. */
+static size_t ctdb_peer_nodes(cluster_t *c, struct cluster_node *out, size_t max)
+{
+	struct backend *b = cluster_impl(c);
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < b->n_known; i++) {
+		uint32_t f = b->known_flags[2 * i + 1];
+
+		if (f & CTDB_NODE_DELETED)
+			continue;
+		if (n < max) {
+			out[n].node = b->known_flags[2 * i];
+			out[n].connected = (f & CTDB_NODE_DISCONNECTED) == 0;
+			out[n].active =
+			    (f & (CTDB_NODE_FLAGS_INACTIVE | CTDB_NODE_FLAGS_DISABLED)) == 0;
+		}
+		n++;
+	}
+	return n;
 }
 
 /* ---- connection tracking (TCP_CLIENT, notes ctdb.md 2.2) ---- */
@@ -946,7 +1028,7 @@ static char *ctdb_status_json(cluster_t *c)
 	         "\"refresh_failures\":%llu,\"refresh_partial\":%llu,\"views_published\":%llu,"
 	         "\"last_view_age_ms\":%lld,"
 	         "\"messages\":{\"release_ip\":%llu,\"take_ip\":%llu,\"reconfigure\":%llu,"
-	         "\"ipreallocated\":%llu,\"peer\":%llu},"
+	         "\"ipreallocated\":%llu,\"peer\":%llu,\"peer_malformed\":%llu},"
 	         "\"tracked_connections\":%zu,\"tcp_client_sent\":%llu,\"tcp_client_refused\":%llu,"
 	         "\"tcp_client_disconnected\":%s,\"tickles_stale\":%u,\"tickle_recycles\":%llu,"
 	         "\"reread_interval_s\":%u,\"last_error\":\"%s\"}",
@@ -959,7 +1041,7 @@ static char *ctdb_status_json(cluster_t *c)
 	         b->publishes ? (long long)(now - b->last_publish_ms) : -1LL,
 	         (unsigned long long)b->msg_release, (unsigned long long)b->msg_take,
 	         (unsigned long long)b->msg_reconfigure, (unsigned long long)b->msg_ipreallocated,
-	         (unsigned long long)b->msg_peer, b->n_tracked,
+	         (unsigned long long)b->msg_peer, (unsigned long long)b->msg_peer_bad, b->n_tracked,
 	         (unsigned long long)b->tcp_client_sent, (unsigned long long)b->tcp_client_refused,
 	         b->tcp_disconnected_unsupported ? "false" : "true", b->tickle_stale,
 	         (unsigned long long)b->tickle_recycles, b->reread_ms / 1000, err);
@@ -974,6 +1056,8 @@ static const struct cluster_ops ctdb_ops = {
     .track_connection = ctdb_track_connection,
     .status_json = ctdb_status_json,
     .destroy = ctdb_destroy,
+    .peer_send = ctdb_peer_send,
+    .peer_nodes = ctdb_peer_nodes,
 };
 
 /* Ownership: *out is freed with cluster_free (which frees the backend). */

@@ -761,3 +761,50 @@ int ctdb_wdpeer_msg_pull(const uint8_t *buf, size_t buflen, struct ctdb_wdpeer_m
 	*npull = (size_t)(nul - buf) + 1;
 	return 0;
 }
+
+uint32_t ctdb_wdpeer_event(const uint8_t *buf, size_t buflen)
+{
+	if (buflen < 16 || get32(buf) != CTDB_WDPEER_MAGIC)
+		return 0;
+	return get32(buf + 8);
+}
+
+size_t ctdb_wdpeer_admin_len(size_t datalen)
+{
+	return CTDB_WDPEER_ADMIN_HDR + datalen;
+}
+
+void ctdb_wdpeer_admin_push(uint32_t pnn, const void *data, size_t datalen, uint8_t *buf)
+{
+	put32(buf, CTDB_WDPEER_MAGIC);
+	put32(buf + 4, 1);
+	put32(buf + 8, CTDB_WDPEER_ADMIN);
+	put32(buf + 12, pnn);
+	put32(buf + 16, (uint32_t)datalen);
+	if (datalen > 0)
+		memcpy(buf + CTDB_WDPEER_ADMIN_HDR, data, datalen);
+}
+
+int ctdb_wdpeer_admin_pull(const uint8_t *buf, size_t buflen, uint32_t *pnn, const uint8_t **data,
+                           size_t *datalen)
+{
+	uint32_t l;
+
+	if (buflen < CTDB_WDPEER_ADMIN_HDR)
+		return WD_ESHORT;
+	if (get32(buf) != CTDB_WDPEER_MAGIC || get32(buf + 8) != CTDB_WDPEER_ADMIN)
+		return WD_EPROTO;
+	if (get32(buf + 4) != 1)
+		return WD_EVERSION;
+	l = get32(buf + 16);
+	if (l > CTDB_WDPEER_ADMIN_MAX)
+		return WD_ERANGE;
+	if (buflen - CTDB_WDPEER_ADMIN_HDR < l)
+		return WD_ESHORT;
+	if (buflen - CTDB_WDPEER_ADMIN_HDR > l)
+		return WD_EPROTO;
+	*pnn = get32(buf + 12);
+	*data = buf + CTDB_WDPEER_ADMIN_HDR;
+	*datalen = l;
+	return 0;
+}

@@ -1,7 +1,9 @@
 /*
  * admin.c - witnessd's admin command table: maps admin-protocol requests
- * (include/witness/ctl.h) to the witness service's `net witness` operations
- * (wit_admin_*) and to the cluster backend (cluster_set_ip).
+ * (include/witness/ctl.h, enum ctl_cmd) to the witness service's `net
+ * witness` operations (wit_admin_*) and to the cluster backend
+ * (cluster_set_ip). The cluster commands go through src/ctl/peer.c, which
+ * runs them here and on every other node's witnessd.
  */
 #include <stdlib.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "witness/err.h"
 #include "witness/log.h"
 #include "witness/wit.h"
+#include "ctl_int.h"
 
 /* Integral and in a sane range (no libm in the tools: no floor()). */
 static bool is_whole(double d)
@@ -248,63 +251,149 @@ static cJSON *status(struct ctl_admin *adm)
 	return res;
 }
 
-cJSON *ctl_admin_handle(void *arg, const cJSON *req)
+/* Adds "node": the holding node, to every registration of a result. */
+static void add_node(cJSON *res, uint32_t node)
 {
-	struct ctl_admin *adm = arg;
-	const char *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd")->valuestring;
+	cJSON *regs = cJSON_GetObjectItemCaseSensitive(res, "registrations"), *rg;
+
+	cJSON_ArrayForEach(rg, regs)
+	{
+		if (cJSON_IsObject(rg) && cJSON_GetObjectItemCaseSensitive(rg, "node") == NULL)
+			cJSON_AddNumberToObject(rg, "node", node);
+	}
+}
+
+uint32_t ctl_admin_local_node(const struct ctl_admin *adm)
+{
+	const struct cluster_view *v = adm->cluster ? cluster_view(adm->cluster) : NULL;
+
+	return v != NULL ? v->local_node : 0;
+}
+
+int ctl_admin_run_local(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
+                        cJSON **out, char *err, size_t errlen)
+{
 	struct wit_filter f;
-	char err[256] = "";
-	cJSON *out = NULL;
 	uint32_t node;
 	const char *ip;
 	int rc;
 
-	if (strcmp(cmd, "status") == 0)
-		return ctl_reply_ok(status(adm));
-	if (strcmp(cmd, "ip-list") == 0)
-		return adm->cluster ? ctl_reply_ok(ip_list(adm))
-		                    : ctl_reply_error(WD_ESTATE, "no cluster backend");
-	if (strcmp(cmd, "ip-set") == 0)
-		return adm->cluster ? ip_set(adm, req)
-		                    : ctl_reply_error(WD_ESTATE, "no cluster backend");
-	if (strcmp(cmd, "list") != 0 && strcmp(cmd, "client-move") != 0 &&
-	    strcmp(cmd, "share-move") != 0 && strcmp(cmd, "force-unregister") != 0 &&
-	    strcmp(cmd, "force-response") != 0) {
+	*out = NULL;
+	if (adm->wit == NULL) {
+		snprintf(err, errlen, "the witness service is not running");
+		return WD_ESTATE;
+	}
+	if ((rc = get_filters(req, &f, err, errlen)) != 0)
+		return rc;
+	switch (d->id) {
+	case CTL_CMD_LIST:
+		rc = wit_admin_list(adm->wit, &f, out, err, errlen);
+		break;
+	case CTL_CMD_CLIENT_MOVE:
+	case CTL_CMD_SHARE_MOVE:
+		if ((rc = get_move_target(req, &node, &ip, err, errlen)) != 0)
+			return rc;
+		rc = d->id == CTL_CMD_CLIENT_MOVE
+		         ? wit_admin_client_move(adm->wit, &f, node, ip, out, err, errlen)
+		         : wit_admin_share_move(adm->wit, &f, node, ip, out, err, errlen);
+		break;
+	case CTL_CMD_FORCE_UNREGISTER:
+		rc = wit_admin_force_unregister(adm->wit, &f, out, err, errlen);
+		break;
+	case CTL_CMD_FORCE_RESPONSE: {
+		const cJSON *fr = cJSON_GetObjectItemCaseSensitive(req, "forced_response");
+
+		if (fr != NULL && cJSON_IsNull(fr))
+			fr = NULL;
+		if (fr != NULL && !cJSON_IsObject(fr)) {
+			snprintf(err, errlen, "\"forced_response\" must be an object");
+			return WD_EINVAL;
+		}
+		rc = wit_admin_force_response(adm->wit, &f, fr, out, err, errlen);
+		break;
+	}
+	default:
+		snprintf(err, errlen, "not a registration command");
+		return WD_EINVAL;
+	}
+	if (rc != 0) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return rc;
+	}
+	add_node(*out, ctl_admin_local_node(adm));
+	if (d->flags & CTL_CMD_F_UPDATE)
+		wd_log(WD_LOG_NOTICE, "ctl.update", "cmd=%s matched=%d", d->name,
+		       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(*out, "registrations")));
+	return 0;
+}
+
+/* ---- one handler per command ---- */
+
+typedef cJSON *(*admin_fn)(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
+                           ctl_call_t *call);
+
+static cJSON *h_status(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
+                       ctl_call_t *call)
+{
+	(void)d, (void)req, (void)call;
+	return ctl_reply_ok(status(adm));
+}
+
+static cJSON *h_ip_list(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
+                        ctl_call_t *call)
+{
+	(void)d, (void)req, (void)call;
+	return adm->cluster ? ctl_reply_ok(ip_list(adm))
+	                    : ctl_reply_error(WD_ESTATE, "no cluster backend");
+}
+
+static cJSON *h_ip_set(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
+                       ctl_call_t *call)
+{
+	(void)d, (void)call;
+	return adm->cluster ? ip_set(adm, req) : ctl_reply_error(WD_ESTATE, "no cluster backend");
+}
+
+/* list and the updates: here, and on the other nodes when there are any. */
+static cJSON *h_registrations(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
+                              ctl_call_t *call)
+{
+	char err[256] = "";
+	cJSON *out = NULL;
+	int rc;
+
+	rc = ctl_admin_run_local(adm, d, req, &out, err, sizeof(err));
+	if (rc != 0)
+		return ctl_reply_error(rc, err);
+	return ctl_peer_gather(adm, d, req, out, call);
+}
+
+static const admin_fn admin_handlers[CTL_CMD_COUNT] = {
+    [CTL_CMD_STATUS] = h_status,
+    [CTL_CMD_IP_LIST] = h_ip_list,
+    [CTL_CMD_IP_SET] = h_ip_set,
+    [CTL_CMD_LIST] = h_registrations,
+    [CTL_CMD_CLIENT_MOVE] = h_registrations,
+    [CTL_CMD_SHARE_MOVE] = h_registrations,
+    [CTL_CMD_FORCE_UNREGISTER] = h_registrations,
+    [CTL_CMD_FORCE_RESPONSE] = h_registrations,
+    [CTL_CMD_DRAIN] = ctl_peer_drain,
+    [CTL_CMD_PEERS] = ctl_peer_peers,
+};
+
+cJSON *ctl_admin_handle(void *arg, const cJSON *req, ctl_call_t *call)
+{
+	struct ctl_admin *adm = arg;
+	const char *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd")->valuestring;
+	const struct ctl_cmd_desc *d = ctl_cmd_find(cmd);
+
+	if (d == NULL || admin_handlers[d->id] == NULL) {
 		char esc[64], msg[160];
 
 		snprintf(msg, sizeof(msg), "unknown command \"%s\"",
 		         wd_log_escape(cmd, esc, sizeof(esc)));
 		return ctl_reply_error(WD_EINVAL, msg);
 	}
-	if (adm->wit == NULL)
-		return ctl_reply_error(WD_ESTATE, "the witness service is not running");
-	if ((rc = get_filters(req, &f, err, sizeof(err))) != 0)
-		return ctl_reply_error(rc, err);
-	if (strcmp(cmd, "list") == 0) {
-		rc = wit_admin_list(adm->wit, &f, &out, err, sizeof(err));
-	} else if (strcmp(cmd, "client-move") == 0 || strcmp(cmd, "share-move") == 0) {
-		if ((rc = get_move_target(req, &node, &ip, err, sizeof(err))) != 0)
-			return ctl_reply_error(rc, err);
-		rc = cmd[0] == 'c'
-		         ? wit_admin_client_move(adm->wit, &f, node, ip, &out, err, sizeof(err))
-		         : wit_admin_share_move(adm->wit, &f, node, ip, &out, err, sizeof(err));
-	} else if (strcmp(cmd, "force-unregister") == 0) {
-		rc = wit_admin_force_unregister(adm->wit, &f, &out, err, sizeof(err));
-	} else {
-		const cJSON *fr = cJSON_GetObjectItemCaseSensitive(req, "forced_response");
-
-		if (fr != NULL && cJSON_IsNull(fr))
-			fr = NULL;
-		if (fr != NULL && !cJSON_IsObject(fr))
-			return ctl_reply_error(WD_EINVAL, "\"forced_response\" must be an object");
-		rc = wit_admin_force_response(adm->wit, &f, fr, &out, err, sizeof(err));
-	}
-	if (rc != 0) {
-		cJSON_Delete(out);
-		return ctl_reply_error(rc, err);
-	}
-	if (strcmp(cmd, "list") != 0)
-		wd_log(WD_LOG_NOTICE, "ctl.update", "cmd=%s matched=%d", cmd,
-		       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "registrations")));
-	return ctl_reply_ok(out);
+	return admin_handlers[d->id](adm, d, req, call);
 }

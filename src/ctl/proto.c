@@ -43,6 +43,64 @@ const char *ctl_err_name(int code)
 	return "WD_E?";
 }
 
+static const struct ctl_cmd_desc cmd_table[CTL_CMD_COUNT] = {
+    [CTL_CMD_STATUS] = {CTL_CMD_STATUS, "status", 0},
+    [CTL_CMD_IP_LIST] = {CTL_CMD_IP_LIST, "ip-list", 0},
+    [CTL_CMD_IP_SET] = {CTL_CMD_IP_SET, "ip-set", 0},
+    [CTL_CMD_LIST] = {CTL_CMD_LIST, "list", CTL_CMD_F_SELECTORS | CTL_CMD_F_CLUSTER},
+    [CTL_CMD_CLIENT_MOVE] = {CTL_CMD_CLIENT_MOVE, "client-move",
+                             CTL_CMD_F_SELECTORS | CTL_CMD_F_UPDATE | CTL_CMD_F_MOVE |
+                                 CTL_CMD_F_CLUSTER},
+    [CTL_CMD_SHARE_MOVE] = {CTL_CMD_SHARE_MOVE, "share-move",
+                            CTL_CMD_F_SELECTORS | CTL_CMD_F_UPDATE | CTL_CMD_F_MOVE |
+                                CTL_CMD_F_CLUSTER},
+    [CTL_CMD_FORCE_UNREGISTER] = {CTL_CMD_FORCE_UNREGISTER, "force-unregister",
+                                  CTL_CMD_F_SELECTORS | CTL_CMD_F_UPDATE | CTL_CMD_F_CLUSTER},
+    [CTL_CMD_FORCE_RESPONSE] = {CTL_CMD_FORCE_RESPONSE, "force-response",
+                                CTL_CMD_F_SELECTORS | CTL_CMD_F_UPDATE | CTL_CMD_F_CLUSTER},
+    [CTL_CMD_DRAIN] = {CTL_CMD_DRAIN, "drain", CTL_CMD_F_UPDATE | CTL_CMD_F_CLUSTER},
+    [CTL_CMD_PEERS] = {CTL_CMD_PEERS, "peers", CTL_CMD_F_CLUSTER},
+};
+
+const struct ctl_cmd_desc *ctl_cmd_find(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < CTL_CMD_COUNT; i++) {
+		if (cmd_table[i].name != NULL && strcmp(cmd_table[i].name, name) == 0)
+			return &cmd_table[i];
+	}
+	return NULL;
+}
+
+const struct ctl_cmd_desc *ctl_cmd_get(enum ctl_cmd id)
+{
+	return (unsigned)id < CTL_CMD_COUNT ? &cmd_table[id] : NULL;
+}
+
+int ctl_exit_for_error(int code)
+{
+	switch (code) {
+	case 0:
+		return CTL_EXIT_OK;
+	case WD_ENOTFOUND:
+		return CTL_EXIT_NOMATCH;
+	case WD_EINVAL:
+	case WD_ERANGE:
+	case WD_ECONFIG:
+		return CTL_EXIT_USAGE;
+	default:
+		return CTL_EXIT_UNREACHABLE;
+	}
+}
+
+int ctl_err_code(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < sizeof(err_names) / sizeof(err_names[0]); i++) {
+		if (strcmp(err_names[i].name, name) == 0)
+			return err_names[i].code;
+	}
+	return WD_EIO;
+}
+
 int ctl_request_parse(const char *line, size_t len, cJSON **out, char *err, size_t errlen)
 {
 	cJSON *req;

@@ -34,6 +34,7 @@ struct ctl_conn {
 	bool close_after_write;
 	bool closing;
 	bool reading;
+	struct ctl_call *call; /* a request answered later (CTL_REPLY_LATER) */
 	uint32_t uid;
 	int32_t pid;
 	/* uv_now() ms: accepted or last request done; first byte of the partial line
@@ -63,6 +64,14 @@ struct ctl_server {
 };
 
 #define CTL_LOG_BURST 10 /* cut and evicted lines per second */
+
+struct ctl_call {
+	struct ctl_conn *conn;
+	void (*cancel)(void *arg);
+	void *cancel_arg;
+};
+
+cJSON ctl_reply_later;
 
 struct ctl_write {
 	uv_write_t req;
@@ -112,6 +121,14 @@ static void conn_close(struct ctl_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	if (c->call != NULL) {
+		struct ctl_call *call = c->call;
+
+		c->call = NULL;
+		if (call->cancel != NULL)
+			call->cancel(call->cancel_arg);
+		free(call);
+	}
 	c->srv->n_open--;
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
@@ -257,6 +274,7 @@ static void handle_line(struct ctl_conn *c, const char *line, size_t len)
 	struct ctl_server *srv = c->srv;
 	char err[256];
 	cJSON *req = NULL, *reply;
+	struct ctl_call *call;
 	const cJSON *cmd;
 	int rc;
 
@@ -276,9 +294,43 @@ static void handle_line(struct ctl_conn *c, const char *line, size_t len)
 		wd_log(WD_LOG_DEBUG, "ctl.request", "uid=%u pid=%d cmd=%s", c->uid, c->pid,
 		       wd_log_escape(cmd->valuestring, esc, sizeof(esc)));
 	}
-	reply = srv->fn(srv->arg, req);
+	call = calloc(1, sizeof(*call));
+	if (call == NULL) {
+		cJSON_Delete(req);
+		conn_send(c, ctl_reply_error(WD_ENOMEM, NULL));
+		return;
+	}
+	call->conn = c;
+	reply = srv->fn(srv->arg, req, call);
 	cJSON_Delete(req);
+	if (reply == CTL_REPLY_LATER) {
+		c->call = call; /* conn_process reads nothing more until ctl_call_reply */
+		return;
+	}
+	free(call);
 	conn_send(c, reply);
+}
+
+void ctl_call_set_cancel(ctl_call_t *call, void (*cb)(void *arg), void *arg)
+{
+	call->cancel = cb;
+	call->cancel_arg = arg;
+}
+
+void ctl_call_reply(ctl_call_t *call, cJSON *reply)
+{
+	struct ctl_conn *c = call->conn;
+
+	if (c == NULL || c->call != call) {
+		cJSON_Delete(reply);
+		free(call);
+		return;
+	}
+	c->call = NULL;
+	free(call);
+	c->idle_since = uv_now(c->srv->loop);
+	conn_send(c, reply);
+	conn_process(c); /* what the peer sent meanwhile */
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -326,7 +378,7 @@ static void conn_process(struct ctl_conn *c)
 
 		if (c->closing || c->close_after_write)
 			return;
-		if (c->write_since != 0) {
+		if (c->write_since != 0 || c->call != NULL) {
 			blocked = true;
 			break;
 		}
@@ -389,8 +441,8 @@ static void sweep_cb(uv_timer_t *t)
 	char msg[160];
 
 	for (struct ctl_conn *c = srv->conns; c != NULL; c = c->next) {
-		if (c->closing)
-			continue;
+		if (c->closing || c->call != NULL)
+			continue; /* a pending call ends within its own timeout */
 		if (c->write_since != 0) {
 			if (now - c->write_since >= srv->lim.idle_timeout_ms) {
 				srv->st.write_timeouts++;

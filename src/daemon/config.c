@@ -68,6 +68,7 @@ enum key_id {
 	K_CTDB_INCLUDE_NODE_IPS,
 	K_CTDB_INCLUDE_PUBLIC_IPS,
 	K_CTDB_REREAD_INTERVAL,
+	K_CTDB_PEER_TIMEOUT,
 	K_COUNT
 };
 
@@ -109,6 +110,7 @@ static const struct key_def keys[] = {
     {SEC_CTDB, "include node ips", K_CTDB_INCLUDE_NODE_IPS},
     {SEC_CTDB, "include public ips", K_CTDB_INCLUDE_PUBLIC_IPS},
     {SEC_CTDB, "reread interval", K_CTDB_REREAD_INTERVAL},
+    {SEC_CTDB, "peer timeout", K_CTDB_PEER_TIMEOUT},
 };
 
 static const char *const section_names[] = {"", "global", "static", "ctdb"};
@@ -670,6 +672,13 @@ static int set_value(struct parser *p, const struct key_def *k, const char *v)
 			c->ctdb_reread_interval = (uint32_t)n;
 		}
 		return rc;
+	case K_CTDB_PEER_TIMEOUT:
+		if ((rc = parse_uint(p, key, v, 60, &n)) == 0) {
+			if (n == 0)
+				return fail(p, "%s: must be at least 1", key);
+			c->ctdb_peer_timeout = (uint32_t)n;
+		}
+		return rc;
 	case K_COUNT:
 		break;
 	}
@@ -789,6 +798,7 @@ void wd_config_defaults(struct wd_config *c)
 	c->ctdb_include_node_ips = false;
 	c->ctdb_include_public_ips = true;
 	c->ctdb_reread_interval = 10;
+	c->ctdb_peer_timeout = 2;
 	/* Strings: on allocation failure they stay NULL; wd_config_parse reports it. */
 	(void)set_default_strings(c);
 }
@@ -1147,6 +1157,7 @@ int wd_config_format(const struct wd_config *c, char **out)
 	sb_printf(&b, "\tinclude node ips = %s\n", c->ctdb_include_node_ips ? "yes" : "no");
 	sb_printf(&b, "\tinclude public ips = %s\n", c->ctdb_include_public_ips ? "yes" : "no");
 	sb_printf(&b, "\treread interval = %u\n", c->ctdb_reread_interval);
+	sb_printf(&b, "\tpeer timeout = %u\n", c->ctdb_peer_timeout);
 	if (b.oom) {
 		free(b.p);
 		return WD_ENOMEM;

@@ -168,6 +168,7 @@ static void shutdown_rest(void *arg)
 		wit_service_free(d->wit);
 		d->wit = NULL;
 	}
+	ctl_admin_stop(&d->admin); /* before the service and the cluster go */
 	d->admin.wit = NULL;
 	if (d->cluster != NULL) {
 		cluster_stop(d->cluster);
@@ -581,6 +582,9 @@ static int run(struct daemon *d)
 	d->admin.cluster = d->cluster;
 	d->admin.status = daemon_status;
 	d->admin.status_arg = d;
+	d->admin.peer_timeout_ms = c->ctdb_peer_timeout * 1000u;
+	if ((rc = ctl_admin_start(&d->admin, &d->loop)) != 0)
+		return rc;
 	rc = ctl_server_new(&d->loop, c->admin_socket, (uint32_t)geteuid(), ctl_admin_handle,
 	                    &d->admin, &d->ctl);
 	if (rc != 0) {

@@ -339,3 +339,155 @@ int wit_admin_force_response(wit_service_t *ws, const struct wit_filter *f, cons
 	}
 	return rc;
 }
+
+struct drain_collect {
+	const int *family;
+	const uint8_t (*bytes)[16];
+	size_t n_ips;
+	struct wit_reg **regs;
+	size_t n, cap;
+	int err;
+};
+
+static void drain_cb(void *arg, struct wit_reg *r)
+{
+	struct drain_collect *c = arg;
+	size_t i;
+
+	if (c->err != 0 || !wit_reg_alive(r))
+		return;
+	for (i = 0; i < c->n_ips; i++) {
+		if (wit_reg_ip_is(r, c->family[i], c->bytes[i]))
+			break;
+	}
+	if (i == c->n_ips)
+		return;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 32;
+		struct wit_reg **a = realloc(c->regs, nc * sizeof(*a));
+
+		if (a == NULL) {
+			c->err = WD_ENOMEM;
+			return;
+		}
+		c->regs = a;
+		c->cap = nc;
+	}
+	wit_reg_ref(r);
+	c->regs[c->n++] = r;
+}
+
+static int reg_uuid_cmp(const void *a, const void *b)
+{
+	return strcmp(wit_reg_uuid(*(struct wit_reg *const *)a),
+	              wit_reg_uuid(*(struct wit_reg *const *)b));
+}
+
+/* The addresses of one drain target (as client-move --new-node / --new-ip). */
+static uint32_t target_addrs(const struct cluster_view *v, const struct wit_move_target *t,
+                             struct witness_ipaddr_info *addrs)
+{
+	uint32_t n = 0;
+
+	if (t->ip != NULL) {
+		const struct cluster_ip *ip = cluster_view_find(v, t->ip);
+
+		if (ip != NULL)
+			ipaddr_of(ip, &addrs[n++]);
+		return n;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->ips[i].node == t->node)
+			ipaddr_of(&v->ips[i], &addrs[n++]);
+	}
+	return n;
+}
+
+int wit_admin_drain(wit_service_t *ws, const char *const *ips, size_t n_ips,
+                    const struct wit_move_target *targets, size_t n_targets, size_t offset,
+                    bool count_only, cJSON **out, char *err, size_t errlen)
+{
+	const struct cluster_view *v = wit_service_view(ws);
+	struct drain_collect c = {0};
+	int *family = NULL;
+	uint8_t(*bytes)[16] = NULL;
+	struct witness_ipaddr_info *addrs = NULL;
+	cJSON *root = NULL, *regs;
+	size_t moved = 0;
+	int rc = WD_ENOMEM;
+
+	*out = NULL;
+	if (n_ips == 0 || (!count_only && n_targets == 0)) {
+		snprintf(err, errlen, "drain: no IP address or no target");
+		return WD_EINVAL;
+	}
+	family = calloc(n_ips, sizeof(*family));
+	bytes = calloc(n_ips, sizeof(*bytes));
+	addrs = calloc(v->n > 0 ? v->n : 1, sizeof(*addrs));
+	if (family == NULL || bytes == NULL || addrs == NULL)
+		goto out;
+	for (size_t i = 0; i < n_ips; i++) {
+		if (inet_pton(AF_INET, ips[i], bytes[i]) == 1) {
+			family[i] = AF_INET;
+		} else if (inet_pton(AF_INET6, ips[i], bytes[i]) == 1) {
+			family[i] = AF_INET6;
+		} else {
+			snprintf(err, errlen, "drain: not an IP address: %.64s", ips[i]);
+			rc = WD_EINVAL;
+			goto out;
+		}
+	}
+	c.family = family;
+	c.bytes = (const uint8_t(*)[16])bytes;
+	c.n_ips = n_ips;
+	wit_foreach_reg(ws, drain_cb, &c);
+	if ((rc = c.err) != 0)
+		goto out;
+	rc = WD_ENOMEM;
+	if (c.n > 1)
+		qsort(c.regs, c.n, sizeof(*c.regs), reg_uuid_cmp);
+	root = cJSON_CreateObject();
+	if (root == NULL)
+		goto out;
+	cJSON_AddNumberToObject(root, "count", (double)c.n);
+	regs = cJSON_AddObjectToObject(root, "registrations");
+	if (regs == NULL)
+		goto out;
+	for (size_t i = 0; !count_only && i < c.n; i++) {
+		const struct wit_move_target *t = &targets[(offset + i) % n_targets];
+		uint32_t n = target_addrs(v, t, addrs);
+		cJSON *j, *to;
+
+		/* No interface on the target: nothing to send (as client-move). */
+		if (n == 0 ||
+		    wit_reg_queue_move(c.regs[i], WITNESS_NOTIFY_CLIENT_MOVE, addrs, n) != 0)
+			continue;
+		moved++;
+		j = wit_reg_json(ws, c.regs[i]);
+		if (j == NULL)
+			goto out;
+		to = cJSON_AddObjectToObject(j, "moved_to");
+		if (t->ip != NULL)
+			cJSON_AddStringToObject(to, "ip", t->ip);
+		else
+			cJSON_AddNumberToObject(to, "node", t->node);
+		cJSON_AddItemToObject(regs, wit_reg_uuid(c.regs[i]), j);
+	}
+	if (!count_only)
+		wd_log(WD_LOG_NOTICE, "witness.admin", "op=DRAIN matched=%zu moved=%zu targets=%zu",
+		       c.n, moved, n_targets);
+	*out = root;
+	root = NULL;
+	rc = 0;
+out:
+	if (rc == WD_ENOMEM)
+		snprintf(err, errlen, "%s", wd_strerror(rc));
+	cJSON_Delete(root);
+	for (size_t i = 0; i < c.n; i++)
+		wit_reg_unref(c.regs[i]);
+	free(c.regs);
+	free(family);
+	free(bytes);
+	free(addrs);
+	return rc;
+}

@@ -123,6 +123,8 @@ struct wit_reg;
 typedef void (*wit_reg_visit_cb)(void *arg, struct wit_reg *r);
 void wit_foreach_reg(wit_service_t *ws, wit_reg_visit_cb cb, void *arg);
 const char *wit_reg_uuid(const struct wit_reg *r);
+/* The registered IP equals (family, bytes). */
+bool wit_reg_ip_is(const struct wit_reg *r, int family, const uint8_t bytes[16]);
 cJSON *wit_reg_json(const wit_service_t *ws, const struct wit_reg *r);
 bool wit_reg_match(const struct wit_reg *r, const struct wit_filter_c *fc);
 bool wit_reg_has_share(const struct wit_reg *r);

@@ -257,6 +257,11 @@ const char *wit_reg_uuid(const struct wit_reg *r)
 	return r->uuid;
 }
 
+bool wit_reg_ip_is(const struct wit_reg *r, int family, const uint8_t bytes[16])
+{
+	return r->family == family && memcmp(r->ip_bytes, bytes, family == AF_INET ? 4 : 16) == 0;
+}
+
 bool wit_reg_has_share(const struct wit_reg *r)
 {
 	return r->share_name != NULL;

@@ -228,11 +228,12 @@ class RunningDaemon(unittest.TestCase):
             self.assertEqual(len(regs), 1)
             uuid, rg = next(iter(regs.items()))
             self.assertEqual(uuid, str(h.uuid))
-            # net witness: exactly 12 keys per registration
+            # net witness's 12 keys per registration, plus the holding node
             self.assertEqual(set(rg), {"version", "net_name", "share_name", "ip_address",
                                        "client_computer_name", "flags", "timeout",
                                        "context_handle", "server_id", "auth", "connection",
-                                       "registration_time"})
+                                       "registration_time", "node"})
+            self.assertEqual(rg["node"], 0)
             self.assertEqual(rg["net_name"], "WITSRV")
             self.assertEqual(rg["share_name"], "share1")
             self.assertEqual(rg["ip_address"], "127.0.0.3")

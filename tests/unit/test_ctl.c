@@ -149,8 +149,9 @@ END_TEST
 
 static unsigned handled;
 
-static cJSON *echo_handler(void *arg, const cJSON *req)
+static cJSON *echo_handler(void *arg, const cJSON *req, ctl_call_t *call)
 {
+	(void)call;
 	const char *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd")->valuestring;
 
 	handled++;
@@ -640,7 +641,7 @@ static cJSON *admin_call(struct ctl_admin *adm, const char *json)
 	cJSON *req = cJSON_Parse(json), *rep;
 
 	ck_assert_ptr_nonnull(req);
-	rep = ctl_admin_handle(adm, req);
+	rep = ctl_admin_handle(adm, req, NULL);
 	cJSON_Delete(req);
 	ck_assert_ptr_nonnull(rep);
 	return rep;
