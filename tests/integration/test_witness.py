@@ -361,10 +361,11 @@ class WitnessTest(unittest.TestCase):
         h = self.register_ex(c, share="SHARE1", timeout=15, client="CLIENTBOX")
         regs = self.list_json()
         reg = regs[str(h.uuid)]
-        # the 12 keys of `net witness list --json` (notes swn.md 3.10)
+        # the 12 keys of `net witness list --json` (notes swn.md 3.10), and the holding node
         self.assertEqual(set(reg), {"version", "net_name", "share_name", "ip_address",
                                     "client_computer_name", "flags", "timeout", "context_handle",
-                                    "server_id", "auth", "connection", "registration_time"})
+                                    "server_id", "auth", "connection", "registration_time",
+                                    "node"})
         self.assertEqual(reg["net_name"], NETNAME)
         self.assertEqual(reg["client_computer_name"], "CLIENTBOX")
         self.assertEqual(reg["flags"], {"WITNESS_REGISTER_IP_NOTIFICATION": False, "int": 0, "hex": "0x00000000"})
