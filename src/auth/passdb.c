@@ -355,12 +355,19 @@ static bool line_matches(const char *line, const char *domain, const char *name)
 	return m;
 }
 
-/* Write buf to path atomically: tmp file in the same dir, 0600, fsync, rename. */
+/* Write buf to path atomically: tmp file in the same dir, fsync, rename. A new
+ * file is 0600; a replaced one keeps its owner, its group and its mode without
+ * the bits for others or group write, so that root's "witnessctl user add"
+ * leaves the file readable by a daemon that runs as its own user (the
+ * package's root:witnessd 0640, witnessd(8) "SYSTEMD"). */
 static int write_atomic(const char *path, const char *buf, size_t len)
 {
 	size_t pl = strlen(path);
 	char *tmp = malloc(pl + 16), *dcopy = NULL;
 	int fd, rc = 0;
+	mode_t mode = 0600;
+	struct stat st;
+	bool keep_owner = false;
 
 	if (!tmp)
 		return WD_ENOMEM;
@@ -371,7 +378,14 @@ static int write_atomic(const char *path, const char *buf, size_t len)
 		free(tmp);
 		return rc;
 	}
-	if (fchmod(fd, 0600) != 0)
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		mode = st.st_mode & 0640;
+		keep_owner = true;
+	}
+	if (keep_owner && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    fchown(fd, st.st_uid, st.st_gid) != 0)
+		rc = errno == EPERM ? WD_EACCES : WD_EIO;
+	if (!rc && fchmod(fd, mode) != 0)
 		rc = WD_EIO;
 	for (size_t off = 0; !rc && off < len;) {
 		ssize_t w = write(fd, buf + off, len - off);

@@ -181,6 +181,31 @@ START_TEST(test_add_del_list)
 }
 END_TEST
 
+/* The package's file is root:witnessd 0640 and the daemon runs as witnessd:
+ * root's "witnessctl user add" must not leave it root:root 0600. */
+START_TEST(test_add_keeps_owner_and_mode)
+{
+	struct stat st;
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	if (geteuid() == 0)
+		ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(auth_passdb_user_add(path, NULL, "alice", "Secret123"), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640); /* never readable by others */
+	if (geteuid() == 0) {
+		ck_assert_uint_eq(st.st_uid, 65534);
+		ck_assert_uint_eq(st.st_gid, 65534);
+	}
+	ck_assert_int_eq(auth_passdb_user_del(path, NULL, "alice"), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+}
+END_TEST
+
 START_TEST(test_comments_kept)
 {
 	FILE *f = fopen(path, "w");
@@ -236,6 +261,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_parse_line);
 	tcase_add_test(tc, test_add_del_list);
+	tcase_add_test(tc, test_add_keeps_owner_and_mode);
 	tcase_add_test(tc, test_comments_kept);
 	tcase_add_test(tc, test_reload);
 	suite_add_tcase(s, tc);
