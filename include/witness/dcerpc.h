@@ -63,6 +63,7 @@ struct dcerpc_iface {
 	struct dcerpc_syntax_id syntax;
 	uint16_t num_ops;       /* opnum >= num_ops: fault op_rng_error */
 	uint8_t min_auth_level; /* AUTH_LEVEL_*; below: fault access_denied */
+	bool prefer_ndr64;      /* NDR64 over NDR32 when a client offers both */
 	void *ctx;              /* passed to dispatch */
 	/* stub is valid only during the call to dispatch. */
 	void (*dispatch)(void *ctx, dcerpc_call_t *call, uint16_t opnum, const uint8_t *stub,
@@ -161,6 +162,12 @@ struct dcerpc_peer {
 };
 const struct dcerpc_peer *dcerpc_call_peer(const dcerpc_call_t *call);
 uint32_t dcerpc_call_id(const dcerpc_call_t *call);
+/*
+ * Transfer syntax of the call's presentation context as NDR flags
+ * (NDR_FLAG_NDR64 or 0): marshal the stubs with ndr_push_init_flags /
+ * ndr_pull_init_flags.
+ */
+uint32_t dcerpc_call_ndr_flags(const dcerpc_call_t *call);
 
 /* ---- context handles, owned by the association group ---- */
 

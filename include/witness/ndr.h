@@ -1,7 +1,20 @@
 /*
- * ndr.h - NDR32 marshalling primitives ([C706] ch. 14, [MS-RPCE] 2.2.5), pure:
- * no I/O, no event loop. Little-endian data representation only (drep 0x10);
- * the DCERPC layer rejects other representations before NDR sees them.
+ * ndr.h - NDR marshalling primitives for both transfer syntaxes, NDR (NDR32,
+ * [C706] ch. 14) and NDR64 ([MS-RPCE] 2.2.5.3), pure: no I/O, no event loop.
+ * Little-endian data representation only (drep 0x10); the DCERPC layer
+ * rejects other representations before NDR sees them.
+ *
+ * Transfer syntax: a flag of the marshalling context (NDR_FLAG_NDR64 in
+ * ndr_push.flags / ndr_pull.flags, as Samba's LIBNDR_FLAG_NDR64), so every
+ * structure has one encoder for both syntaxes. What changes in NDR64
+ * ([MS-RPCE] 2.2.5.3.1-2.2.5.3.4): referent ids, conformance, offset and
+ * actual counts are 8 bytes aligned to 8 (ndr_push_ptr, ndr_push_u3264, the
+ * wstring functions do it); a structure that holds a pointer or a count is
+ * aligned to 8 (ndr_push_align_ptr); a structure's scalars are padded to its
+ * alignment at its end (ndr_push_trailer_align, a no-op in NDR32). The
+ * fixed-size scalars (u8..u64, GUID, the 20-byte context handle) keep their
+ * size and alignment. Our IDL has no 16-bit default enum and no NDR union
+ * (the witness message buffer is a byte array), the two other NDR64 changes.
  *
  * Push: an ndr_push grows its own buffer. Errors are sticky: after the first
  * failure every later push is a no-op and ndr_push_finish() returns the error,
@@ -32,22 +45,29 @@
 #define NDR_MAX_STRING 4096       /* UTF-16 code units, NUL included */
 #define NDR_MAX_ARRAY  (1u << 20) /* elements in any conformant array */
 
+/* ndr_push.flags / ndr_pull.flags */
+#define NDR_FLAG_NDR64 0x1u /* transfer syntax NDR64 ([MS-RPCE] 2.2.5.3), else NDR */
+
 struct ndr_push {
 	uint8_t *data; /* owned; release with ndr_push_free or take with _steal */
 	size_t len;
 	size_t cap;
 	uint32_t next_ref_id; /* referent ids for unique/full pointers */
 	int err;              /* sticky, 0 or WD_E* */
+	uint32_t flags;       /* NDR_FLAG_*; kept by ndr_push_free and _steal */
 };
 
 struct ndr_pull {
 	const uint8_t *data; /* borrowed */
 	size_t len;
 	size_t off;
-	int err; /* sticky */
+	int err;        /* sticky */
+	uint32_t flags; /* NDR_FLAG_* */
 };
 
+/* An NDR32 push; ndr_push_init_flags(p, NDR_FLAG_NDR64) for NDR64. */
 void ndr_push_init(struct ndr_push *p);
+void ndr_push_init_flags(struct ndr_push *p, uint32_t flags);
 void ndr_push_free(struct ndr_push *p);
 /* Returns the sticky error (0 on success). */
 int ndr_push_finish(const struct ndr_push *p);
@@ -59,6 +79,12 @@ int ndr_push_finish(const struct ndr_push *p);
 uint8_t *ndr_push_steal(struct ndr_push *p, size_t *len);
 
 void ndr_push_align(struct ndr_push *p, size_t n); /* zero padding */
+/* Align to a pointer / count: 4 in NDR32, 8 in NDR64. */
+void ndr_push_align_ptr(struct ndr_push *p);
+/* End of a structure's scalars: align to n in NDR64 only. */
+void ndr_push_trailer_align(struct ndr_push *p, size_t n);
+/* A conformance, offset or actual count: u32 in NDR32, aligned u64 in NDR64. */
+void ndr_push_u3264(struct ndr_push *p, uint32_t v);
 void ndr_push_u8(struct ndr_push *p, uint8_t v);
 void ndr_push_u16(struct ndr_push *p, uint16_t v);
 void ndr_push_u32(struct ndr_push *p, uint32_t v);
@@ -66,7 +92,10 @@ void ndr_push_u64(struct ndr_push *p, uint64_t v);
 void ndr_push_bytes(struct ndr_push *p, const void *b, size_t n);
 void ndr_push_zero(struct ndr_push *p, size_t n);
 void ndr_push_guid(struct ndr_push *p, const struct wd_guid *g);
-/* A unique/full pointer: 0 for NULL, else a fresh nonzero referent id. */
+/*
+ * A unique/full pointer: 0 for NULL, else a fresh nonzero referent id; 4
+ * bytes aligned to 4 in NDR32, 8 aligned to 8 in NDR64.
+ */
 void ndr_push_ptr(struct ndr_push *p, const void *ptr);
 /*
  * A [string] conformant-varying UTF-16 string from UTF-8 s (not NULL):
@@ -77,11 +106,16 @@ void ndr_push_wstring(struct ndr_push *p, const char *s);
 /* Overwrite a u32 at an earlier offset (lengths known only later). */
 void ndr_push_u32_at(struct ndr_push *p, size_t off, uint32_t v);
 
-void ndr_pull_init(struct ndr_pull *p, const uint8_t *data, size_t len);
+void ndr_pull_init(struct ndr_pull *p, const uint8_t *data, size_t len); /* NDR32 */
+void ndr_pull_init_flags(struct ndr_pull *p, const uint8_t *data, size_t len, uint32_t flags);
 int ndr_pull_finish(const struct ndr_pull *p); /* sticky error */
 /* Bytes not yet consumed; 0 after an error. */
 size_t ndr_pull_remaining(const struct ndr_pull *p);
 void ndr_pull_align(struct ndr_pull *p, size_t n);
+void ndr_pull_align_ptr(struct ndr_pull *p);
+void ndr_pull_trailer_align(struct ndr_pull *p, size_t n);
+/* A count; in NDR64 a value above UINT32_MAX is WD_ERANGE (Samba: NDR_ERR_NDR64). */
+void ndr_pull_u3264(struct ndr_pull *p, uint32_t *v);
 void ndr_pull_u8(struct ndr_pull *p, uint8_t *v);
 void ndr_pull_u16(struct ndr_pull *p, uint16_t *v);
 void ndr_pull_u32(struct ndr_pull *p, uint32_t *v);

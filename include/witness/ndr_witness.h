@@ -1,6 +1,8 @@
 /*
- * ndr_witness.h - NDR32 of the MS-SWN interface (idl/witness.idl), byte-exact
- * with Samba's NDR (python3-samba samba.ndr is the test oracle).
+ * ndr_witness.h - NDR and NDR64 of the MS-SWN interface (idl/witness.idl),
+ * byte-exact with Samba's NDR (python3-samba samba.ndr is the test oracle,
+ * with ndr64=True for NDR64). The transfer syntax is the flag of the
+ * ndr_push / ndr_pull (NDR_FLAG_NDR64); one encoder serves both.
  * Opnums 0-5 ([MS-SWN] 3.1.4), requests (_in) and responses (_out), each with
  * push and pull so tests can round-trip both directions.
  *
@@ -239,5 +241,8 @@ int witness_stub_kind_for(int opnum, bool response);
  */
 int ndr_witness_stub_repush(int kind, const uint8_t *in, size_t len, struct ndr_push *out,
                             size_t *consumed);
+/* The same, pulling with flags (NDR_FLAG_NDR64); out keeps its own flags. */
+int ndr_witness_stub_repush_flags(int kind, const uint8_t *in, size_t len, uint32_t flags,
+                                  struct ndr_push *out, size_t *consumed);
 
 #endif

@@ -178,18 +178,29 @@ static void tower_build(struct ndr_push *p, const struct dcerpc_epm_entry *e, co
 	push_floor(p, lhs, 1, rhs, 4);
 }
 
-/* twr_t: conformant struct, max_count hoisted, then tower_length, octets. */
+/*
+ * twr_t as Samba's epmapper.idl has it: tower_length, then the octets as a
+ * [subcontext(4)] with their own length. In NDR the two u32 are the same
+ * bytes as DCE's conformant struct (max_count hoisted, tower_length); in
+ * NDR64 the subcontext length is 8 bytes aligned to 8 after the u32
+ * tower_length, which is what samba.ndr produces with ndr64=True.
+ */
 static void push_twr(struct ndr_push *p, const struct dcerpc_epm_entry *e, const char *local_ip)
 {
+	struct ndr_push t;
+	ndr_push_init(&t); /* tower octets: unaligned, not NDR */
+	tower_build(&t, e, local_ip);
+	if (ndr_push_finish(&t) != 0) {
+		if (p->err == 0)
+			p->err = t.err;
+		ndr_push_free(&t);
+		return;
+	}
 	ndr_push_align(p, 4);
-	size_t at = p->len;
-	ndr_push_u32(p, 0); /* max_count */
-	ndr_push_u32(p, 0); /* tower_length */
-	size_t start = p->len;
-	tower_build(p, e, local_ip);
-	uint32_t n = (uint32_t)(p->len - start);
-	ndr_push_u32_at(p, at, n);
-	ndr_push_u32_at(p, at + 4, n);
+	ndr_push_u32(p, (uint32_t)t.len);   /* tower_length */
+	ndr_push_u3264(p, (uint32_t)t.len); /* subcontext length / max_count */
+	ndr_push_bytes(p, t.data, t.len);
+	ndr_push_free(&t);
 }
 
 static bool entry_matches(const struct dcerpc_epm_entry *e, const struct wd_guid *uuid,
@@ -216,7 +227,8 @@ static void reply_push(dcerpc_call_t *call, struct ndr_push *p)
 static void epm_map(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *stub, size_t len)
 {
 	struct ndr_pull in;
-	ndr_pull_init(&in, stub, len);
+	uint32_t flags = dcerpc_call_ndr_flags(call);
+	ndr_pull_init_flags(&in, stub, len, flags);
 	bool has_obj = false, has_tower = false;
 	struct wd_guid obj;
 	ndr_pull_ptr(&in, &has_obj);
@@ -226,9 +238,10 @@ static void epm_map(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *st
 	const uint8_t *tower = NULL;
 	uint32_t tower_len = 0;
 	if (has_tower) {
-		uint32_t max_count;
-		ndr_pull_u32(&in, &max_count);
+		uint32_t max_count = 0;
+		ndr_pull_align(&in, 4);
 		ndr_pull_u32(&in, &tower_len);
+		ndr_pull_u3264(&in, &max_count); /* see push_twr */
 		if (in.err == 0 && (max_count != tower_len || tower_len > EPM_MAX_TOWER)) {
 			dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
 			return;
@@ -257,12 +270,12 @@ static void epm_map(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *st
 	}
 	const char *local_ip = dcerpc_call_peer(call)->local_ip;
 	struct ndr_push p;
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, flags);
 	ndr_push_zero(&p, 20); /* entry_handle: zeroed, everything sent at once */
 	ndr_push_u32(&p, n);
-	ndr_push_u32(&p, max_towers); /* conformant-varying array of pointers */
-	ndr_push_u32(&p, 0);
-	ndr_push_u32(&p, n);
+	ndr_push_u3264(&p, max_towers); /* conformant-varying array of pointers */
+	ndr_push_u3264(&p, 0);
+	ndr_push_u3264(&p, n);
 	for (unsigned i = 0; i < n; i++)
 		ndr_push_ptr(&p, found[i]);
 	for (unsigned i = 0; i < n; i++)
@@ -282,7 +295,8 @@ static void epm_map(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *st
 static void epm_lookup(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *stub, size_t len)
 {
 	struct ndr_pull in;
-	ndr_pull_init(&in, stub, len);
+	uint32_t flags = dcerpc_call_ndr_flags(call);
+	ndr_pull_init_flags(&in, stub, len, flags);
 	uint32_t inquiry = 0, vers_option = 0, max_ents = 0;
 	bool has_obj = false, has_if = false;
 	struct wd_guid obj, ifuuid;
@@ -322,21 +336,24 @@ static void epm_lookup(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t 
 	}
 	const char *local_ip = dcerpc_call_peer(call)->local_ip;
 	struct ndr_push p;
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, flags);
 	ndr_push_zero(&p, 20);
 	ndr_push_u32(&p, n);
-	ndr_push_u32(&p, max_ents);
-	ndr_push_u32(&p, 0);
-	ndr_push_u32(&p, n);
+	ndr_push_u3264(&p, max_ents);
+	ndr_push_u3264(&p, 0);
+	ndr_push_u3264(&p, n);
 	for (unsigned i = 0; i < n; i++) {
-		ndr_push_align(&p, 4);
+		/* epm_entry_t holds a pointer: aligned to 8 in NDR64 */
+		ndr_push_align_ptr(&p);
 		ndr_push_guid(&p, &found[i]->iface.uuid); /* object: nil would do too */
 		ndr_push_ptr(&p, found[i]);
-		/* [string] char annotation[64]: varying: offset, actual_count, bytes+NUL */
+		/* [string] char annotation[64]: varying: offset, actual_count, bytes+NUL;
+		 * 4-byte counts in both syntaxes (Samba: LIBNDR_FLAG_STR_LEN4) */
 		size_t alen = strlen(found[i]->annotation) + 1;
 		ndr_push_u32(&p, 0);
 		ndr_push_u32(&p, (uint32_t)alen);
 		ndr_push_bytes(&p, found[i]->annotation, alen);
+		ndr_push_trailer_align(&p, 8);
 	}
 	for (unsigned i = 0; i < n; i++)
 		push_twr(&p, found[i], local_ip);

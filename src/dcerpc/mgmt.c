@@ -58,10 +58,10 @@ static void inq_if_ids(dcerpc_server_t *srv, dcerpc_call_t *call)
 {
 	unsigned n = dcerpc_server_iface_count(srv);
 	struct ndr_push p;
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, dcerpc_call_ndr_flags(call));
 	ndr_push_ptr(&p, srv); /* unique pointer to the vector */
-	ndr_push_u32(&p, n);   /* conformance of if_id[] */
-	ndr_push_u32(&p, n);   /* count */
+	ndr_push_u3264(&p, n); /* conformance of if_id[] */
+	ndr_push_u32(&p, n);   /* count; the pointers align to 8 in NDR64 */
 	for (unsigned i = 0; i < n; i++)
 		ndr_push_ptr(&p, dcerpc_server_iface_at(srv, i));
 	for (unsigned i = 0; i < n; i++) {
@@ -79,7 +79,7 @@ static void inq_stats(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *
 {
 	struct ndr_pull in;
 	uint32_t max_count = 0, unknown = 0;
-	ndr_pull_init(&in, stub, len);
+	ndr_pull_init_flags(&in, stub, len, dcerpc_call_ndr_flags(call));
 	ndr_pull_u32(&in, &max_count);
 	/* Samba's IDL has a second [in] u32; DCE's (and impacket's) only the count */
 	if (ndr_pull_remaining(&in) >= 4)
@@ -92,10 +92,11 @@ static void inq_stats(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *
 	dcerpc_server_mgmt_stats(srv, st);
 	uint32_t n = max_count < 4 ? max_count : 4;
 	struct ndr_push p;
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, dcerpc_call_ndr_flags(call));
 	/* DCE: count, then the conformant array (max_count, values); Samba's
-	 * conformant struct hoists max_count before count: same bytes. */
-	ndr_push_u32(&p, n);
+	 * conformant struct hoists max_count before count: same bytes in NDR,
+	 * max_count widened in NDR64. */
+	ndr_push_u3264(&p, n);
 	ndr_push_u32(&p, n);
 	for (uint32_t i = 0; i < n; i++)
 		ndr_push_u32(&p, st[i]);
@@ -110,7 +111,7 @@ static void inq_princ_name(dcerpc_server_t *srv, dcerpc_call_t *call, const uint
 {
 	struct ndr_pull in;
 	uint32_t proto = 0, size = 0;
-	ndr_pull_init(&in, stub, len);
+	ndr_pull_init_flags(&in, stub, len, dcerpc_call_ndr_flags(call));
 	ndr_pull_u32(&in, &proto);
 	ndr_pull_u32(&in, &size);
 	if (ndr_pull_finish(&in) < 0 || size > 4096) {
@@ -122,18 +123,18 @@ static void inq_princ_name(dcerpc_server_t *srv, dcerpc_call_t *call, const uint
 		name = "";
 	size_t n = strlen(name) + 1;
 	struct ndr_push p;
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, dcerpc_call_ndr_flags(call));
 	if (n > size) {
 		/* does not fit: empty answer, insufficient buffer (WERR 122) */
-		ndr_push_u32(&p, size);
-		ndr_push_u32(&p, 0);
-		ndr_push_u32(&p, 0);
+		ndr_push_u3264(&p, size);
+		ndr_push_u3264(&p, 0);
+		ndr_push_u3264(&p, 0);
 		ndr_push_align(&p, 4);
 		ndr_push_u32(&p, 122);
 	} else {
-		ndr_push_u32(&p, size);
-		ndr_push_u32(&p, 0);
-		ndr_push_u32(&p, (uint32_t)n);
+		ndr_push_u3264(&p, size);
+		ndr_push_u3264(&p, 0);
+		ndr_push_u3264(&p, (uint32_t)n);
 		ndr_push_bytes(&p, name, n);
 		ndr_push_align(&p, 4);
 		ndr_push_u32(&p, 0);

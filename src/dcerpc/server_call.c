@@ -10,6 +10,7 @@
 
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/ndr.h"
 #include "server_int.h"
 
 /* ---- faults ---- */
@@ -165,6 +166,11 @@ uint32_t dcerpc_call_id(const dcerpc_call_t *call)
 	return call->call_id;
 }
 
+uint32_t dcerpc_call_ndr_flags(const dcerpc_call_t *call)
+{
+	return call->ndr_flags;
+}
+
 /* Runs the cancel callback, then frees the call. */
 static void call_cancel(struct dcerpc_call *call, enum dcerpc_cancel_reason reason)
 {
@@ -201,9 +207,11 @@ static void dispatch_call(struct conn *c, const struct pres_ctx *pc, uint32_t ca
 	/* verification trailer: strip it, check its PCONTEXT ([MS-RPCE] 2.2.2.13) */
 	size_t vt_off;
 	struct dcerpc_pdu_syntax abs = {pc->iface->syntax.uuid, pc->proposed_version};
-	/* PCONTEXT must name the context as the client proposed it, with
-	 * NDR32 (Samba dcesrv_check_verification_trailer: fault 5 if not) */
-	int rc = dcerpc_vt_find(stub, stub_len, &abs, &dcerpc_ndr32_syntax, &vt_off);
+	/* PCONTEXT must name the context as the client proposed it, with its
+	 * transfer syntax (Samba dcesrv_check_verification_trailer: fault 5 if not) */
+	const struct dcerpc_pdu_syntax *xfer =
+	    pc->ndr_flags & NDR_FLAG_NDR64 ? &dcerpc_ndr64_syntax : &dcerpc_ndr32_syntax;
+	int rc = dcerpc_vt_find(stub, stub_len, &abs, xfer, &vt_off);
 	if (rc == 0) {
 		if (wd_log_get_level() >= WD_LOG_DEBUG)
 			wd_log(WD_LOG_DEBUG, "dcerpc.vt.stripped", "call_id=%u bytes=%zu", call_id,
@@ -227,6 +235,7 @@ static void dispatch_call(struct conn *c, const struct pres_ctx *pc, uint32_t ca
 	call->context_id = pc->id;
 	call->opnum = opnum;
 	call->iface = pc->iface;
+	call->ndr_flags = pc->ndr_flags;
 	call->next = c->calls;
 	if (c->calls)
 		c->calls->prev = call;

@@ -69,6 +69,7 @@ struct pres_ctx {
 	uint16_t id;
 	uint32_t proposed_version; /* abstract syntax version the client asked for */
 	const struct dcerpc_iface *iface;
+	uint32_t ndr_flags; /* NDR_FLAG_NDR64 when NDR64 was negotiated */
 };
 
 struct ip_count {
@@ -86,6 +87,7 @@ struct dcerpc_call {
 	uint16_t context_id;
 	uint16_t opnum;
 	const struct dcerpc_iface *iface;
+	uint32_t ndr_flags; /* transfer syntax of the call's presentation context */
 	dcerpc_cancel_cb cancel_cb;
 	void *cancel_arg;
 	bool cancelled; /* the cancel callback runs: the core frees the call */

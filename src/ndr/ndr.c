@@ -1,11 +1,12 @@
 /*
- * ndr.c - NDR32 marshalling primitives ([C706] ch. 14, [MS-RPCE] 2.2.5),
- * little-endian only. See include/witness/ndr.h for the contract.
+ * ndr.c - NDR and NDR64 marshalling primitives ([C706] ch. 14, [MS-RPCE]
+ * 2.2.5), little-endian only. See include/witness/ndr.h for the contract.
  *
  * Alignment: the fixed-size primitives (u8..u64, bytes, guid) never align on
  * their own, because the same buffers also build PDU headers and EPM tower
  * octets, which are not NDR-aligned. The NDR-only constructs (pointers,
- * conformant-varying strings) align to 4 first, as [C706] 14.2.2 requires.
+ * conformant-varying strings) align to 4 first, as [C706] 14.2.2 requires,
+ * or to 8 in NDR64 ([MS-RPCE] 2.2.5.3.2, 2.2.5.3.3), where they are 8 bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +21,33 @@
 
 /* ---------------------------------------------------------------- push */
 
-void ndr_push_init(struct ndr_push *p)
+void ndr_push_init_flags(struct ndr_push *p, uint32_t flags)
 {
 	memset(p, 0, sizeof(*p));
 	p->next_ref_id = NDR_FIRST_REF_ID;
+	p->flags = flags;
+}
+
+void ndr_push_init(struct ndr_push *p)
+{
+	ndr_push_init_flags(p, 0);
 }
 
 void ndr_push_free(struct ndr_push *p)
 {
+	uint32_t flags = p->flags;
 	free(p->data);
-	memset(p, 0, sizeof(*p));
-	p->next_ref_id = NDR_FIRST_REF_ID;
+	ndr_push_init_flags(p, flags);
+}
+
+static bool push_ndr64(const struct ndr_push *p)
+{
+	return (p->flags & NDR_FLAG_NDR64) != 0;
+}
+
+static bool pull_ndr64(const struct ndr_pull *p)
+{
+	return (p->flags & NDR_FLAG_NDR64) != 0;
 }
 
 int ndr_push_finish(const struct ndr_push *p)
@@ -101,6 +118,17 @@ void ndr_push_align(struct ndr_push *p, size_t n)
 	ndr_push_zero(p, pad);
 }
 
+void ndr_push_align_ptr(struct ndr_push *p)
+{
+	ndr_push_align(p, push_ndr64(p) ? 8 : 4);
+}
+
+void ndr_push_trailer_align(struct ndr_push *p, size_t n)
+{
+	if (push_ndr64(p))
+		ndr_push_align(p, n);
+}
+
 void ndr_push_u8(struct ndr_push *p, uint8_t v)
 {
 	uint8_t *w = push_reserve(p, 1);
@@ -141,6 +169,15 @@ void ndr_push_u64(struct ndr_push *p, uint64_t v)
 	}
 }
 
+void ndr_push_u3264(struct ndr_push *p, uint32_t v)
+{
+	ndr_push_align_ptr(p);
+	if (push_ndr64(p))
+		ndr_push_u64(p, v);
+	else
+		ndr_push_u32(p, v);
+}
+
 void ndr_push_bytes(struct ndr_push *p, const void *b, size_t n)
 {
 	if (n == 0)
@@ -173,14 +210,14 @@ void ndr_push_guid(struct ndr_push *p, const struct wd_guid *g)
 
 void ndr_push_ptr(struct ndr_push *p, const void *ptr)
 {
-	ndr_push_align(p, 4);
 	if (ptr == NULL) {
-		ndr_push_u32(p, 0);
+		ndr_push_u3264(p, 0);
 		return;
 	}
 	if (p->err == 0 && p->next_ref_id == 0)
 		p->next_ref_id = NDR_FIRST_REF_ID; /* struct zeroed by a caller */
-	ndr_push_u32(p, p->next_ref_id);
+	/* NDR64 keeps NDR32's referent id values, widened (Samba's ndr_push_ref_ptr) */
+	ndr_push_u3264(p, p->next_ref_id);
 	p->next_ref_id += 4;
 }
 
@@ -206,10 +243,9 @@ void ndr_push_wstring(struct ndr_push *p, const char *s)
 		p->err = WD_ERANGE;
 		return;
 	}
-	ndr_push_align(p, 4);
-	ndr_push_u32(p, (uint32_t)(units + 1)); /* max_count */
-	ndr_push_u32(p, 0);                     /* offset */
-	ndr_push_u32(p, (uint32_t)(units + 1)); /* actual_count */
+	ndr_push_u3264(p, (uint32_t)(units + 1)); /* max_count */
+	ndr_push_u3264(p, 0);                     /* offset */
+	ndr_push_u3264(p, (uint32_t)(units + 1)); /* actual_count */
 	ndr_push_bytes(p, u16, units * 2);
 	ndr_push_u16(p, 0); /* terminating NUL */
 	free(u16);
@@ -228,12 +264,18 @@ void ndr_push_u32_at(struct ndr_push *p, size_t off, uint32_t v)
 
 /* ---------------------------------------------------------------- pull */
 
-void ndr_pull_init(struct ndr_pull *p, const uint8_t *data, size_t len)
+void ndr_pull_init_flags(struct ndr_pull *p, const uint8_t *data, size_t len, uint32_t flags)
 {
 	p->data = data;
 	p->len = data != NULL ? len : 0;
 	p->off = 0;
 	p->err = 0;
+	p->flags = flags;
+}
+
+void ndr_pull_init(struct ndr_pull *p, const uint8_t *data, size_t len)
+{
+	ndr_pull_init_flags(p, data, len, 0);
 }
 
 int ndr_pull_finish(const struct ndr_pull *p)
@@ -266,6 +308,17 @@ void ndr_pull_align(struct ndr_pull *p, size_t n)
 		return;
 	size_t pad = (n - (p->off % n)) % n;
 	(void)pull_take(p, pad);
+}
+
+void ndr_pull_align_ptr(struct ndr_pull *p)
+{
+	ndr_pull_align(p, pull_ndr64(p) ? 8 : 4);
+}
+
+void ndr_pull_trailer_align(struct ndr_pull *p, size_t n)
+{
+	if (pull_ndr64(p))
+		ndr_pull_align(p, n);
 }
 
 void ndr_pull_u8(struct ndr_pull *p, uint8_t *v)
@@ -301,6 +354,24 @@ void ndr_pull_u64(struct ndr_pull *p, uint64_t *v)
 		*v = (uint64_t)get_u32(r) | (uint64_t)get_u32(r + 4) << 32;
 }
 
+void ndr_pull_u3264(struct ndr_pull *p, uint32_t *v)
+{
+	ndr_pull_align_ptr(p);
+	if (!pull_ndr64(p)) {
+		ndr_pull_u32(p, v);
+		return;
+	}
+	uint64_t w = 0;
+	ndr_pull_u64(p, &w);
+	if (p->err != 0)
+		return;
+	if (w > UINT32_MAX) {
+		p->err = WD_ERANGE;
+		return;
+	}
+	*v = (uint32_t)w;
+}
+
 void ndr_pull_bytes(struct ndr_pull *p, void *b, size_t n)
 {
 	const uint8_t *r = pull_take(p, n);
@@ -323,8 +394,8 @@ void ndr_pull_guid(struct ndr_pull *p, struct wd_guid *g)
 void ndr_pull_ptr(struct ndr_pull *p, bool *present)
 {
 	uint32_t id = 0;
-	ndr_pull_align(p, 4);
-	ndr_pull_u32(p, &id);
+	/* NDR64: an id above 32 bits is refused (no witness client sends one) */
+	ndr_pull_u3264(p, &id);
 	if (p->err == 0)
 		*present = id != 0;
 }
@@ -335,10 +406,9 @@ void ndr_pull_wstring(struct ndr_pull *p, char **out)
 	const uint8_t *units;
 	char *s = NULL;
 
-	ndr_pull_align(p, 4);
-	ndr_pull_u32(p, &max);
-	ndr_pull_u32(p, &offset);
-	ndr_pull_u32(p, &actual);
+	ndr_pull_u3264(p, &max);
+	ndr_pull_u3264(p, &offset);
+	ndr_pull_u3264(p, &actual);
 	if (p->err != 0)
 		return;
 	/* Bounded before anything is allocated. */

@@ -1,5 +1,5 @@
 /*
- * ndr_witness.c - NDR32 of the MS-SWN interface (idl/witness.idl), requests
+ * ndr_witness.c - NDR and NDR64 of the MS-SWN interface (idl/witness.idl), requests
  * and responses of opnums 0-5, and the little-endian message buffers of
  * AsyncNotify ([MS-SWN] 2.2.2). Byte-exact with Samba's librpc (the test
  * oracle, tests/vectors/gen_witness_vectors.py) and with the Windows Server
@@ -141,12 +141,13 @@ int ndr_witness_get_interface_list_out_push(struct ndr_push *p,
 			push_fail(p, WD_ERANGE);
 			return ndr_push_finish(p);
 		}
-		ndr_push_align(p, 4);
+		/* WITNESS_INTERFACE_LIST holds a pointer: aligned to 8 in NDR64 */
+		ndr_push_align_ptr(p);
 		ndr_push_u32(p, list->num);
 		ndr_push_ptr(p, list->interfaces);
+		ndr_push_trailer_align(p, 8);
 		if (list->interfaces != NULL) {
-			ndr_push_align(p, 4);
-			ndr_push_u32(p, list->num); /* max_count of [size_is] */
+			ndr_push_u3264(p, list->num); /* max_count of [size_is] */
 			for (uint32_t i = 0; i < list->num && p->err == 0; i++)
 				push_interface_info(p, &list->interfaces[i]);
 		}
@@ -163,15 +164,15 @@ int ndr_witness_get_interface_list_out_pull(struct ndr_pull *p, struct witness_i
 
 	ndr_pull_ptr(p, &present);
 	if (present) {
-		ndr_pull_align(p, 4);
+		ndr_pull_align_ptr(p);
 		ndr_pull_u32(p, &l.num);
 		ndr_pull_ptr(p, &arr_present);
+		ndr_pull_trailer_align(p, 8);
 		if (p->err == 0 && !arr_present && l.num != 0)
 			pull_fail(p, WD_EPROTO);
 		if (p->err == 0 && arr_present) {
 			uint32_t max = 0;
-			ndr_pull_align(p, 4);
-			ndr_pull_u32(p, &max);
+			ndr_pull_u3264(p, &max);
 			if (p->err == 0 && max != l.num)
 				pull_fail(p, WD_EPROTO); /* size_is(NumberOfInterfaces) */
 			/* bounded before allocating */
@@ -394,6 +395,13 @@ void witness_notify_response_free(struct witness_notify_response *r)
  * WERROR aligns to 4. Matches Samba's hand-written
  * ndr_push_witness_notifyResponse (librpc/ndr/ndr_witness.c) and the WS2012
  * capture. A NULL buffer is pushed as a NULL pointer with Length as given.
+ *
+ * NDR64: the pointer and max_count widen to 8 bytes, the structure aligns to
+ * 8. Length stays the size of MessageBuffer as [MS-SWN] 2.2.2.4 defines it;
+ * Samba's push computes it as ndr_size_witness_notifyResponse() - 20, which
+ * under NDR64 also counts the wider header and pads the buffer with zeros
+ * (14 message bytes go out as Length 28). Samba's pull accepts either, since
+ * it checks max_count against Length only.
  */
 int ndr_witness_async_notify_out_push(struct ndr_push *p,
                                       const struct witness_notify_response *resp, uint32_t result)
@@ -404,13 +412,13 @@ int ndr_witness_async_notify_out_push(struct ndr_push *p,
 			push_fail(p, WD_ERANGE);
 			return ndr_push_finish(p);
 		}
-		ndr_push_align(p, 4);
+		ndr_push_align_ptr(p);
 		ndr_push_u32(p, resp->type);
 		ndr_push_u32(p, resp->length);
 		ndr_push_u32(p, resp->num);
 		ndr_push_ptr(p, resp->buffer);
 		if (resp->buffer != NULL) {
-			ndr_push_u32(p, resp->length); /* max_count */
+			ndr_push_u3264(p, resp->length); /* max_count */
 			ndr_push_bytes(p, resp->buffer, resp->length);
 		}
 	}
@@ -427,14 +435,14 @@ int ndr_witness_async_notify_out_pull(struct ndr_pull *p, struct witness_notify_
 	memset(&t, 0, sizeof(t));
 	ndr_pull_ptr(p, &present);
 	if (present) {
-		ndr_pull_align(p, 4);
+		ndr_pull_align_ptr(p);
 		ndr_pull_u32(p, &t.type);
 		ndr_pull_u32(p, &t.length);
 		ndr_pull_u32(p, &t.num);
 		ndr_pull_ptr(p, &buf_present);
 		if (p->err == 0 && buf_present) {
 			uint32_t max = 0;
-			ndr_pull_u32(p, &max);
+			ndr_pull_u3264(p, &max);
 			if (p->err == 0 && max != t.length)
 				pull_fail(p, WD_EPROTO); /* size_is(Length) */
 			if (p->err == 0 && t.length > NDR_MAX_ARRAY)
@@ -715,10 +723,16 @@ int witness_stub_kind_for(int opnum, bool response)
 int ndr_witness_stub_repush(int kind, const uint8_t *in, size_t len, struct ndr_push *out,
                             size_t *consumed)
 {
+	return ndr_witness_stub_repush_flags(kind, in, len, 0, out, consumed);
+}
+
+int ndr_witness_stub_repush_flags(int kind, const uint8_t *in, size_t len, uint32_t flags,
+                                  struct ndr_push *out, size_t *consumed)
+{
 	struct ndr_pull pull;
 	int rc = WD_EINVAL;
 
-	ndr_pull_init(&pull, in, len);
+	ndr_pull_init_flags(&pull, in, len, flags);
 	switch (kind) {
 	case WITNESS_STUB_REGISTER_IN:
 	case WITNESS_STUB_REGISTER_EX_IN: {

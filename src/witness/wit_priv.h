@@ -56,6 +56,8 @@ struct wit_rpc_ops {
 	void *(*handle_lookup)(dcerpc_call_t *call, const struct dcerpc_wire_handle *wire,
 	                       uint32_t handle_type, dcerpc_handle_t **out);
 	void (*handle_close)(dcerpc_handle_t *h);
+	/* NDR flags of the call (NDR_FLAG_NDR64); NULL = NDR32 */
+	uint32_t (*ndr_flags)(const dcerpc_call_t *call);
 };
 /* ops must outlive ws. Default: the real dcerpc_* functions. */
 void wit_service_set_rpc_ops(wit_service_t *ws, const struct wit_rpc_ops *ops);

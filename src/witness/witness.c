@@ -109,6 +109,7 @@ static const struct wit_rpc_ops real_rpc = {
     .handle_create = dcerpc_handle_create,
     .handle_lookup = dcerpc_handle_lookup,
     .handle_close = dcerpc_handle_close,
+    .ndr_flags = dcerpc_call_ndr_flags,
 };
 
 void wit_service_set_rpc_ops(wit_service_t *ws, const struct wit_rpc_ops *ops)
@@ -117,6 +118,12 @@ void wit_service_set_rpc_ops(wit_service_t *ws, const struct wit_rpc_ops *ops)
 }
 
 /* ---- replies ---- */
+
+/* The call's transfer syntax: NDR or NDR64 ([MS-RPCE] 2.2.5), as negotiated. */
+static uint32_t call_ndr_flags(const wit_service_t *ws, const dcerpc_call_t *call)
+{
+	return ws->rpc->ndr_flags != NULL ? ws->rpc->ndr_flags(call) : 0;
+}
 
 static void reply_stub(wit_service_t *ws, dcerpc_call_t *call, struct ndr_push *p)
 {
@@ -142,7 +149,7 @@ static void reply_result(wit_service_t *ws, dcerpc_call_t *call, uint32_t werr)
 {
 	struct ndr_push p;
 
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, call_ndr_flags(ws, call));
 	ndr_witness_result_out_push(&p, werr);
 	reply_stub(ws, call, &p);
 }
@@ -154,7 +161,7 @@ static void reply_handle(wit_service_t *ws, dcerpc_call_t *call, const struct dc
 	struct ndr_push p;
 
 	memset(&zero, 0, sizeof(zero));
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, call_ndr_flags(ws, call));
 	ndr_witness_handle_out_push(&p, h != NULL ? h : &zero, werr);
 	reply_stub(ws, call, &p);
 }
@@ -164,7 +171,7 @@ static void reply_notify(wit_service_t *ws, dcerpc_call_t *call,
 {
 	struct ndr_push p;
 
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, call_ndr_flags(ws, call));
 	ndr_witness_async_notify_out_push(&p, resp, werr);
 	reply_stub(ws, call, &p);
 }
@@ -696,7 +703,7 @@ static void op_get_interface_list(wit_service_t *ws, dcerpc_call_t *call)
 		if (!cluster_ip_is_local(v, ip))
 			ii->flags |= WITNESS_INFO_WITNESS_IF;
 	}
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, call_ndr_flags(ws, call));
 	if (v->n == 0)
 		ndr_witness_get_interface_list_out_push(&p, NULL, WERR_NO_MORE_ITEMS);
 	else
@@ -769,7 +776,7 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 	int rc;
 
 	memset(&in, 0, sizeof(in));
-	ndr_pull_init(&pl, stub, len);
+	ndr_pull_init_flags(&pl, stub, len, call_ndr_flags(ws, call));
 	rc =
 	    ex ? ndr_witness_register_ex_in_pull(&pl, &in) : ndr_witness_register_in_pull(&pl, &in);
 	if (rc != 0) {
@@ -942,7 +949,7 @@ static struct wit_reg *lookup(wit_service_t *ws, dcerpc_call_t *call, const uint
 	struct wit_reg *r;
 
 	*bad_stub = false;
-	ndr_pull_init(&pl, stub, len);
+	ndr_pull_init_flags(&pl, stub, len, call_ndr_flags(ws, call));
 	if (ndr_witness_handle_in_pull(&pl, wire) != 0) {
 		*bad_stub = true;
 		return NULL;
@@ -1148,6 +1155,8 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 	/* Opnum 5 (UnRegisterEx) included: [MS-SWN] 3.1.4.6, Windows Server 2025 clients. */
 	ws->iface.num_ops = WITNESS_NUM_OPS;
 	ws->iface.min_auth_level = cfg->min_auth_level;
+	/* NDR64 when offered, as Samba's rpcd_witness.c (Windows clients offer it) */
+	ws->iface.prefer_ndr64 = true;
 	ws->iface.ctx = ws;
 	ws->iface.dispatch = wit_dispatch;
 	cluster_subscribe(cluster, on_cluster_event, ws);

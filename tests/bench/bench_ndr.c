@@ -3,10 +3,12 @@
  * test (tests/integration/test_ndr_oracle.py).
  *
  *   bench_ndr                 encode/decode throughput of typical stubs
- *   bench_ndr repush          stdin lines "<kind> <hex>"; prints our pull +
+ *   bench_ndr repush [ndr64]  stdin lines "<kind> <hex>"; prints our pull +
  *                             re-push as "<hex>" or "ERR <code> <name>"
- *   bench_ndr gen N SEED      prints N random vectors pushed by us, in the
+ *   bench_ndr gen N SEED [ndr64]
+ *                             prints N random vectors pushed by us, in the
  *                             tests/vectors/witness_ndr.txt line format
+ * With "ndr64" the stubs are NDR64 (NDR_FLAG_NDR64) instead of NDR32.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,8 @@ static void print_hex(FILE *f, const uint8_t *b, size_t n)
 		fputc(hx[b[i] & 15], f);
 	}
 }
+
+static uint32_t ndr_flags; /* NDR_FLAG_NDR64 with the "ndr64" argument */
 
 static int repush_mode(void)
 {
@@ -70,8 +74,8 @@ static int repush_mode(void)
 		}
 		struct ndr_push p;
 		size_t used = 0;
-		ndr_push_init(&p);
-		int rc = ndr_witness_stub_repush(kind, buf, bl, &p, &used);
+		ndr_push_init_flags(&p, ndr_flags);
+		int rc = ndr_witness_stub_repush_flags(kind, buf, bl, ndr_flags, &p, &used);
 		if (rc == 0 && used != bl)
 			rc = WD_EPROTO; /* the oracle's bytes must be consumed exactly */
 		if (rc != 0) {
@@ -186,7 +190,7 @@ static void gen_one(int kind, int idx)
 	char key[64];
 	int rc = 0;
 
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, ndr_flags);
 	/* values are printed after the bytes, so push into p first */
 	switch (kind) {
 	case WITNESS_STUB_REGISTER_IN:
@@ -528,12 +532,16 @@ static int bench_mode(void)
 
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[argc - 1], "ndr64") == 0) {
+		ndr_flags = NDR_FLAG_NDR64;
+		argc--;
+	}
 	if (argc >= 2 && strcmp(argv[1], "repush") == 0)
 		return repush_mode();
 	if (argc >= 4 && strcmp(argv[1], "gen") == 0)
 		return gen_mode(atoi(argv[2]), strtoull(argv[3], NULL, 0));
 	if (argc == 1)
 		return bench_mode();
-	fprintf(stderr, "usage: bench_ndr [repush | gen N SEED]\n");
+	fprintf(stderr, "usage: bench_ndr [repush | gen N SEED] [ndr64]\n");
 	return 2;
 }

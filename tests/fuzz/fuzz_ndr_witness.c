@@ -1,7 +1,8 @@
 /*
- * fuzz_ndr_witness.c - libFuzzer target for the MS-SWN NDR32 parsers.
+ * fuzz_ndr_witness.c - libFuzzer target for the MS-SWN NDR and NDR64 parsers.
  *
- * Input byte 0 selects the stub kind, the rest is the stub. Properties:
+ * Input byte 0 selects the stub kind (low 7 bits) and the transfer syntax
+ * (bit 7 set: NDR64), the rest is the stub. Properties:
  * no crash, no leak (ASan), and for any input that pulls: our push of the
  * pulled values pulls again and re-pushes to the same bytes (push and pull
  * agree). Notify responses also go through the message-buffer parsers, and
@@ -16,14 +17,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void fuzz_messages(const uint8_t *data, size_t size)
+static void fuzz_messages(const uint8_t *data, size_t size, uint32_t flags)
 {
 	struct ndr_pull q;
 	struct witness_notify_response r;
 	bool present;
 	uint32_t result;
 
-	ndr_pull_init(&q, data, size);
+	ndr_pull_init_flags(&q, data, size, flags);
 	if (ndr_witness_async_notify_out_pull(&q, &r, &present, &result) != 0 || !present)
 		return;
 	struct witness_resource_change *rc = NULL;
@@ -84,7 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	int kind = data[0] % (WITNESS_STUB_NUM_KINDS + 1);
+	uint32_t flags = data[0] & 0x80 ? NDR_FLAG_NDR64 : 0;
+	int kind = (data[0] & 0x7f) % (WITNESS_STUB_NUM_KINDS + 1);
 	data++;
 	size--;
 	if (kind == WITNESS_STUB_NUM_KINDS) {
@@ -94,17 +96,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct ndr_push p1, p2;
 	size_t used = 0;
-	ndr_push_init(&p1);
-	if (ndr_witness_stub_repush(kind, data, size, &p1, &used) == 0) {
-		ndr_push_init(&p2);
+	ndr_push_init_flags(&p1, flags);
+	if (ndr_witness_stub_repush_flags(kind, data, size, flags, &p1, &used) == 0) {
+		ndr_push_init_flags(&p2, flags);
 		size_t used2 = 0;
-		if (ndr_witness_stub_repush(kind, p1.data, p1.len, &p2, &used2) != 0 ||
+		if (ndr_witness_stub_repush_flags(kind, p1.data, p1.len, flags, &p2, &used2) != 0 ||
 		    used2 != p1.len || p2.len != p1.len || memcmp(p1.data, p2.data, p1.len) != 0)
 			abort(); /* our own output must round-trip exactly */
 		ndr_push_free(&p2);
 	}
 	ndr_push_free(&p1);
 	if (kind == WITNESS_STUB_ASYNC_NOTIFY_OUT)
-		fuzz_messages(data, size);
+		fuzz_messages(data, size, flags);
 	return 0;
 }

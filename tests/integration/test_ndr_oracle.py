@@ -1,5 +1,6 @@
-"""Oracle test: our MS-SWN NDR32 against Samba's NDR (python3-samba), with
-FRESH random structures every run (the committed vectors are fixed).
+"""Oracle test: our MS-SWN NDR32 and NDR64 against Samba's NDR (python3-samba,
+samba.ndr with ndr64=True for NDR64, LIBNDR_FLAG_NDR64), with FRESH random
+structures every run (the committed vectors are fixed).
 
 Both directions:
   * Samba -> us: random structures packed by samba.ndr are pulled and pushed
@@ -32,11 +33,34 @@ PER_KIND = int(os.environ.get("WD_ORACLE_PER_KIND", "1000"))
 SEED = int(os.environ.get("WD_ORACLE_SEED", str(int(time.time() * 1000) & 0x7FFFFFFF)))
 
 
-def repush(lines):
+def repush(lines, ndr64=False):
     """Runs bench_ndr repush over "<kind> <hex>" lines, returns its output lines."""
-    out = subprocess.run([BENCH, "repush"], input="\n".join(lines) + "\n", capture_output=True,
+    out = subprocess.run([BENCH, "repush"] + (["ndr64"] if ndr64 else []),
+                         input="\n".join(lines) + "\n", capture_output=True,
                          text=True, timeout=120, check=True).stdout
     return out.splitlines()
+
+
+def samba_notify_ndr64(data):
+    """What Samba's NDR64 push makes of our AsyncNotify response `data`.
+
+    [MS-SWN] 2.2.2.4 defines Length as the size of MessageBuffer, and that is
+    what we send. Samba's hand-written ndr_push_witness_notifyResponse
+    (librpc/ndr/ndr_witness.c) pushes ndr_size_witness_notifyResponse() - 20,
+    which under NDR64 also counts the wider header (pad, 8-byte pointer,
+    8-byte max_count) and its trailing alignment, and zero-fills the buffer
+    up to that Length. Layout: pointer 0..8, type 8, Length 12, num 16, pad
+    20, buffer pointer 24..32, max_count 32..40, buffer 40.., result."""
+    if data[0:8] == bytes(8) or data[24:32] == bytes(8):
+        return data  # NULL response or NULL buffer: no Length rewrite
+    n = int.from_bytes(data[12:16], "little")
+    size = 12 + 4 + 8 + 8 + n  # the structure as Samba sizes it
+    size = (size + 3) & ~3
+    n2 = size - 20
+    body = data[40:40 + n] + bytes(n2 - n)
+    out = data[0:12] + n2.to_bytes(4, "little") + data[16:32] + n2.to_bytes(8, "little") + body
+    out += bytes((4 - len(out) % 4) % 4)
+    return out + data[-4:]
 
 
 def parse_line(line):
@@ -100,39 +124,66 @@ class NdrOracleTest(unittest.TestCase):
             self.assertEqual(o, d.hex(), "%s %s" % (k, n))
         self.assertGreaterEqual(len(vs), 100)
 
-    def test_samba_to_us(self):
-        """Fresh Samba-packed random structures: our pull + push is byte-identical."""
+    def samba_to_us(self, ndr64):
         rng = random.Random(SEED)
-        vs = []
-        for kind in gen.KINDS:
-            for i in range(PER_KIND):
-                vs.append(gen.random_vector(rng, kind, "r%d" % i))
-        out = repush(["%s %s" % (k, d.hex()) for (k, _, d, _) in vs])
+        gen.NDR64 = ndr64
+        try:
+            vs = []
+            for kind in gen.KINDS:
+                for i in range(PER_KIND):
+                    vs.append(gen.random_vector(rng, kind, "r%d" % i))
+        finally:
+            gen.NDR64 = False
+        out = repush(["%s %s" % (k, d.hex()) for (k, _, d, _) in vs], ndr64)
         self.assertEqual(len(out), len(vs))
         bad = [(k, d.hex(), o) for (k, _, d, _), o in zip(vs, out) if o != d.hex()]
         self.assertEqual(bad[:3], [], "%d of %d differ (seed %d)" % (len(bad), len(vs), SEED))
-        print("samba->us: %d random structures byte-identical" % len(vs), file=sys.stderr)
+        print("samba->us%s: %d random structures byte-identical"
+              % (" (NDR64)" if ndr64 else "", len(vs)), file=sys.stderr)
 
-    def test_us_to_samba(self):
-        """Fresh structures pushed by us: Samba decodes our values and re-packs our bytes."""
+    def test_samba_to_us(self):
+        """Fresh Samba-packed random structures: our pull + push is byte-identical."""
+        self.samba_to_us(False)
+
+    def test_samba_to_us_ndr64(self):
+        """The same in NDR64: every witness structure, Samba's NDR64 bytes."""
+        self.samba_to_us(True)
+
+    def us_to_samba(self, ndr64):
         n = PER_KIND * len(gen.KINDS)
-        out = subprocess.run([BENCH, "gen", str(n), str(SEED)], capture_output=True, text=True,
-                             timeout=120, check=True).stdout.splitlines()
+        out = subprocess.run([BENCH, "gen", str(n), str(SEED)] + (["ndr64"] if ndr64 else []),
+                             capture_output=True, text=True, timeout=120,
+                             check=True).stdout.splitlines()
         self.assertEqual(len(out), n)
+        rewritten = 0
         for line in out:
             kind, name, data, kv = parse_line(line)
             cls, direction = SAMBA[kind]
             obj = cls()
             msg = "%s %s %s (seed %d)" % (kind, name, data.hex(), SEED)
+            want = data
+            if ndr64 and kind == "async_notify_out":
+                want = samba_notify_ndr64(data)
+                rewritten += want != data
             if direction == "in":
-                ndr_unpack_in(obj, data)
-                self.assertEqual(ndr_pack_in(obj), data, msg)
+                ndr_unpack_in(obj, data, ndr64=ndr64)
+                self.assertEqual(ndr_pack_in(obj, ndr64=ndr64), want, msg)
             else:
-                ndr_unpack_out(obj, data)
-                self.assertEqual(ndr_pack_out(obj), data, msg)
+                ndr_unpack_out(obj, data, ndr64=ndr64)
+                self.assertEqual(ndr_pack_out(obj, ndr64=ndr64), want, msg)
             self.check_values(kind, obj, kv, msg)
-        print("us->samba: %d random structures decoded and re-packed identically" % n,
-              file=sys.stderr)
+        print("us->samba%s: %d random structures decoded and re-packed identically%s"
+              % (" (NDR64)" if ndr64 else "", n,
+                 " (%d AsyncNotify responses with Samba's NDR64 Length)" % rewritten
+                 if ndr64 else ""), file=sys.stderr)
+
+    def test_us_to_samba(self):
+        """Fresh structures pushed by us: Samba decodes our values and re-packs our bytes."""
+        self.us_to_samba(False)
+
+    def test_us_to_samba_ndr64(self):
+        """The same in NDR64 (Samba's AsyncNotify Length differs, see samba_notify_ndr64)."""
+        self.us_to_samba(True)
 
     def check_values(self, kind, obj, kv, msg):
         if kind in ("register_in", "register_ex_in"):

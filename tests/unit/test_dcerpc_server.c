@@ -23,7 +23,16 @@
 
 /* ---- the echo interface ---- */
 
-enum { OP_ECHO, OP_PENDING, OP_COMPLETE, OP_HANDLE_NEW, OP_HANDLE_CHECK, OP_HANDLE_CLOSE, OP_N };
+enum {
+	OP_ECHO,
+	OP_PENDING,
+	OP_COMPLETE,
+	OP_HANDLE_NEW,
+	OP_HANDLE_CHECK,
+	OP_HANDLE_CLOSE,
+	OP_NDR_FLAGS,
+	OP_N
+};
 
 static struct {
 	dcerpc_call_t *pending;
@@ -56,6 +65,11 @@ static void echo_dispatch(void *ctx, dcerpc_call_t *call, uint16_t opnum, const 
 	case OP_ECHO:
 		dcerpc_call_reply(call, stub, len);
 		break;
+	case OP_NDR_FLAGS: {
+		uint8_t f = (uint8_t)dcerpc_call_ndr_flags(call);
+		dcerpc_call_reply(call, &f, 1);
+		break;
+	}
 	case OP_PENDING:
 		st.pending = call;
 		dcerpc_call_set_cancel(call, on_cancel, NULL);
@@ -107,6 +121,16 @@ static const struct dcerpc_iface echo_iface = {
     .dispatch = echo_dispatch,
 };
 
+/* the echo interface again, preferring NDR64 as the witness interface does */
+static const struct dcerpc_iface echo64_iface = {
+    .name = "echo64",
+    .syntax = {{0x12345600, 0x1234, 0x5678, {0x9a, 0xbc}, {1, 2, 3, 4, 5, 6}}, 1, 1},
+    .num_ops = OP_N,
+    .min_auth_level = AUTH_LEVEL_NONE,
+    .prefer_ndr64 = true,
+    .dispatch = echo_dispatch,
+};
+
 static const struct dcerpc_iface secure_iface = {
     .name = "secure",
     .syntax = {{0x87654321, 0x1234, 0x5678, {0x9a, 0xbc}, {1, 2, 3, 4, 5, 6}}, 1, 0},
@@ -117,6 +141,8 @@ static const struct dcerpc_iface secure_iface = {
 
 static const struct dcerpc_pdu_syntax echo_syntax = {
     {0x12345678, 0x1234, 0x5678, {0x9a, 0xbc}, {1, 2, 3, 4, 5, 6}}, 1 | (1u << 16)};
+static const struct dcerpc_pdu_syntax echo64_syntax = {
+    {0x12345600, 0x1234, 0x5678, {0x9a, 0xbc}, {1, 2, 3, 4, 5, 6}}, 1 | (1u << 16)};
 static const struct dcerpc_pdu_syntax secure_syntax = {
     {0x87654321, 0x1234, 0x5678, {0x9a, 0xbc}, {1, 2, 3, 4, 5, 6}}, 1};
 
@@ -144,6 +170,7 @@ static void setup_limits(const struct dcerpc_limits *l)
 	ck_assert_int_eq(dcerpc_server_new(&loop, l, NULL, &srv), 0);
 	ck_assert_int_eq(dcerpc_server_add_iface(srv, &echo_iface), 0);
 	ck_assert_int_eq(dcerpc_server_add_iface(srv, &secure_iface), 0);
+	ck_assert_int_eq(dcerpc_server_add_iface(srv, &echo64_iface), 0);
 	dcerpc_server_set_conn_observer(srv, on_observer, NULL);
 	ck_assert_int_eq(dcerpc_server_listen(srv, "127.0.0.1", 0, &port), 0);
 	ck_assert_uint_gt(port, 0);
@@ -402,10 +429,51 @@ START_TEST(test_bind_variants)
 {
 	uint8_t buf[65536];
 	struct dcerpc_bind_ack ack;
-	/* NDR64 only: provider_rejection, proposed_transfer_syntaxes_not_supported */
+	/* NDR64 only: accepted with NDR64, and the call is marshalled in NDR64 */
 	int fd = cli_connect();
 	send_bind(fd, DCERPC_PKT_BIND, 3, 1, 0, &echo_syntax, &dcerpc_ndr64_syntax, false);
 	int n = cli_pdu(fd, buf, 2000);
+	ck_assert_int_eq(dcerpc_bind_ack_pull(buf, (size_t)n, &ack), 0);
+	ck_assert_uint_eq(ack.results[0].result, DCERPC_RESULT_ACCEPT);
+	ck_assert(dcerpc_syntax_equal(&ack.results[0].transfer, &dcerpc_ndr64_syntax));
+	uint8_t fl[4];
+	send_request(fd, 2, 0, OP_NDR_FLAGS, NULL, 0, 100);
+	ck_assert_uint_eq(recv_response(fd, 2, fl, sizeof(fl), NULL), 1);
+	ck_assert_uint_eq(fl[0], NDR_FLAG_NDR64);
+	close(fd);
+
+	/* NDR32 and NDR64 offered: NDR32 unless the interface prefers NDR64 */
+	for (int pref = 0; pref < 2; pref++) {
+		fd = cli_connect();
+		struct dcerpc_bind b;
+		memset(&b, 0, sizeof(b));
+		dcerpc_hdr_init(&b.hdr, DCERPC_PKT_BIND, 3, 1);
+		b.max_xmit_frag = b.max_recv_frag = 4280;
+		b.n_ctx = 1;
+		b.ctx[0].n_transfer = 3;
+		b.ctx[0].abstract = pref ? echo64_syntax : echo_syntax;
+		b.ctx[0].transfer[0] = dcerpc_ndr32_syntax;
+		b.ctx[0].transfer[1] = echo_syntax; /* not a transfer syntax: skipped */
+		b.ctx[0].transfer[2] = dcerpc_ndr64_syntax;
+		struct dcerpc_buf out = {0};
+		ck_assert_int_eq(dcerpc_bind_push(&out, &b, NULL), 0);
+		cli_send(fd, out.data, out.len);
+		dcerpc_buf_free(&out);
+		n = cli_pdu(fd, buf, 2000);
+		ck_assert_int_eq(dcerpc_bind_ack_pull(buf, (size_t)n, &ack), 0);
+		ck_assert_uint_eq(ack.results[0].result, DCERPC_RESULT_ACCEPT);
+		ck_assert(dcerpc_syntax_equal(&ack.results[0].transfer,
+		                              pref ? &dcerpc_ndr64_syntax : &dcerpc_ndr32_syntax));
+		send_request(fd, 2, 0, OP_NDR_FLAGS, NULL, 0, 100);
+		ck_assert_uint_eq(recv_response(fd, 2, fl, sizeof(fl), NULL), 1);
+		ck_assert_uint_eq(fl[0], pref ? NDR_FLAG_NDR64 : 0);
+		close(fd);
+	}
+
+	/* neither NDR32 nor NDR64: provider_rejection, transfer_syntaxes_not_supported */
+	fd = cli_connect();
+	send_bind(fd, DCERPC_PKT_BIND, 3, 1, 0, &echo_syntax, &echo_syntax, false);
+	n = cli_pdu(fd, buf, 2000);
 	ck_assert_int_eq(dcerpc_bind_ack_pull(buf, (size_t)n, &ack), 0);
 	ck_assert_uint_eq(ack.results[0].result, DCERPC_RESULT_PROVIDER_REJECT);
 	ck_assert_uint_eq(ack.results[0].reason, DCERPC_REASON_TRANSFER_NOT_SUPPORTED);
