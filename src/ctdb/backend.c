@@ -17,8 +17,14 @@
  *  - A periodic re-read (ctdb reread interval) catches what no message
  *    announces: node flag changes (4.17 sends nothing, ctdb_monitor.c) and
  *    moves whose node had no witnessd to relay them.
- * Events are debounced (test-mode ctdbd re-sends TAKE_IP for every held IP
- * on each takeover run) and refreshes never overlap.
+ * A message starts a re-read at once (no debounce in front of the first
+ * one); messages that arrive while one is in flight are coalesced into one
+ * more re-read after it (test-mode ctdbd re-sends TAKE_IP for every held IP
+ * on each takeover run), and refreshes never overlap. RELEASE_IP (ours or
+ * relayed by a peer) names the address that goes away: its clients are
+ * told UNAVAILABLE before the re-read, from the current view with that
+ * address unheld, and a re-read already in flight is not published (it may
+ * predate the release).
  *
  * While the local ctdbd is down or not yet RUNNING, the last view stays:
  * we cannot know better, and an empty view would tell every client its IP
@@ -38,7 +44,6 @@
 #include "witness/log.h"
 
 #define DEFAULT_SOCKET   "/run/ctdb/ctdbd.socket"
-#define DEBOUNCE_MS      20
 #define RETRY_MS         1000
 #define QUERY_TIMEOUT_MS 3000
 /* 4.17 raises no message when node flags change (ctdb_control_modflags only
@@ -67,7 +72,7 @@ struct backend {
 	bool include_node_ips, include_public_ips;
 	uint32_t reread_ms;
 
-	uv_timer_t reread_timer, debounce_timer, flags_timer;
+	uv_timer_t reread_timer, refresh_timer, flags_timer;
 	uint32_t *known_flags; /* pnn,flags pairs of the last view's nodemap */
 	uint32_t n_known;
 	bool flags_poll_pending;
@@ -101,6 +106,7 @@ struct backend {
 struct refresh {
 	struct backend *b;
 	bool cancelled;
+	bool stale; /* started before a RELEASE_IP: not published */
 	int left;
 	int failed;  /* no view can be built: retry */
 	int partial; /* nodes that did not answer: their last claims are kept */
@@ -309,8 +315,13 @@ static void refresh_finish(struct refresh *r)
 		b->refresh_failures++;
 		wd_log(WD_LOG_WARNING, "ctdb.refresh_failed", "failed_queries=%d reason=\"%s\"",
 		       r->failed, b->last_error);
-		schedule_refresh(b, again ? DEBOUNCE_MS : RETRY_MS);
+		schedule_refresh(b, again ? 0 : RETRY_MS);
 		refresh_free(r);
+		return;
+	}
+	if (r->stale) {
+		refresh_free(r);
+		schedule_refresh(b, 0);
 		return;
 	}
 	b->runstate = r->runstate;
@@ -498,7 +509,7 @@ static void start_refresh(struct backend *b)
 	}
 }
 
-static void debounce_cb(uv_timer_t *t)
+static void refresh_timer_cb(uv_timer_t *t)
 {
 	start_refresh(t->data);
 }
@@ -510,10 +521,10 @@ static void schedule_refresh(struct backend *b, unsigned delay_ms)
 	if (b->destroyed || !b->started)
 		return;
 	/* Keep an earlier deadline if one is set. */
-	due = uv_timer_get_due_in(&b->debounce_timer);
-	if (uv_is_active((uv_handle_t *)&b->debounce_timer) && due <= delay_ms)
+	due = uv_timer_get_due_in(&b->refresh_timer);
+	if (uv_is_active((uv_handle_t *)&b->refresh_timer) && due <= delay_ms)
 		return;
-	uv_timer_start(&b->debounce_timer, debounce_cb, delay_ms, 0);
+	uv_timer_start(&b->refresh_timer, refresh_timer_cb, delay_ms, 0);
 }
 
 static void reread_cb(uv_timer_t *t)
@@ -581,6 +592,38 @@ static bool ip_payload(const uint8_t *data, size_t len, char *out)
 	return ctdb_sock_addr_to_string(&a, out, CLUSTER_ADDRSTRLEN) == 0;
 }
 
+/*
+ * RELEASE_IP names the address that goes away: publish the current view
+ * with it unheld and UNAVAILABLE now, so that its clients hear of it before
+ * the re-read (N+2 controls) completes. The re-read then reports where it
+ * went (AVAILABLE on the new node: no second UNAVAILABLE, since an unheld
+ * address has no node to move from).
+ */
+static void release_now(struct backend *b, const char *addr)
+{
+	const struct cluster_ip *cur = cluster_view_find(cluster_view(b->cluster), addr);
+	struct cluster_view *v;
+	size_t i;
+
+	if (cur == NULL || (!cur->available && cur->node == CLUSTER_NODE_NONE))
+		return;
+	v = cluster_view_dup(cluster_view(b->cluster));
+	if (v == NULL)
+		return; /* the re-read reports it */
+	for (i = 0; i < v->n; i++) {
+		if (strcmp(v->ips[i].addr, cur->addr) == 0 &&
+		    v->ips[i].pinned_node == CLUSTER_NODE_NONE) {
+			v->ips[i].available = false;
+			v->ips[i].node = CLUSTER_NODE_NONE;
+		}
+	}
+	if (b->refresh != NULL) {
+		b->refresh->stale = true;
+		b->refresh_again = true;
+	}
+	cluster_publish(b->cluster, v);
+}
+
 static void on_release_ip(void *arg, uint64_t srvid, const uint8_t *data, size_t len)
 {
 	struct backend *b = arg;
@@ -589,12 +632,13 @@ static void on_release_ip(void *arg, uint64_t srvid, const uint8_t *data, size_t
 	b->msg_release++;
 	if (!ip_payload(data, len, ip)) {
 		wd_log(WD_LOG_WARNING, "ctdb.bad_message", "srvid=RELEASE_IP len=%zu", len);
-		schedule_refresh(b, DEBOUNCE_MS);
+		schedule_refresh(b, 0);
 		return;
 	}
 	wd_log(WD_LOG_INFO, "ctdb.release_ip", "ip=%s", wd_log_escape(ip, esc, sizeof(esc)));
 	relay(b, CTDB_WDPEER_RELEASE_IP, ip);
-	schedule_refresh(b, DEBOUNCE_MS);
+	release_now(b, ip);
+	schedule_refresh(b, 0);
 	/* This node no longer holds it: connections to it must go now, as
 	 * smbd exits on RELEASE_IP (notes ctdb.md 2.2). Last: the callee may
 	 * close connections and call track_connection. */
@@ -611,7 +655,7 @@ static void on_take_ip(void *arg, uint64_t srvid, const uint8_t *data, size_t le
 		wd_log(WD_LOG_DEBUG, "ctdb.take_ip", "ip=%s", wd_log_escape(ip, esc, sizeof(esc)));
 		relay(b, CTDB_WDPEER_TAKE_IP, ip);
 	}
-	schedule_refresh(b, DEBOUNCE_MS);
+	schedule_refresh(b, 0);
 }
 
 static void on_reconfigure(void *arg, uint64_t srvid, const uint8_t *data, size_t len)
@@ -622,7 +666,7 @@ static void on_reconfigure(void *arg, uint64_t srvid, const uint8_t *data, size_
 		b->msg_ipreallocated++;
 	else
 		b->msg_reconfigure++;
-	schedule_refresh(b, DEBOUNCE_MS);
+	schedule_refresh(b, 0);
 }
 
 /*
@@ -676,7 +720,9 @@ static void on_peer(void *arg, uint64_t srvid, const uint8_t *data, size_t len)
 	b->msg_peer++;
 	if (m.pnn == b->pnn && m.event != CTDB_WDPEER_HELLO)
 		return; /* our own relay: already scheduled */
-	schedule_refresh(b, DEBOUNCE_MS);
+	if (m.event == CTDB_WDPEER_RELEASE_IP && m.ip[0] != 0)
+		release_now(b, m.ip);
+	schedule_refresh(b, 0);
 }
 
 /* Admin peer messages (cluster_peer_send): to one node or all connected. */
@@ -907,7 +953,7 @@ static void ctdb_stop(cluster_t *c)
 
 	b->started = false;
 	uv_timer_stop(&b->reread_timer);
-	uv_timer_stop(&b->debounce_timer);
+	uv_timer_stop(&b->refresh_timer);
 	uv_timer_stop(&b->flags_timer);
 	cancel_refresh(b);
 	if (b->client) {
@@ -961,7 +1007,7 @@ static void ctdb_destroy(void *impl)
 	}
 	b->destroyed = true;
 	uv_close((uv_handle_t *)&b->reread_timer, timer_closed);
-	uv_close((uv_handle_t *)&b->debounce_timer, timer_closed);
+	uv_close((uv_handle_t *)&b->refresh_timer, timer_closed);
 	uv_close((uv_handle_t *)&b->flags_timer, timer_closed);
 }
 
@@ -1088,10 +1134,10 @@ int ctdb_cluster_new(uv_loop_t *loop, const struct wd_config *cfg, cluster_t **o
 	b->reread_ms = cfg->ctdb_reread_interval * 1000u;
 	b->pnn = CTDB_UNKNOWN_PNN;
 	uv_timer_init(loop, &b->reread_timer);
-	uv_timer_init(loop, &b->debounce_timer);
+	uv_timer_init(loop, &b->refresh_timer);
 	uv_timer_init(loop, &b->flags_timer);
 	b->reread_timer.data = b;
-	b->debounce_timer.data = b;
+	b->refresh_timer.data = b;
 	b->flags_timer.data = b;
 	b->open_handles = 3;
 	b->cluster = cluster_new(loop, &ctdb_ops, b);

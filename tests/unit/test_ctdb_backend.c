@@ -82,9 +82,21 @@ static struct {
 static char released[64];
 static int nreleased;
 
+static int nodemaps_seen(void)
+{
+	int n = 0;
+
+	for (int k = 0; k < F.nrec; k++)
+		n += F.recs[k].opcode == CTDB_CONTROL_GET_NODEMAP;
+	return n;
+}
+
+static int ev_nodemaps[32]; /* GET_NODEMAPs the fake had seen at each event */
+
 static void on_event(void *arg, const struct cluster_event *ev)
 {
 	ck_assert_int_lt(evs.n, 32);
+	ev_nodemaps[evs.n] = nodemaps_seen();
 	snprintf(evs.s[evs.n++], 64, "%c %s %d", ev->type == CLUSTER_IP_AVAILABLE ? 'A' : 'U',
 	         ev->ip->addr, ev->new_node == CLUSTER_NODE_NONE ? -1 : (int)ev->new_node);
 }
@@ -268,6 +280,46 @@ START_TEST(test_release_ip_relay_and_callback)
 }
 END_TEST
 
+START_TEST(test_release_ip_tells_at_once)
+{
+	struct ctdb_wdpeer_msg m = {.event = CTDB_WDPEER_RELEASE_IP, .pnn = 0};
+	uint8_t b[64];
+	int before;
+
+	/* Our own RELEASE_IP: the UNAVAILABLE comes before any re-read was
+	 * even asked for; the re-read (nobody holds it yet) adds nothing. */
+	run_for(20);
+	holder[1] = CTDB_UNKNOWN_PNN;
+	evs.n = 0;
+	F.nrec = 0;
+	before = nodemaps_seen();
+	send_msg(CTDB_SRVID_RELEASE_IP, "10.77.1.2", 10);
+	ck_assert(wait_event("U 10.77.1.2 -1", 500));
+	ck_assert_int_eq(ev_nodemaps[0], before);
+	run_for(50);
+	ck_assert_int_eq(evs.n, 1);
+	/* ctdbd's next run has it on node 0: AVAILABLE there, no second U */
+	holder[1] = 0;
+	send_msg(CTDB_SRVID_IPREALLOCATED, NULL, 0);
+	ck_assert(wait_event("A 10.77.1.2 0", 500));
+	ck_assert_int_eq(evs.n, 2);
+
+	/* A peer's relayed RELEASE_IP (4.17: ctdbd tells only the releasing
+	 * node) names the address too. */
+	evs.n = 0;
+	F.nrec = 0;
+	holder[0] = 2;
+	snprintf(m.ip, sizeof(m.ip), "10.77.1.1");
+	ctdb_wdpeer_msg_push(&m, b);
+	send_msg(CTDB_SRVID_WITNESSD, b, ctdb_wdpeer_msg_len(&m));
+	ck_assert(wait_event("A 10.77.1.1 2", 500));
+	ck_assert_str_eq(evs.s[0], "U 10.77.1.1 -1");
+	ck_assert_int_eq(ev_nodemaps[0], 0);
+	ck_assert_int_eq(evs.n, 2);
+	ck_assert_int_eq(nreleased, 1); /* only our own release drops connections */
+}
+END_TEST
+
 START_TEST(test_reconfigure_and_flags_poll)
 {
 	/* node 2 dies: the others see it DISCONNECTED, then RECONFIGURE */
@@ -435,6 +487,7 @@ static Suite *ctdb_backend_suite(void)
 	tcase_add_test(tc, test_start_registers_and_builds_view);
 	tcase_add_test(tc, test_ipreallocated_refresh);
 	tcase_add_test(tc, test_release_ip_relay_and_callback);
+	tcase_add_test(tc, test_release_ip_tells_at_once);
 	tcase_add_test(tc, test_reconfigure_and_flags_poll);
 	tcase_add_test(tc, test_not_running_keeps_view);
 	tcase_add_test(tc, test_tracking_and_ctdbd_restart);
