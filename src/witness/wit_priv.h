@@ -61,6 +61,8 @@ struct wit_rpc_ops {
 };
 /* ops must outlive ws. Default: the real dcerpc_* functions. */
 void wit_service_set_rpc_ops(wit_service_t *ws, const struct wit_rpc_ops *ops);
+/* Registrations delivered per loop iteration of a fan-out (tests); 0 = default. */
+void wit_service_set_fanout_slice(wit_service_t *ws, unsigned n);
 
 /* ---- pure rules (unit-tested without a loop) ---- */
 

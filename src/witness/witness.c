@@ -70,7 +70,8 @@ struct wit_reg {
 	struct wit_timer unused_timer;     /* [MS-SWN] 3.1.5.1 Unused Registration Timer */
 	struct wit_timer reregister_timer; /* forced unregistration (Windows Server 2022) */
 	struct client_count *client;
-	bool linked, stored, dead;
+	struct wit_reg *fanout_next; /* in the service's fan-out queue (holds a ref) */
+	bool linked, stored, dead, in_fanout;
 	/* strings, all in strs[] */
 	const char *net_name, *share_name, *ip_address, *client_computer_name;
 	const char *account_name, *domain_name, *account_sid, *local_address, *remote_address;
@@ -93,11 +94,37 @@ struct wit_service {
 	struct wit_stats stats;
 	uint64_t unique_id; /* server_id.unique_id in the JSON */
 	bool freeing;
+	/*
+	 * The fan-out: registrations with a change to deliver to a pending
+	 * AsyncNotify, FIFO. A cluster event queues them and delivers the
+	 * first slice at once; the idle handle delivers the next slice on each
+	 * loop iteration, so other clients, admin commands and ctdbd are
+	 * served in between.
+	 */
+	struct wit_reg *fanout_head, *fanout_tail;
+	size_t fanout_len;
+	unsigned fanout_slice;
+	uv_idle_t fanout_idle;
+	int open_handles; /* heap timer + fanout_idle: ws is freed when both closed */
+	/* the fan-out in progress, for its one summary line */
+	unsigned fanout_events;
+	uint64_t fanout_sent0, fanout_start_ns;
+	/* RESOURCE_CHANGE stub of the last (state, IP string) delivered: every
+	 * registration of one IP gets the same bytes ([MS-SWN] 2.2.2.4) */
+	uint8_t *rc_stub;
+	size_t rc_stub_len;
+	uint32_t rc_state;
+	char rc_ip[CLUSTER_ADDRSTRLEN + 1];
 };
+
+/* Registrations delivered per loop iteration of a fan-out: about 2 ms of
+ * work at ~8 us each, short enough that a GetInterfaceList waits little. */
+#define FANOUT_SLICE 256
 
 #define REG_FROM_TIMER(t, member) ((struct wit_reg *)((char *)(t)-offsetof(struct wit_reg, member)))
 
 static void reg_deliver(struct wit_reg *r);
+static void on_fanout_idle(uv_idle_t *h);
 
 /* ---- the real DCERPC seam ---- */
 
@@ -490,6 +517,45 @@ static bool reg_ip_available(const struct wit_reg *r)
 	return ip != NULL && ip->available && ip->node != CLUSTER_NODE_NONE;
 }
 
+/*
+ * The AsyncNotify reply stub for a RESOURCE_CHANGE of state on ip, built once
+ * and kept in ws->rc_stub while the fan-out delivers the same one. ResourceName
+ * = the registered IP string, like Samba's srv_witness_nt.c; [MS-SWN] 2.2.2.3
+ * allows "the NetName or IP address provided in a WitnessrRegister call".
+ */
+static int resource_change_stub(wit_service_t *ws, uint32_t state, const char *ip)
+{
+	struct witness_notify_response resp;
+	struct ndr_push p;
+	int rc;
+
+	if (ws->rc_stub != NULL && ws->rc_state == state && strcmp(ws->rc_ip, ip) == 0)
+		return 0;
+	if (strlen(ip) >= sizeof(ws->rc_ip))
+		return WD_ERANGE;
+	free(ws->rc_stub);
+	ws->rc_stub = NULL;
+	memset(&resp, 0, sizeof(resp));
+	resp.type = WITNESS_NOTIFY_RESOURCE_CHANGE;
+	rc = witness_msg_add_resource_change(&resp, state, ip);
+	if (rc != 0) {
+		witness_notify_response_free(&resp);
+		return rc;
+	}
+	ndr_push_init(&p);
+	ndr_witness_async_notify_out_push(&p, &resp, WERR_OK);
+	witness_notify_response_free(&resp);
+	rc = ndr_push_finish(&p);
+	if (rc != 0) {
+		ndr_push_free(&p);
+		return rc;
+	}
+	ws->rc_stub = ndr_push_steal(&p, &ws->rc_stub_len);
+	ws->rc_state = state;
+	snprintf(ws->rc_ip, sizeof(ws->rc_ip), "%s", ip);
+	return 0;
+}
+
 /* Delivers queued notifications to pending AsyncNotify calls, oldest call first. */
 static void reg_deliver(struct wit_reg *r)
 {
@@ -520,17 +586,19 @@ static void reg_deliver(struct wit_reg *r)
 		if (r->change.triggered) {
 			uint32_t st = r->change.state;
 
-			resp.type = WITNESS_NOTIFY_RESOURCE_CHANGE;
-			/*
-			 * ResourceName = the registered IP string, like Samba (notes
-			 * swn.md 3.5); [MS-SWN] 2.2.2.3 allows "the NetName or IP
-			 * address provided in a WitnessrRegister call".
-			 */
-			rc = witness_msg_add_resource_change(&resp, st, r->ip_address);
 			wit_change_delivered(&r->change, reg_ip_available(r));
 			rearm = st != WITNESS_RESOURCE_STATE_AVAILABLE;
-			wd_log(WD_LOG_INFO, "witness.notify",
+			wd_log(WD_LOG_DEBUG, "witness.notify",
 			       "uuid=%s type=resource_change state=%u", r->uuid, st);
+			if (resource_change_stub(ws, st, r->ip_address) == 0) {
+				call = notify_take(r, r->pend_head);
+				ws->rpc->reply(call, ws->rc_stub, ws->rc_stub_len);
+				ws->stats.notifications_sent++;
+				delivered++;
+				goto sent;
+			}
+			resp.type = WITNESS_NOTIFY_RESOURCE_CHANGE;
+			rc = WD_ENOMEM;
 		} else {
 			struct wit_move *m =
 			    r->client_move != NULL ? r->client_move : r->share_move;
@@ -546,7 +614,7 @@ static void reg_deliver(struct wit_reg *r)
 				if (!ip_equal(r, &m->addrs[i]))
 					rearm = true; /* a move to another IP */
 			}
-			wd_log(WD_LOG_INFO, "witness.notify", "uuid=%s type=%s addrs=%u", r->uuid,
+			wd_log(WD_LOG_DEBUG, "witness.notify", "uuid=%s type=%s addrs=%u", r->uuid,
 			       resp.type == WITNESS_NOTIFY_CLIENT_MOVE ? "client_move"
 			                                               : "share_move",
 			       m->n);
@@ -561,6 +629,7 @@ static void reg_deliver(struct wit_reg *r)
 		witness_notify_response_free(&resp);
 		ws->stats.notifications_sent++;
 		delivered++;
+	sent:
 		/* UNAVAILABLE or a move elsewhere: Windows Server 2022 must re-register. */
 		if (rearm && ws->cfg.reregister_delay_ms > 0 && !r->dead &&
 		    !wit_timer_armed(&r->reregister_timer))
@@ -622,11 +691,54 @@ int wit_reg_queue_forced(struct wit_reg *r, const struct witness_notify_response
 
 /* ---- cluster events ---- */
 
+/*
+ * Delivers one slice of the fan-out queue, oldest first. A registration is
+ * queued once however many events hit it: its wit_change keeps UNAVAILABLE
+ * until delivered and queues AVAILABLE after it, so the order per client
+ * holds across slices. When the queue drains, one summary line for the
+ * events it served (per-registration lines are at debug level).
+ */
+static void fanout_run(wit_service_t *ws)
+{
+	unsigned budget = ws->fanout_slice;
+
+	while (ws->fanout_head != NULL && budget-- > 0) {
+		struct wit_reg *r = ws->fanout_head;
+
+		ws->fanout_head = r->fanout_next;
+		if (ws->fanout_head == NULL)
+			ws->fanout_tail = NULL;
+		ws->fanout_len--;
+		r->in_fanout = false;
+		r->fanout_next = NULL;
+		reg_deliver(r);
+		wit_reg_unref(r);
+	}
+	if (ws->fanout_head != NULL) {
+		if (!uv_is_active((uv_handle_t *)&ws->fanout_idle))
+			uv_idle_start(&ws->fanout_idle, on_fanout_idle);
+		return;
+	}
+	uv_idle_stop(&ws->fanout_idle);
+	if (ws->fanout_events > 0) {
+		uint64_t us = (uv_hrtime() - ws->fanout_start_ns) / 1000;
+
+		wd_log(WD_LOG_INFO, "notification.sent", "events=%u count=%llu ms=%llu.%03llu",
+		       ws->fanout_events,
+		       (unsigned long long)(ws->stats.notifications_sent - ws->fanout_sent0),
+		       (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+		ws->fanout_events = 0;
+	}
+}
+
+static void on_fanout_idle(uv_idle_t *h)
+{
+	fanout_run(h->data);
+}
+
 static void on_cluster_event(void *arg, const struct cluster_event *ev)
 {
 	wit_service_t *ws = arg;
-	struct wit_reg **hit = NULL;
-	size_t n = 0, cap = 0;
 	size_t len = ev->ip->family == AF_INET ? 4 : 16;
 	uint32_t st = ev->type == CLUSTER_IP_AVAILABLE ? WITNESS_RESOURCE_STATE_AVAILABLE
 	                                               : WITNESS_RESOURCE_STATE_UNAVAILABLE;
@@ -636,25 +748,24 @@ static void on_cluster_event(void *arg, const struct cluster_event *ev)
 		if (r->family != ev->ip->family || memcmp(r->ip_bytes, ev->ip->bytes, len) != 0)
 			continue;
 		wit_change_set(&r->change, st);
-		if (r->pend_head == NULL)
-			continue; /* queued: the next AsyncNotify delivers it */
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct wit_reg **h = realloc(hit, nc * sizeof(*h));
-			if (h == NULL)
-				break; /* stays queued; the next AsyncNotify delivers */
-			hit = h;
-			cap = nc;
-		}
+		if (r->pend_head == NULL || r->in_fanout)
+			continue; /* queued: the next AsyncNotify or slice delivers it */
 		wit_reg_ref(r);
-		hit[n++] = r;
+		r->in_fanout = true;
+		r->fanout_next = NULL;
+		if (ws->fanout_tail != NULL)
+			ws->fanout_tail->fanout_next = r;
+		else
+			ws->fanout_head = r;
+		ws->fanout_tail = r;
+		ws->fanout_len++;
+	}
+	if (ws->fanout_events++ == 0) {
+		ws->fanout_start_ns = uv_hrtime();
+		ws->fanout_sent0 = ws->stats.notifications_sent;
 	}
 	/* Replies may close connections and destroy registrations: deliver after the walk. */
-	for (size_t i = 0; i < n; i++) {
-		reg_deliver(hit[i]);
-		wit_reg_unref(hit[i]);
-	}
-	free(hit);
+	fanout_run(ws);
 }
 
 /* ---- opnums ---- */
@@ -1143,6 +1254,11 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 	ws->rpc = &real_rpc;
 	if (wit_heap_init(&ws->heap, loop) != 0)
 		goto nomem;
+	ws->open_handles = 1;
+	uv_idle_init(loop, &ws->fanout_idle);
+	ws->fanout_idle.data = ws;
+	ws->open_handles++;
+	ws->fanout_slice = FANOUT_SLICE;
 	wit_timer_init(&ws->store_retry_timer, on_store_retry);
 	if (wd_guid_random(&g) == 0)
 		memcpy(&ws->unique_id, &g, sizeof(ws->unique_id));
@@ -1176,7 +1292,15 @@ nomem:
 
 static void free_heap_cb(uv_handle_t *h)
 {
-	free(h->data);
+	wit_service_t *ws = h->data;
+
+	if (--ws->open_handles == 0)
+		free(ws);
+}
+
+void wit_service_set_fanout_slice(wit_service_t *ws, unsigned n)
+{
+	ws->fanout_slice = n > 0 ? n : FANOUT_SLICE;
 }
 
 void wit_service_free(wit_service_t *ws)
@@ -1193,6 +1317,17 @@ void wit_service_free(wit_service_t *ws)
 		if (ws->regs_head == r)
 			reg_destroy(r); /* the core did not call back: do it ourselves */
 	}
+	while (ws->fanout_head != NULL) {
+		struct wit_reg *r = ws->fanout_head;
+
+		ws->fanout_head = r->fanout_next;
+		r->in_fanout = false;
+		wit_reg_unref(r);
+	}
+	ws->fanout_tail = NULL;
+	ws->fanout_len = 0;
+	free(ws->rc_stub);
+	ws->rc_stub = NULL;
 	if (ws->store != NULL)
 		(void)store_retry(ws->store);
 	for (size_t i = 0; i < CLIENT_BUCKETS; i++) {
@@ -1213,12 +1348,15 @@ void wit_service_free(wit_service_t *ws)
 	free(ws->heap.a);
 	ws->heap.a = NULL;
 	ws->heap.n = 0;
+	uv_idle_stop(&ws->fanout_idle);
+	uv_close((uv_handle_t *)&ws->fanout_idle, free_heap_cb);
 	if (ws->heap.uv_init) {
 		uv_timer_stop(&ws->heap.uv);
 		ws->heap.uv.data = ws;
 		uv_close((uv_handle_t *)&ws->heap.uv, free_heap_cb);
 	} else {
-		free(ws);
+		ws->heap.uv.data = ws;
+		free_heap_cb((uv_handle_t *)&ws->heap.uv);
 	}
 }
 

@@ -616,6 +616,7 @@ START_TEST(test_unavailable_then_reregister)
 	    do_register(1, true, WITNESS_V2, "witsrv", NULL, "127.0.100.1", "C", 10, &h), WERR_OK);
 	c = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h);
 	ck_assert(!c->done);
+	uv_update_time(&loop); /* the delay is armed from the loop's time, not a stale one */
 	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.1", 0, CLUSTER_NODE_NONE), 0);
 	ck_assert(c->done);
 	check_resource_change(c, WITNESS_RESOURCE_STATE_UNAVAILABLE);
@@ -684,6 +685,102 @@ START_TEST(test_move_and_queue)
 	ck_assert(b->done);
 	call_free(a);
 	call_free(b);
+}
+END_TEST
+
+static uint32_t result_of_notify(dcerpc_call_t *c)
+{
+	struct witness_notify_response resp;
+	bool present;
+	uint32_t r = notify_result(c, &resp, &present);
+
+	witness_notify_response_free(&resp);
+	return r;
+}
+
+static dcerpc_call_t *get_interface_list_call(int group)
+{
+	dcerpc_call_t *c = mkcall(group);
+	struct ndr_push p;
+
+	ndr_push_init(&p);
+	dispatch(c, WITNESS_OP_GET_INTERFACE_LIST, &p);
+	return c;
+}
+
+static int count_done(dcerpc_call_t **c, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += c[i]->done;
+	return k;
+}
+
+/*
+ * The fan-out is delivered in slices, one per loop iteration after the first
+ * (which goes out at once): a delivery that spans several iterations loses
+ * nothing, sends nothing twice and keeps UNAVAILABLE before AVAILABLE for
+ * every client, even when the IP comes back before the first slice is out;
+ * a registration that ends while queued gets NOT_FOUND and nothing else.
+ */
+START_TEST(test_sliced_fanout)
+{
+	enum { N = 10 };
+	struct dcerpc_wire_handle h[N];
+	dcerpc_call_t *c[N];
+	int done;
+
+	wit_service_set_fanout_slice(ws, 3);
+	for (int i = 0; i < N; i++) {
+		ck_assert_uint_eq(do_register(100 + i, true, WITNESS_V2, "witsrv", NULL,
+		                              "127.0.100.1", "C", 10, &h[i]),
+		                  WERR_OK);
+		c[i] = handle_call(100 + i, WITNESS_OP_ASYNC_NOTIFY, &h[i]);
+		ck_assert(!c[i]->done);
+	}
+	/* The first slice goes out inside the event, the rest waits for the loop. */
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.1", 0, CLUSTER_NODE_NONE), 0);
+	ck_assert_int_eq(count_done(c, N), 3);
+	ck_assert(c[0]->done && c[1]->done && c[2]->done); /* FIFO */
+	/* Back before the fan-out is over: those not yet told keep UNAVAILABLE first. */
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.1", 1, CLUSTER_NODE_NONE), 0);
+	ck_assert_int_eq(count_done(c, N), 6);
+	/* c[7] ends while queued (its association group went away). */
+	group_end(107);
+	ck_assert(c[7]->done);
+	ck_assert_uint_eq(result_of_notify(c[7]), WERR_NOT_FOUND);
+	/* One slice per iteration: other clients are served in between. */
+	uv_run(&loop, UV_RUN_NOWAIT);
+	done = count_done(c, N);
+	ck_assert_int_eq(done, 9);
+	{
+		/* a GetInterfaceList between two slices */
+		dcerpc_call_t *g = get_interface_list_call(1);
+		ck_assert(g->done && !g->faulted);
+		call_free(g);
+	}
+	uv_run(&loop, UV_RUN_NOWAIT);
+	ck_assert_int_eq(count_done(c, N), N);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	for (int i = 0; i < N; i++) {
+		if (i == 7) {
+			call_free(c[i]);
+			continue;
+		}
+		check_resource_change(c[i], WITNESS_RESOURCE_STATE_UNAVAILABLE);
+		call_free(c[i]);
+		/* the next AsyncNotify gets AVAILABLE at once, the one after nothing */
+		c[i] = handle_call(100 + i, WITNESS_OP_ASYNC_NOTIFY, &h[i]);
+		ck_assert(c[i]->done);
+		check_resource_change(c[i], WITNESS_RESOURCE_STATE_AVAILABLE);
+		call_free(c[i]);
+		c[i] = handle_call(100 + i, WITNESS_OP_ASYNC_NOTIFY, &h[i]);
+		ck_assert(!c[i]->done);
+		ck_assert_uint_eq(unregister(100 + i, &h[i]), WERR_OK);
+		ck_assert_uint_eq(result_of_notify(c[i]), WERR_NOT_FOUND);
+		call_free(c[i]);
+	}
 }
 END_TEST
 
@@ -1351,6 +1448,7 @@ static Suite *wit_suite(void)
 	tcase_add_test(tc, test_unavailable_then_reregister);
 	tcase_add_test(tc, test_move_and_queue);
 	tcase_add_test(tc, test_ip_removed);
+	tcase_add_test(tc, test_sliced_fanout);
 	tcase_add_test(tc, test_cancel_and_group_end);
 	tcase_add_test(tc, test_store_row);
 	tcase_add_test(tc, test_group_name_bound);
