@@ -1,21 +1,28 @@
 /*
  * main_witnessctl.c - witnessctl, the admin tool of witnessd.
  *
- *   witnessctl [--socket PATH | --config FILE] [--json] COMMAND ...
+ *   witnessctl [--socket PATH | --config FILE] [--json] COMMAND ... [--help]
  *
  * Talks to the daemon over its admin socket (include/witness/ctl.h), except
  * `user add|del|list`, which edit the NTLM password file directly. The
  * registration commands mirror Samba's `net witness` (same selectors, same
- * text and JSON output; Samba source3/utils/net_witness.c), so scripts written for one work
- * with the other. Exit status: 0 success, 1 the daemon or the file operation
- * failed, 2 usage error.
+ * text and JSON output; Samba source3/utils/net_witness.c), so scripts
+ * written for one work with the other; with the ctdb backend they reach
+ * every node's witnessd. The commands are one table (cli_cmds[]) over the
+ * daemon's (enum ctl_cmd); each has its own --help. Exit status: the
+ * CTL_EXIT_* values of ctl.h; with --json an error is {"error","code"} on
+ * stdout.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "witness/auth_passdb.h"
@@ -26,14 +33,22 @@
 
 #define DEFAULT_CONFIG "/etc/witnessd/witnessd.conf"
 #define DEFAULT_SOCKET "/run/witnessd/witnessd.sock"
-#define EXIT_FAIL      1
-#define EXIT_USAGE     2
+
+/* Options a command accepts besides the global ones. */
+#define O_SEL    0x01u /* selectors and --apply-to-all */
+#define O_MOVE   0x02u /* --new-node, --new-ip */
+#define O_FORCED 0x04u /* --forced-response */
+#define O_IPSET  0x08u /* --available, --unavailable, --node */
+#define O_USER   0x10u /* --domain, --file */
+#define O_DRAIN  0x20u /* --to, --wait */
 
 struct opts {
 	const char *socket;
 	const char *config;
 	bool json;
+	bool help;
 	int timeout_s;
+	unsigned given; /* O_* of the options given */
 	/* selectors, as net witness */
 	const char *registration, *net_name, *share_name, *ip_address, *client_computer_name;
 	bool apply_to_all;
@@ -43,52 +58,67 @@ struct opts {
 	const char *node;
 	/* user */
 	const char *domain, *file;
+	/* drain */
+	const char *to;
+	int wait_s; /* -1 unset */
 };
 
-static void usage(FILE *f)
+struct cli_cmd;
+typedef int (*cli_run_fn)(struct opts *o, const struct cli_cmd *c, int argc, char **argv);
+
+struct cli_cmd {
+	const char *name;  /* as typed: "list", "ip set", "user add" */
+	int wire;          /* enum ctl_cmd, or -1: runs here */
+	unsigned opts;     /* O_* it accepts */
+	const char *args;  /* synopsis after the name */
+	const char *brief; /* one line for the overview */
+	const char *help;  /* the command's --help */
+	cli_run_fn run;
+};
+
+/* ---- errors: text on stderr, or {"error","code"} on stdout with --json ---- */
+
+static bool g_json;
+
+static void print_json(const cJSON *v)
 {
-	fprintf(f,
-	        "Usage: witnessctl [--socket PATH | --config FILE] [--json] COMMAND ...\n"
-	        "\n"
-	        "Daemon commands (over the admin socket):\n"
-	        "  status                         daemon, cluster and registration counters\n"
-	        "  ip list                        the cluster's interfaces and where they are\n"
-	        "  ip set IP --unavailable | --available | --node N\n"
-	        "                                 change an IP (static backend; for keepalived,\n"
-	        "                                 Pacemaker and other HA scripts)\n"
-	        "  list [SELECTORS]               witness registrations (like net witness list)\n"
-	        "  client-move SELECTORS (--new-node N|-1 | --new-ip IP)\n"
-	        "  share-move SELECTORS (--new-node N|-1 | --new-ip IP)\n"
-	        "  force-unregister SELECTORS\n"
-	        "  force-response SELECTORS [--forced-response JSON]\n"
-	        "\n"
-	        "Selectors (POSIX extended regexes, case-insensitive, ANDed; as net witness):\n"
-	        "  --registration UUID  --net-name RE  --share-name RE  --ip-address RE\n"
-	        "  --client-computer-name RE  --apply-to-all (updates with no selector)\n"
-	        "  The --witness-* spellings of net witness are accepted too.\n"
-	        "\n"
-	        "NTLM accounts (edit the password file; no daemon needed):\n"
-	        "  user add NAME [--domain D] [--file PATH]   password from stdin or a prompt\n"
-	        "  user del NAME [--domain D] [--file PATH]\n"
-	        "  user list [--file PATH]\n"
-	        "  Send SIGHUP to witnessd (systemctl reload witnessd) to apply changes.\n"
-	        "\n"
-	        "Options:\n"
-	        "  -s, --socket PATH   admin socket (default: from the config, else " DEFAULT_SOCKET
-	        ")\n"
-	        "  -c, --config FILE   witnessd.conf to take the socket / password file from\n"
-	        "                      (default " DEFAULT_CONFIG ")\n"
-	        "  -j, --json          machine-readable output\n"
-	        "  -t, --timeout SEC   wait at most SEC seconds for the daemon (default 10)\n"
-	        "See witnessctl(8).\n");
+	char *s = cJSON_Print(v);
+
+	if (s != NULL)
+		puts(s);
+	cJSON_free(s);
 }
 
-static int die_usage(const char *msg)
+static int fail(int exit_code, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(int exit_code, int code, const char *fmt, ...)
 {
-	fprintf(stderr, "witnessctl: %s\n", msg);
-	fprintf(stderr, "Try 'witnessctl --help'.\n");
-	return EXIT_USAGE;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (g_json) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "error", msg);
+		cJSON_AddStringToObject(e, "code", ctl_err_name(code));
+		cJSON_AddNumberToObject(e, "exit", exit_code);
+		print_json(e);
+		cJSON_Delete(e);
+	} else {
+		fprintf(stderr, "witnessctl: %s\n", msg);
+		if (exit_code == CTL_EXIT_USAGE)
+			fprintf(stderr,
+			        "Try 'witnessctl --help' or 'witnessctl COMMAND --help'.\n");
+	}
+	return exit_code;
 }
+
+#define usage_error(...) fail(CTL_EXIT_USAGE, WD_EINVAL, __VA_ARGS__)
+
+/* ---- config and the daemon ---- */
 
 /* Config values witnessctl needs; a missing default config is fine. */
 static int load_config(const struct opts *o, struct wd_config *c, bool *have)
@@ -99,10 +129,8 @@ static int load_config(const struct opts *o, struct wd_config *c, bool *have)
 	*have = false;
 	if (o->config == NULL && access(path, F_OK) != 0)
 		return 0;
-	if (wd_config_load(path, c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "witnessctl: %s\n", err);
-		return EXIT_USAGE;
-	}
+	if (wd_config_load(path, c, err, sizeof(err)) != 0)
+		return fail(CTL_EXIT_USAGE, WD_ECONFIG, "%s", err);
 	*have = true;
 	return 0;
 }
@@ -123,7 +151,10 @@ static char *socket_path(const struct opts *o, int *rc)
 	return p;
 }
 
-/* Sends req (consumed) and returns the "result" of an ok reply (caller frees), or NULL. */
+/*
+ * Sends req (consumed); returns the "result" of an ok reply (caller frees),
+ * or NULL with the error reported and *exit_code set.
+ */
 static cJSON *call(const struct opts *o, cJSON *req, int *exit_code)
 {
 	char err[512];
@@ -136,25 +167,25 @@ static cJSON *call(const struct opts *o, cJSON *req, int *exit_code)
 	if (path == NULL) {
 		cJSON_Delete(req);
 		if (*exit_code == 0)
-			*exit_code = EXIT_FAIL;
+			*exit_code = fail(CTL_EXIT_UNREACHABLE, WD_ENOMEM, "out of memory");
 		return NULL;
 	}
 	rc = ctl_client_call(path, req, o->timeout_s * 1000, &reply, err, sizeof(err));
 	free(path);
 	cJSON_Delete(req);
 	if (rc != 0) {
-		fprintf(stderr, "witnessctl: %s\n", err);
-		*exit_code = EXIT_FAIL;
+		*exit_code = fail(CTL_EXIT_UNREACHABLE, rc, "%s", err);
 		return NULL;
 	}
 	ok = cJSON_GetObjectItemCaseSensitive(reply, "ok");
 	if (!cJSON_IsTrue(ok)) {
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(reply, "code");
+		int code = ctl_err_code(cJSON_IsString(c) ? c->valuestring : NULL);
 
-		fprintf(stderr, "witnessctl: %s\n",
-		        cJSON_IsString(e) ? e->valuestring : "request failed");
+		*exit_code = fail(ctl_exit_for_error(code), code, "%s",
+		                  cJSON_IsString(e) ? e->valuestring : "request failed");
 		cJSON_Delete(reply);
-		*exit_code = EXIT_FAIL;
 		return NULL;
 	}
 	res = cJSON_DetachItemFromObjectCaseSensitive(reply, "result");
@@ -163,25 +194,21 @@ static cJSON *call(const struct opts *o, cJSON *req, int *exit_code)
 	return res != NULL ? res : cJSON_CreateNull();
 }
 
-static void print_json(const cJSON *v)
-{
-	char *s = cJSON_Print(v);
-
-	if (s != NULL)
-		puts(s);
-	cJSON_free(s);
-}
-
 static cJSON *new_req(const char *cmd)
 {
 	cJSON *r = cJSON_CreateObject();
 
 	if (r == NULL) {
 		fprintf(stderr, "witnessctl: out of memory\n");
-		exit(EXIT_FAIL);
+		exit(CTL_EXIT_UNREACHABLE);
 	}
 	cJSON_AddStringToObject(r, "cmd", cmd);
 	return r;
+}
+
+static cJSON *wire_req(const struct cli_cmd *c)
+{
+	return new_req(ctl_cmd_get((enum ctl_cmd)c->wire)->name);
 }
 
 static bool parse_node(const char *s, bool allow_all, double *out)
@@ -197,14 +224,50 @@ static bool parse_node(const char *s, bool allow_all, double *out)
 	return true;
 }
 
+/*
+ * Nodes that did not answer a cluster command: said on stderr in text
+ * mode (the JSON has "nodes_not_answering"); CTL_EXIT_PARTIAL if any.
+ */
+static int partial_exit(const cJSON *res)
+{
+	const cJSON *miss = cJSON_GetObjectItemCaseSensitive(res, "nodes_not_answering"), *n;
+	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(res, "node_errors");
+	char list[512] = "";
+	size_t off = 0;
+
+	cJSON_ArrayForEach(n, errs)
+	{
+		if (!g_json)
+			fprintf(stderr, "witnessctl: node %s: %s\n", n->string,
+			        cJSON_IsString(n) ? n->valuestring : "error");
+	}
+	if (cJSON_GetArraySize(miss) == 0)
+		return CTL_EXIT_OK;
+	cJSON_ArrayForEach(n, miss)
+	{
+		if (off < sizeof(list))
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%.0f",
+			                        off ? ", " : "", cJSON_GetNumberValue(n));
+	}
+	if (!g_json)
+		fprintf(stderr,
+		        "witnessctl: node%s %s did not answer (its witnessd or ctdbd is down, or "
+		        "slower than [ctdb] peer timeout); the output is the other nodes'\n",
+		        cJSON_GetArraySize(miss) > 1 ? "s" : "", list);
+	return CTL_EXIT_PARTIAL;
+}
+
 /* ---- status / ip ---- */
 
-static int cmd_status(const struct opts *o)
+static int run_status(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
 {
 	int ec;
-	cJSON *res = call(o, new_req("status"), &ec), *it;
+	cJSON *res, *it;
 
-	if (res == NULL)
+	(void)argv;
+	if (argc != 0)
+		return usage_error("status: no arguments expected");
+	if ((res = call(o, wire_req(c), &ec)) == NULL)
 		return ec;
 	if (o->json) {
 		print_json(res);
@@ -252,40 +315,36 @@ static void print_ips(const cJSON *res)
 	}
 }
 
-static int cmd_ip(const struct opts *o, int argc, char **argv)
+static int run_ip(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
 {
 	cJSON *req, *res;
 	int ec;
 
-	if (argc < 1)
-		return die_usage("ip: expected \"list\" or \"set\"");
-	if (strcmp(argv[0], "list") == 0) {
-		if (argc != 1)
-			return die_usage("ip list: no arguments expected");
-		req = new_req("ip-list");
-	} else if (strcmp(argv[0], "set") == 0) {
+	if (c->wire == CTL_CMD_IP_LIST) {
+		if (argc != 0)
+			return usage_error("ip list: no arguments expected");
+		req = wire_req(c);
+	} else {
 		double node;
 
-		if (argc != 2)
-			return die_usage("ip set: expected exactly one IP address");
+		if (argc != 1)
+			return usage_error("ip set: expected exactly one IP address");
 		if (o->available < 0 && o->node == NULL)
-			return die_usage("ip set: give --unavailable, --available and/or --node N");
-		req = new_req("ip-set");
-		cJSON_AddStringToObject(req, "ip", argv[1]);
+			return usage_error(
+			    "ip set: give --unavailable, --available and/or --node N");
+		req = wire_req(c);
+		cJSON_AddStringToObject(req, "ip", argv[0]);
 		if (o->available >= 0)
 			cJSON_AddBoolToObject(req, "available", o->available);
 		if (o->node != NULL) {
 			if (!parse_node(o->node, false, &node)) {
 				cJSON_Delete(req);
-				return die_usage("ip set: --node needs a node number");
+				return usage_error("ip set: --node needs a node number");
 			}
 			cJSON_AddNumberToObject(req, "node", node);
 		}
-	} else {
-		return die_usage("ip: expected \"list\" or \"set\"");
 	}
-	res = call(o, req, &ec);
-	if (res == NULL)
+	if ((res = call(o, req, &ec)) == NULL)
 		return ec;
 	if (o->json)
 		print_json(res);
@@ -322,49 +381,34 @@ static cJSON *filters(const struct opts *o)
 	return f;
 }
 
-static int cmd_registrations(const struct opts *o, const char *cmd, int argc)
+static int run_registrations(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
 {
-	bool update = strcmp(cmd, "list") != 0;
-	bool move = strcmp(cmd, "client-move") == 0 || strcmp(cmd, "share-move") == 0;
-	char msg[160];
+	const struct ctl_cmd_desc *d = ctl_cmd_get((enum ctl_cmd)c->wire);
+	bool update = (d->flags & CTL_CMD_F_UPDATE) != 0;
+	bool move = (d->flags & CTL_CMD_F_MOVE) != 0;
 	cJSON *req, *res;
-	int ec;
+	int ec, rc;
 
-	if (argc != 0) {
-		snprintf(msg, sizeof(msg), "%s: unexpected argument", cmd);
-		return die_usage(msg);
-	}
+	(void)argv;
+	if (argc != 0)
+		return usage_error("%s: unexpected argument", c->name);
 	/* net witness: --apply-to-all is required without selectors and excludes them */
-	if (o->apply_to_all && has_selector(o)) {
-		snprintf(msg, sizeof(msg), "%s: --apply-to-all cannot be combined with selectors",
-		         cmd);
-		return die_usage(msg);
-	}
-	if (update && !o->apply_to_all && !has_selector(o)) {
-		snprintf(msg, sizeof(msg),
-		         "%s: give a selector (--registration, --net-name, ...) or --apply-to-all",
-		         cmd);
-		return die_usage(msg);
-	}
-	if (!move && (o->new_node || o->new_ip)) {
-		snprintf(msg, sizeof(msg), "%s: --new-node / --new-ip only apply to moves", cmd);
-		return die_usage(msg);
-	}
-	if (move && (o->new_node != NULL) == (o->new_ip != NULL)) {
-		snprintf(msg, sizeof(msg), "%s: give exactly one of --new-node N and --new-ip IP",
-		         cmd);
-		return die_usage(msg);
-	}
-	if (o->forced_response && strcmp(cmd, "force-response") != 0)
-		return die_usage("--forced-response only applies to force-response");
-	req = new_req(cmd);
+	if (o->apply_to_all && has_selector(o))
+		return usage_error("%s: --apply-to-all cannot be combined with selectors", c->name);
+	if (update && !o->apply_to_all && !has_selector(o))
+		return usage_error(
+		    "%s: give a selector (--registration, --net-name, ...) or --apply-to-all",
+		    c->name);
+	if (move && (o->new_node != NULL) == (o->new_ip != NULL))
+		return usage_error("%s: give exactly one of --new-node N and --new-ip IP", c->name);
+	req = wire_req(c);
 	cJSON_AddItemToObject(req, "filters", filters(o));
 	if (move && o->new_node) {
 		double n;
 
 		if (!parse_node(o->new_node, true, &n)) {
 			cJSON_Delete(req);
-			return die_usage("--new-node needs a node number or -1 (all nodes)");
+			return usage_error("--new-node needs a node number or -1 (all nodes)");
 		}
 		cJSON_AddNumberToObject(req, "new_node", n);
 	}
@@ -376,19 +420,318 @@ static int cmd_registrations(const struct opts *o, const char *cmd, int argc)
 		if (fr == NULL || !cJSON_IsObject(fr)) {
 			cJSON_Delete(fr);
 			cJSON_Delete(req);
-			return die_usage("--forced-response: not a JSON object");
+			return usage_error("--forced-response: not a JSON object");
 		}
 		cJSON_AddItemToObject(req, "forced_response", fr);
 	}
-	res = call(o, req, &ec);
-	if (res == NULL)
+	if ((res = call(o, req, &ec)) == NULL)
 		return ec;
 	if (o->json)
 		print_json(res);
 	else
 		ctl_print_registrations(stdout, res);
+	rc = partial_exit(res);
+	if (rc == 0 && update &&
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "registrations")) == 0) {
+		if (!o->json)
+			fprintf(stderr, "witnessctl: %s: no registration matched\n", c->name);
+		rc = CTL_EXIT_NOMATCH;
+	}
 	cJSON_Delete(res);
-	return 0;
+	return rc;
+}
+
+/* ---- peers ---- */
+
+static int run_peers(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
+{
+	cJSON *res, *n;
+	int ec, rc;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("peers: no arguments expected");
+	if ((res = call(o, wire_req(c), &ec)) == NULL)
+		return ec;
+	if (o->json) {
+		print_json(res);
+	} else {
+		printf("%-6s %-10s %s\n", "Node", "Version", "Registrations");
+		cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(res, "nodes"))
+		{
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(n, "version");
+
+			printf("%-6.0f %-10s %.0f\n",
+			       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "node")),
+			       cJSON_IsString(v) ? v->valuestring : "?",
+			       cJSON_GetNumberValue(
+			           cJSON_GetObjectItemCaseSensitive(n, "registrations")));
+		}
+	}
+	rc = partial_exit(res);
+	cJSON_Delete(res);
+	return rc;
+}
+
+/* ---- drain ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *jstr(const cJSON *o, const char *k, const char *dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static bool in_array(const cJSON *arr, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A cluster-wide list; NULL on error (reported, *ec set). */
+static cJSON *list_all(const struct opts *o, int *ec)
+{
+	cJSON *req = new_req(ctl_cmd_get(CTL_CMD_LIST)->name);
+
+	cJSON_AddItemToObject(req, "filters", cJSON_CreateObject());
+	return call(o, req, ec);
+}
+
+/*
+ * --wait: polls the cluster-wide list until every moved client (by its
+ * client computer name) has a registration that did not exist before the
+ * drain, on an IP that is not the drained node's; then the report per
+ * node that held the moved registrations.
+ */
+static cJSON *drain_wait(const struct opts *o, const cJSON *res, const cJSON *before, int *ec)
+{
+	const cJSON *moved = cJSON_GetObjectItemCaseSensitive(res, "registrations");
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(res, "message"), "ips");
+	double start = now_s(), end = start + o->wait_s;
+	cJSON *found = cJSON_CreateObject(), *w, *nodes, *m;
+	int left = cJSON_GetArraySize(moved);
+
+	*ec = 0;
+	while (left > 0) {
+		cJSON *now = list_all(o, ec), *rg;
+
+		if (now == NULL)
+			break;
+		cJSON_ArrayForEach(m, moved)
+		{
+			const char *client = jstr(m, "client_computer_name", "");
+
+			if (cJSON_GetObjectItemCaseSensitive(found, m->string) != NULL)
+				continue;
+			cJSON_ArrayForEach(rg,
+			                   cJSON_GetObjectItemCaseSensitive(now, "registrations"))
+			{
+				if (cJSON_GetObjectItemCaseSensitive(before, rg->string) != NULL ||
+				    strcasecmp(jstr(rg, "client_computer_name", ""), client) != 0 ||
+				    in_array(ips, jstr(rg, "ip_address", "")))
+					continue;
+				{
+					cJSON *f = cJSON_CreateObject();
+
+					cJSON_AddStringToObject(f, "registration", rg->string);
+					cJSON_AddItemToObject(
+					    f, "node",
+					    cJSON_Duplicate(
+					        cJSON_GetObjectItemCaseSensitive(rg, "node"),
+					        true));
+					cJSON_AddStringToObject(f, "ip_address",
+					                        jstr(rg, "ip_address", ""));
+					cJSON_AddItemToObject(found, m->string, f);
+				}
+				left--;
+				break;
+			}
+		}
+		cJSON_Delete(now);
+		if (left == 0 || now_s() >= end)
+			break;
+		poll(NULL, 0, 250);
+	}
+	w = cJSON_CreateObject();
+	cJSON_AddNumberToObject(w, "seconds", (double)(long)((now_s() - start) * 10) / 10);
+	nodes = cJSON_AddObjectToObject(w, "nodes");
+	cJSON_ArrayForEach(m, moved)
+	{
+		char key[16];
+		cJSON *n, *f = cJSON_GetObjectItemCaseSensitive(found, m->string);
+
+		snprintf(key, sizeof(key), "%.0f",
+		         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "node")));
+		n = cJSON_GetObjectItemCaseSensitive(nodes, key);
+		if (n == NULL) {
+			n = cJSON_AddObjectToObject(nodes, key);
+			cJSON_AddNumberToObject(n, "moved", 0);
+			cJSON_AddNumberToObject(n, "registered_again", 0);
+			cJSON_AddObjectToObject(n, "again");
+			cJSON_AddArrayToObject(n, "not_registered_again");
+		}
+		cJSON_SetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(n, "moved"),
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "moved")) + 1);
+		if (f != NULL) {
+			cJSON *ra = cJSON_GetObjectItemCaseSensitive(n, "registered_again");
+
+			cJSON_SetNumberValue(ra, cJSON_GetNumberValue(ra) + 1);
+			cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(n, "again"),
+			                      m->string, cJSON_Duplicate(f, true));
+		} else {
+			cJSON *o2 = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o2, "registration", m->string);
+			cJSON_AddStringToObject(o2, "client_computer_name",
+			                        jstr(m, "client_computer_name", ""));
+			cJSON_AddItemToArray(
+			    cJSON_GetObjectItemCaseSensitive(n, "not_registered_again"), o2);
+		}
+	}
+	cJSON_Delete(found);
+	return w;
+}
+
+static void print_target(const cJSON *t)
+{
+	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(t, "ip");
+
+	if (cJSON_IsString(ip))
+		printf("%s", ip->valuestring);
+	else
+		printf("node %.0f",
+		       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "node")));
+}
+
+static void print_drain(const cJSON *res, const cJSON *wait)
+{
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(res, "message"), *it;
+	bool first = true;
+
+	printf("DRAIN: node %.0f (",
+	       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(msg, "node")));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, "ips"))
+	{
+		printf("%s%s", first ? "" : ", ", cJSON_IsString(it) ? it->valuestring : "?");
+		first = false;
+	}
+	printf(") -> ");
+	first = true;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, "targets"))
+	{
+		printf("%s", first ? "" : ", ");
+		print_target(it);
+		first = false;
+	}
+	printf("\n%-36s %-4s %-20s %-20s %s\n", "Registration-UUID:", "Node", "IpAddress",
+	       "ClientComputerName", "MovedTo");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res, "registrations"))
+	{
+		printf("%-36s %-4.0f %-20s %-20s ", it->string,
+		       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "node")),
+		       jstr(it, "ip_address", ""), jstr(it, "client_computer_name", ""));
+		print_target(cJSON_GetObjectItemCaseSensitive(it, "moved_to"));
+		printf("\n");
+	}
+	if (wait == NULL)
+		return;
+	printf("\nwaited %.1f s for the moved clients to register again elsewhere:\n",
+	       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(wait, "seconds")));
+	printf("%-6s %-6s %-16s %s\n", "Node", "Moved", "RegisteredAgain", "NotRegisteredAgain");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(wait, "nodes"))
+	{
+		const cJSON *nr = cJSON_GetObjectItemCaseSensitive(it, "not_registered_again"), *x;
+
+		printf(
+		    "%-6s %-6.0f %-16.0f ", it->string,
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "moved")),
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "registered_again")));
+		first = true;
+		cJSON_ArrayForEach(x, nr)
+		{
+			printf("%s%s (%s)", first ? "" : ", ", jstr(x, "client_computer_name", ""),
+			       jstr(x, "registration", ""));
+			first = false;
+		}
+		printf("%s\n", first ? "-" : "");
+	}
+}
+
+static int run_drain(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
+{
+	cJSON *req, *res, *before = NULL, *wait = NULL;
+	double node, to;
+	int ec, rc;
+
+	if (argc != 1)
+		return usage_error("drain: expected exactly one NODE");
+	if (!parse_node(argv[0], false, &node))
+		return usage_error("drain: NODE must be a node number");
+	req = wire_req(c);
+	cJSON_AddNumberToObject(req, "node", node);
+	if (o->to != NULL) {
+		if (parse_node(o->to, false, &to))
+			cJSON_AddNumberToObject(req, "to_node", to);
+		else if (strchr(o->to, '.') != NULL || strchr(o->to, ':') != NULL)
+			cJSON_AddStringToObject(req, "to_ip", o->to);
+		else {
+			cJSON_Delete(req);
+			return usage_error("drain: --to needs a node number or an IP address");
+		}
+	}
+	if (o->wait_s > 0 && (before = list_all(o, &ec)) == NULL) {
+		cJSON_Delete(req);
+		return ec;
+	}
+	if ((res = call(o, req, &ec)) == NULL) {
+		cJSON_Delete(before);
+		return ec;
+	}
+	rc = partial_exit(res);
+	if (before != NULL) {
+		wait = drain_wait(o, res, cJSON_GetObjectItemCaseSensitive(before, "registrations"),
+		                  &ec);
+		if (ec != 0 && ec != CTL_EXIT_PARTIAL) {
+			cJSON_Delete(wait);
+			cJSON_Delete(before);
+			cJSON_Delete(res);
+			return ec;
+		}
+	}
+	if (o->json) {
+		if (wait != NULL)
+			cJSON_AddItemToObject(res, "wait", wait);
+		print_json(res);
+	} else {
+		print_drain(res, wait);
+		cJSON_Delete(wait);
+	}
+	if (rc == 0 &&
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "registrations")) == 0) {
+		if (!o->json)
+			fprintf(stderr, "witnessctl: drain: no registration on node %.0f's IPs\n",
+			        node);
+		rc = CTL_EXIT_NOMATCH;
+	}
+	cJSON_Delete(before);
+	cJSON_Delete(res);
+	return rc;
 }
 
 /* ---- user add/del/list: the NTLM password file ---- */
@@ -408,9 +751,8 @@ static int passdb_path(const struct opts *o, char **out)
 		return rc;
 	if (!have || c.ntlm_password_file == NULL) {
 		wd_config_free(&c);
-		fprintf(stderr, "witnessctl: no password file: give --file PATH or set \"ntlm "
-		                "password file\" in the config (--config FILE)\n");
-		return EXIT_USAGE;
+		return usage_error("no password file: give --file PATH or set \"ntlm password "
+		                   "file\" in the config (--config FILE)");
 	}
 	*out = strdup(c.ntlm_password_file);
 	wd_config_free(&c);
@@ -455,28 +797,24 @@ static int read_password(char *pw, size_t len)
 	FILE *tty;
 
 	if (!isatty(STDIN_FILENO)) {
-		if (!read_line(stdin, pw, len)) {
-			fprintf(stderr, "witnessctl: no password on stdin\n");
-			return EXIT_FAIL;
-		}
+		if (!read_line(stdin, pw, len))
+			return usage_error("no password on stdin");
 		return 0;
 	}
 	tty = fopen("/dev/tty", "r+");
-	if (tty == NULL) {
-		fprintf(stderr, "witnessctl: cannot open /dev/tty: %s\n", strerror(errno));
-		return EXIT_FAIL;
-	}
+	if (tty == NULL)
+		return fail(CTL_EXIT_UNREACHABLE, WD_EIO, "cannot open /dev/tty: %s",
+		            strerror(errno));
 	if (!prompt(tty, "New password: ", pw, len) ||
 	    !prompt(tty, "Retype new password: ", again, sizeof(again))) {
 		fclose(tty);
 		wd_memzero(again, sizeof(again));
-		return EXIT_FAIL;
+		return usage_error("no password given");
 	}
 	fclose(tty);
 	if (strcmp(pw, again) != 0) {
 		wd_memzero(again, sizeof(again));
-		fprintf(stderr, "witnessctl: passwords do not match\n");
-		return EXIT_FAIL;
+		return usage_error("passwords do not match");
 	}
 	wd_memzero(again, sizeof(again));
 	return 0;
@@ -510,45 +848,49 @@ static int list_one_text(const char *domain, const char *name, uint32_t uid, boo
 	return 0;
 }
 
-static int cmd_user(const struct opts *o, int argc, char **argv)
+static int run_user_list(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
 {
+	struct list_ctx lc = {.json = o->json};
 	char *path = NULL;
 	int rc, ec;
 
-	if (argc < 1)
-		return die_usage("user: expected add, del or list");
-	if (strcmp(argv[0], "list") == 0) {
-		struct list_ctx lc = {.json = o->json, .arr = cJSON_CreateArray()};
-
-		if (argc != 1)
-			return die_usage("user list: no arguments expected");
-		if ((ec = passdb_path(o, &path)) != 0)
-			return ec;
-		if (!o->json)
-			printf("%-40s %-8s %s\n", "Account", "Uid", "State");
-		rc = auth_passdb_user_list(path, list_one_text, &lc);
-		if (rc == WD_ENOTFOUND)
-			rc = 0; /* no file yet: no users */
-		if (rc != 0) {
-			fprintf(stderr, "witnessctl: %s: %s\n", path, wd_strerror(rc));
-			cJSON_Delete(lc.arr);
-			free(path);
-			return EXIT_FAIL;
-		}
-		if (o->json)
-			print_json(lc.arr);
-		cJSON_Delete(lc.arr);
-		free(path);
-		return 0;
-	}
-	if (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "del") != 0)
-		return die_usage("user: expected add, del or list");
-	if (argc != 2)
-		return die_usage("user add/del: expected exactly one NAME (the password is read "
-		                 "from stdin or a prompt, never from the command line)");
+	(void)c, (void)argv;
+	if (argc != 0)
+		return usage_error("user list: no arguments expected");
 	if ((ec = passdb_path(o, &path)) != 0)
 		return ec;
-	if (argv[0][0] == 'a') {
+	lc.arr = cJSON_CreateArray();
+	if (!o->json)
+		printf("%-40s %-8s %s\n", "Account", "Uid", "State");
+	rc = auth_passdb_user_list(path, list_one_text, &lc);
+	if (rc == WD_ENOTFOUND)
+		rc = 0; /* no file yet: no users */
+	if (rc != 0) {
+		ec = fail(CTL_EXIT_UNREACHABLE, rc, "%s: %s", path, wd_strerror(rc));
+		cJSON_Delete(lc.arr);
+		free(path);
+		return ec;
+	}
+	if (o->json)
+		print_json(lc.arr);
+	cJSON_Delete(lc.arr);
+	free(path);
+	return 0;
+}
+
+static int run_user_edit(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
+{
+	bool add = strcmp(c->name, "user add") == 0;
+	char *path = NULL;
+	int rc, ec;
+
+	if (argc != 1)
+		return usage_error("%s: expected exactly one NAME (the password is read from stdin "
+		                   "or a prompt, never from the command line)",
+		                   c->name);
+	if ((ec = passdb_path(o, &path)) != 0)
+		return ec;
+	if (add) {
 		char pw[512];
 
 		if ((ec = read_password(pw, sizeof(pw))) != 0) {
@@ -556,28 +898,175 @@ static int cmd_user(const struct opts *o, int argc, char **argv)
 			free(path);
 			return ec;
 		}
-		rc = auth_passdb_user_add(path, o->domain, argv[1], pw);
+		rc = auth_passdb_user_add(path, o->domain, argv[0], pw);
 		wd_memzero(pw, sizeof(pw));
 	} else {
-		rc = auth_passdb_user_del(path, o->domain, argv[1]);
+		rc = auth_passdb_user_del(path, o->domain, argv[0]);
 	}
 	if (rc != 0) {
-		fprintf(stderr, "witnessctl: user %s %s%s%s: %s: %s\n", argv[0],
-		        o->domain ? o->domain : "", o->domain ? "\\" : "", argv[1], path,
-		        rc == WD_ENOTFOUND ? "no such user"
-		        : rc == WD_EINVAL  ? "invalid name, domain or empty password"
-		                           : wd_strerror(rc));
+		ec = fail(ctl_exit_for_error(rc), rc, "%s %s%s%s: %s: %s", c->name,
+		          o->domain ? o->domain : "", o->domain ? "\\" : "", argv[0], path,
+		          rc == WD_ENOTFOUND ? "no such user"
+		          : rc == WD_EINVAL  ? "invalid name, domain or empty password"
+		                             : wd_strerror(rc));
 		free(path);
-		return EXIT_FAIL;
+		return ec;
 	}
-	if (!o->json)
+	if (o->json) {
+		cJSON *r = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(r, add ? "added" : "deleted", argv[0]);
+		cJSON_AddStringToObject(r, "file", path);
+		print_json(r);
+		cJSON_Delete(r);
+	} else {
 		printf("%s %s%s%s in %s (run \"systemctl reload witnessd\" or send SIGHUP to "
 		       "apply)\n",
-		       argv[0][0] == 'a' ? "added" : "deleted", o->domain ? o->domain : "",
-		       o->domain ? "\\" : "", argv[1], path);
+		       add ? "added" : "deleted", o->domain ? o->domain : "", o->domain ? "\\" : "",
+		       argv[0], path);
+	}
 	free(path);
 	return 0;
 }
+
+/* ---- the table ---- */
+
+#define SELECTORS_HELP                                                                             \
+	"Selectors (POSIX extended regexes, case-insensitive, unanchored, ANDed; as net\n"         \
+	"witness; a regex that does not compile is exit status 2):\n"                              \
+	"  --registration UUID  --net-name RE  --share-name RE  --ip-address RE\n"                 \
+	"  --client-computer-name RE\n"                                                            \
+	"  --apply-to-all       required by an update without selectors\n"                         \
+	"  The --witness-* spellings of net witness are accepted too.\n"
+#define CLUSTER_HELP                                                                               \
+	"With the ctdb backend this runs on every node's witnessd (each acts on the\n"             \
+	"registrations it holds); nodes that did not answer within [ctdb] peer timeout\n"          \
+	"are named and the exit status is 4.\n"
+
+static const struct cli_cmd cli_cmds[] = {
+    {"status", CTL_CMD_STATUS, 0, "", "daemon, cluster and registration counters",
+     "Version, netname, ports, backend and its state, interface, connection and\n"
+     "registration counters of this node's witnessd.\n",
+     run_status},
+    {"ip list", CTL_CMD_IP_LIST, 0, "", "the cluster's interfaces and where they are",
+     "Every interface of the cluster view: address, hosting node, AVAILABLE or\n"
+     "UNAVAILABLE, and whether it is local to this node.\n",
+     run_ip},
+    {"ip set", CTL_CMD_IP_SET, O_IPSET, "IP --unavailable | --available | --node N",
+     "change an IP (static backend; for keepalived, Pacemaker...)",
+     "Mark an IP of the static backend down or up, or move it to node N (the options\n"
+     "combine). Registered clients are notified. Refused with the ctdb backend.\n"
+     "  --unavailable  --available  --node N\n",
+     run_ip},
+    {"list", CTL_CMD_LIST, O_SEL, "[SELECTORS]",
+     "witness registrations, with the node holding each",
+     "The registrations (as net witness list), with the node whose witnessd holds\n"
+     "each (the Node column; \"node\" in the JSON).\n" CLUSTER_HELP SELECTORS_HELP,
+     run_registrations},
+    {"client-move", CTL_CMD_CLIENT_MOVE, O_SEL | O_MOVE,
+     "SELECTORS (--new-node N|-1 | --new-ip IP)", "send CLIENT_MOVE to the selected registrations",
+     "Send CLIENT_MOVE: to the IPs of node N (-1: every IP of the cluster) or to IP.\n"
+     "Exit status 1 if nothing matched.\n" CLUSTER_HELP SELECTORS_HELP,
+     run_registrations},
+    {"share-move", CTL_CMD_SHARE_MOVE, O_SEL | O_MOVE, "SELECTORS (--new-node N|-1 | --new-ip IP)",
+     "send SHARE_MOVE to the selected registrations",
+     "Send SHARE_MOVE (only registrations with a share name get it).\n"
+     "Exit status 1 if nothing matched.\n" CLUSTER_HELP SELECTORS_HELP,
+     run_registrations},
+    {"force-unregister", CTL_CMD_FORCE_UNREGISTER, O_SEL, "SELECTORS",
+     "end the selected registrations",
+     "End the selected registrations: a pending AsyncNotify returns NOT_FOUND.\n"
+     "Exit status 1 if nothing matched.\n" CLUSTER_HELP SELECTORS_HELP,
+     run_registrations},
+    {"force-response", CTL_CMD_FORCE_RESPONSE, O_SEL | O_FORCED,
+     "SELECTORS [--forced-response JSON]", "make the next AsyncNotify return JSON",
+     "The next AsyncNotify of the selected registrations returns exactly JSON (the\n"
+     "schema of net witness force-response; without it an empty response, WERR_OK).\n"
+     "Exit status 1 if nothing matched.\n" CLUSTER_HELP SELECTORS_HELP,
+     run_registrations},
+    {"drain", CTL_CMD_DRAIN, O_DRAIN, "NODE [--to NODE|IP] [--wait SECONDS]",
+     "move every client of NODE's IPs to the other nodes",
+     "Every registration, on every node's witnessd, whose registered IP is hosted on\n"
+     "NODE gets CLIENT_MOVE to the IPs of the other active nodes, spread evenly over\n"
+     "them (or to --to NODE|IP). With --wait, wait up to SECONDS for the moved\n"
+     "clients to register again elsewhere and report, per node that held them, how\n"
+     "many did and which did not. Exit status 1 if nothing matched.\n"
+     "Maintenance: witnessctl drain N --wait 30; ctdb disable -n N; (work);\n"
+     "ctdb enable -n N. With the static backend it acts on this node's registrations.\n"
+     "  --to NODE|IP     one target instead of every other node\n"
+     "  --wait SECONDS   wait for the clients to register again (0: do not wait)\n",
+     run_drain},
+    {"peers", CTL_CMD_PEERS, 0, "", "which nodes' witnessd answer over CTDB",
+     "Ask every node's witnessd over the ctdb peer messages; lists the nodes that\n"
+     "answered, names those that did not (exit status 4).\n",
+     run_peers},
+    {"user add", -1, O_USER, "NAME [--domain D] [--file PATH]",
+     "add an NTLM account (password from stdin or a prompt)",
+     "Add an NTLM account to the password file, or change its password. The password\n"
+     "is read from stdin when it is not a terminal, else prompted for twice; never\n"
+     "from the command line. Then send SIGHUP to witnessd (systemctl reload).\n",
+     run_user_edit},
+    {"user del", -1, O_USER, "NAME [--domain D] [--file PATH]", "remove an NTLM account",
+     "Remove an account from the password file (exit status 1 if there is none).\n", run_user_edit},
+    {"user list", -1, O_USER, "[--file PATH]", "list NTLM accounts",
+     "List the accounts of the password file (never hashes).\n", run_user_list},
+};
+#define N_CLI_CMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: witnessctl [--socket PATH | --config FILE] [--json] COMMAND ...\n"
+	           "\n"
+	           "Commands (witnessctl COMMAND --help for one):\n");
+	for (size_t i = 0; i < N_CLI_CMDS; i++)
+		fprintf(f, "  %-18s %s\n", cli_cmds[i].name, cli_cmds[i].brief);
+	fprintf(f,
+	        "\n"
+	        "Options:\n"
+	        "  -s, --socket PATH   admin socket (default: from the config, else " DEFAULT_SOCKET
+	        ")\n"
+	        "  -c, --config FILE   witnessd.conf to take the socket / password file from\n"
+	        "                      (default " DEFAULT_CONFIG ")\n"
+	        "  -j, --json          machine-readable output, errors included\n"
+	        "  -t, --timeout SEC   wait at most SEC seconds for the daemon (default 10)\n"
+	        "  -h, --help          this text, or with a COMMAND that command's\n"
+	        "\n"
+	        "Exit status: 0 done, 1 nothing matched, 2 usage or bad input, 3 daemon\n"
+	        "unreachable or refused, 4 some nodes did not answer. See witnessctl(8).\n");
+}
+
+static void cmd_help(const struct cli_cmd *c)
+{
+	printf("Usage: witnessctl [GLOBAL OPTIONS] %s %s\n\n%s", c->name, c->args, c->help);
+	printf("\nGlobal options: --socket PATH | --config FILE, --json, --timeout SEC.\n"
+	       "Exit status: 0 done, 1 nothing matched, 2 usage or bad input, 3 daemon\n"
+	       "unreachable or refused, 4 some nodes did not answer. See witnessctl(8).\n");
+}
+
+/* The command named by argv[0] (and argv[1] for "ip" and "user"); *used is 1 or 2. */
+static const struct cli_cmd *find_cmd(int argc, char **argv, int *used)
+{
+	for (size_t i = 0; i < N_CLI_CMDS; i++) {
+		const char *n = cli_cmds[i].name, *sp = strchr(n, ' ');
+
+		if (sp == NULL && strcmp(n, argv[0]) == 0) {
+			*used = 1;
+			return &cli_cmds[i];
+		}
+		if (sp != NULL && strncmp(n, argv[0], (size_t)(sp - n)) == 0 &&
+		    argv[0][sp - n] == '\0' && argc > 1 && strcmp(sp + 1, argv[1]) == 0) {
+			*used = 2;
+			return &cli_cmds[i];
+		}
+	}
+	return NULL;
+}
+
+static const char *const opt_names[] = {
+    [0] = "selectors / --apply-to-all", [1] = "--new-node / --new-ip",
+    [2] = "--forced-response",          [3] = "--available / --unavailable / --node",
+    [4] = "--domain / --file",          [5] = "--to / --wait",
+};
 
 enum {
 	OPT_REGISTRATION = 256,
@@ -594,6 +1083,8 @@ enum {
 	OPT_NODE,
 	OPT_DOMAIN,
 	OPT_FILE,
+	OPT_TO,
+	OPT_WAIT,
 	OPT_VERSION,
 };
 
@@ -629,12 +1120,18 @@ int main(int argc, char **argv)
 	    {"node", required_argument, NULL, OPT_NODE},
 	    {"domain", required_argument, NULL, OPT_DOMAIN},
 	    {"file", required_argument, NULL, OPT_FILE},
+	    {"to", required_argument, NULL, OPT_TO},
+	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {NULL, 0, NULL, 0},
 	};
-	struct opts o = {.timeout_s = 10, .available = -1};
-	const char *cmd;
-	int opt;
+	struct opts o = {.timeout_s = 10, .available = -1, .wait_s = -1};
+	const struct cli_cmd *c;
+	char usage_err[256] = "";
+	bool version = false;
+	int opt, used;
 
+	/* All options first, so that --json and --help apply wherever they stand. */
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "s:c:jt:h", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -649,94 +1146,161 @@ int main(int argc, char **argv)
 		case 't':
 			o.timeout_s = atoi(optarg);
 			if (o.timeout_s <= 0 || o.timeout_s > 3600)
-				return die_usage("--timeout needs 1..3600 seconds");
+				snprintf(usage_err, sizeof(usage_err),
+				         "--timeout needs 1..3600 seconds");
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			o.help = true;
+			break;
 		case OPT_VERSION:
-			printf("witnessctl %s\n", WITNESSD_VERSION);
-			return 0;
+			version = true;
+			break;
 		case OPT_REGISTRATION:
 			o.registration = optarg;
+			o.given |= O_SEL;
 			break;
 		case OPT_NET_NAME:
 			o.net_name = optarg;
+			o.given |= O_SEL;
 			break;
 		case OPT_SHARE_NAME:
 			o.share_name = optarg;
+			o.given |= O_SEL;
 			break;
 		case OPT_IP_ADDRESS:
 			o.ip_address = optarg;
+			o.given |= O_SEL;
 			break;
 		case OPT_CLIENT_COMPUTER_NAME:
 			o.client_computer_name = optarg;
+			o.given |= O_SEL;
 			break;
 		case OPT_APPLY_TO_ALL:
 			o.apply_to_all = true;
+			o.given |= O_SEL;
 			break;
 		case OPT_NEW_NODE:
 			o.new_node = optarg;
+			o.given |= O_MOVE;
 			break;
 		case OPT_NEW_IP:
 			o.new_ip = optarg;
+			o.given |= O_MOVE;
 			break;
 		case OPT_FORCED_RESPONSE:
 			o.forced_response = optarg;
+			o.given |= O_FORCED;
 			break;
 		case OPT_UNAVAILABLE:
-			if (o.available == 1)
-				return die_usage(
-				    "--available and --unavailable exclude each other");
-			o.available = 0;
-			break;
 		case OPT_AVAILABLE:
-			if (o.available == 0)
-				return die_usage(
-				    "--available and --unavailable exclude each other");
-			o.available = 1;
+			if (o.available == (opt == OPT_UNAVAILABLE ? 1 : 0))
+				snprintf(usage_err, sizeof(usage_err),
+				         "--available and --unavailable exclude each other");
+			o.available = opt == OPT_AVAILABLE;
+			o.given |= O_IPSET;
 			break;
 		case OPT_NODE:
 			o.node = optarg;
+			o.given |= O_IPSET;
 			break;
 		case OPT_DOMAIN:
 			o.domain = optarg;
+			o.given |= O_USER;
 			break;
 		case OPT_FILE:
 			o.file = optarg;
+			o.given |= O_USER;
 			break;
+		case OPT_TO:
+			o.to = optarg;
+			o.given |= O_DRAIN;
+			break;
+		case OPT_WAIT: {
+			char *end;
+			long w;
+
+			errno = 0;
+			w = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || w < 0 || w > 3600)
+				snprintf(usage_err, sizeof(usage_err),
+				         "--wait needs 0..3600 seconds");
+			o.wait_s = (int)w;
+			o.given |= O_DRAIN;
+			break;
+		}
 		default:
-			return die_usage("bad option");
+			if (usage_err[0] == '\0') {
+				if (optopt != 0)
+					snprintf(usage_err, sizeof(usage_err),
+					         "option -%c: unknown or missing its argument",
+					         optopt);
+				else
+					snprintf(usage_err, sizeof(usage_err),
+					         "%s: unknown option or missing its argument",
+					         argv[optind - 1]);
+			}
+			break;
 		}
 	}
-	if (o.socket != NULL && o.config != NULL)
-		return die_usage("give --socket or --config, not both");
+	g_json = o.json;
+	if (version) {
+		printf("witnessctl %s\n", WITNESSD_VERSION);
+		return 0;
+	}
 	if (optind >= argc) {
+		if (o.help) {
+			usage(stdout);
+			return 0;
+		}
+		if (usage_err[0] != '\0')
+			return usage_error("%s", usage_err);
+		if (o.json)
+			return usage_error("no command given");
 		usage(stderr);
-		return EXIT_USAGE;
+		return CTL_EXIT_USAGE;
 	}
-	cmd = argv[optind++];
-	argc -= optind;
-	argv += optind;
-	if ((o.available >= 0 || o.node) && strcmp(cmd, "ip") != 0)
-		return die_usage("--available / --unavailable / --node only apply to \"ip set\"");
-	if (strcmp(cmd, "status") == 0) {
-		if (argc != 0)
-			return die_usage("status: no arguments expected");
-		return cmd_status(&o);
-	}
-	if (strcmp(cmd, "ip") == 0)
-		return cmd_ip(&o, argc, argv);
-	if (strcmp(cmd, "list") == 0 || strcmp(cmd, "client-move") == 0 ||
-	    strcmp(cmd, "share-move") == 0 || strcmp(cmd, "force-unregister") == 0 ||
-	    strcmp(cmd, "force-response") == 0)
-		return cmd_registrations(&o, cmd, argc);
-	if (strcmp(cmd, "user") == 0)
-		return cmd_user(&o, argc, argv);
-	{
-		char msg[128];
+	c = find_cmd(argc - optind, argv + optind, &used);
+	if (c == NULL) {
+		char name[128];
 
-		snprintf(msg, sizeof(msg), "unknown command \"%.64s\"", cmd);
-		return die_usage(msg);
+		snprintf(name, sizeof(name), "%.48s%s%.48s", argv[optind],
+		         optind + 1 < argc && (strcmp(argv[optind], "ip") == 0 ||
+		                               strcmp(argv[optind], "user") == 0)
+		             ? " "
+		             : "",
+		         optind + 1 < argc && (strcmp(argv[optind], "ip") == 0 ||
+		                               strcmp(argv[optind], "user") == 0)
+		             ? argv[optind + 1]
+		             : "");
+		if (o.help &&
+		    (strcmp(argv[optind], "ip") == 0 || strcmp(argv[optind], "user") == 0)) {
+			for (size_t i = 0; i < N_CLI_CMDS; i++) {
+				if (strncmp(cli_cmds[i].name, argv[optind], strlen(argv[optind])) ==
+				        0 &&
+				    cli_cmds[i].name[strlen(argv[optind])] == ' ')
+					cmd_help(&cli_cmds[i]);
+			}
+			return 0;
+		}
+		return usage_error("unknown command \"%s\"", name);
 	}
+	if (o.help) {
+		cmd_help(c);
+		return 0;
+	}
+	if (usage_err[0] != '\0')
+		return usage_error("%s", usage_err);
+	if (o.socket != NULL && o.config != NULL)
+		return usage_error("give --socket or --config, not both");
+	if (o.given & ~c->opts) {
+		unsigned bad = o.given & ~c->opts;
+
+		for (unsigned i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++) {
+			if (bad & (1u << i))
+				return usage_error("%s: %s do%s not apply (witnessctl %s --help)",
+				                   c->name, opt_names[i],
+				                   strchr(opt_names[i], '/') ? "" : "es", c->name);
+		}
+	}
+	return c->run(&o, c, argc - optind - used, argv + optind + used);
 }

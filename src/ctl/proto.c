@@ -220,15 +220,21 @@ void ctl_print_registrations(FILE *f, const cJSON *res)
 
 	if (cJSON_IsObject(msg))
 		print_headline(f, msg);
-	fprintf(f, "%-36s %-20s %-15s %-20s %s\n", "Registration-UUID:", "NetName", "ShareName",
-	        "IpAddress", "ClientComputerName");
-	fprintf(f, "%-36s-%-20s-%-15s-%-20s-%s\n", "------------------------------------",
-	        "--------------------", "------------------", "--------------------",
+	fprintf(f, "%-36s %-4s %-20s %-15s %-20s %s\n", "Registration-UUID:", "Node", "NetName",
+	        "ShareName", "IpAddress", "ClientComputerName");
+	fprintf(f, "%-36s-%-4s-%-20s-%-15s-%-20s-%s\n", "------------------------------------",
+	        "----", "--------------------", "------------------", "--------------------",
 	        "------------------");
 	cJSON_ArrayForEach(rg, regs)
 	{
-		fprintf(f, "%-36s %-20s %-15s %-20s %s\n", rg->string != NULL ? rg->string : "",
-		        str_or(rg, "net_name", ""), str_or(rg, "share_name", "''"),
-		        str_or(rg, "ip_address", ""), str_or(rg, "client_computer_name", ""));
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(rg, "node");
+		char node[16] = "-";
+
+		if (cJSON_IsNumber(n))
+			snprintf(node, sizeof(node), "%.0f", n->valuedouble);
+		fprintf(f, "%-36s %-4s %-20s %-15s %-20s %s\n",
+		        rg->string != NULL ? rg->string : "", node, str_or(rg, "net_name", ""),
+		        str_or(rg, "share_name", "''"), str_or(rg, "ip_address", ""),
+		        str_or(rg, "client_computer_name", ""));
 	}
 }

@@ -131,7 +131,7 @@ class ConfigErrors(unittest.TestCase):
 
     def test_ctl_without_daemon(self):
         r = run(WITNESSCTL, "--socket", os.path.join(self.tmp, "none.sock"), "status")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 3)
         self.assertIn("cannot connect", r.stderr)
 
 
@@ -250,10 +250,11 @@ class RunningDaemon(unittest.TestCase):
 
             # text output in net witness's format
             txt = self.d.ctl("list").stdout.splitlines()
-            self.assertEqual(txt[0], "%-36s %-20s %-15s %-20s %s" % (
-                "Registration-UUID:", "NetName", "ShareName", "IpAddress", "ClientComputerName"))
+            self.assertEqual(txt[0], "%-36s %-4s %-20s %-15s %-20s %s" % (
+                "Registration-UUID:", "Node", "NetName", "ShareName", "IpAddress",
+                "ClientComputerName"))
             self.assertTrue(txt[1].startswith("-" * 36 + "-"))
-            self.assertEqual(txt[2].split(), [uuid, "WITSRV", "share1", "127.0.0.3",
+            self.assertEqual(txt[2].split(), [uuid, "0", "WITSRV", "share1", "127.0.0.3",
                                               "CLIENT-CLI"])
 
             # updates need a selector or --apply-to-all, and not both
@@ -291,9 +292,66 @@ class RunningDaemon(unittest.TestCase):
                 pass
 
     def test_bad_regex_is_an_error(self):
+        # a usage error (exit 2) that names the regex's own error (regerror)
         r = self.d.ctl("list", "--net-name", "(", check=False)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertTrue(r.stderr.startswith("witnessctl: "))
+        self.assertIn("--witness-net-name", r.stderr)
+        self.assertIn("Unmatched ( or", r.stderr)
+        r = self.d.ctl("--json", "client-move", "--ip-address", "[", "--new-node", "0",
+                       check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr, "")
+        err = json.loads(r.stdout)
+        self.assertEqual(set(err), {"error", "code", "exit"})
+        self.assertEqual((err["code"], err["exit"]), ("WD_EINVAL", 2))
+        self.assertIn("regcomp([) failed for --witness-ip-address", err["error"])
+
+    def test_exit_codes_and_json_errors(self):
+        # 1: an update that matched nothing; list of nothing is still 0
+        r = self.d.ctl("force-unregister", "--net-name", "^nothing-here$", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("no registration matched", r.stderr)
+        r = self.d.ctl("--json", "force-unregister", "--net-name", "^nothing-here$",
+                       check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["registrations"], {})
+        self.assertEqual(self.d.ctl("list", "--net-name", "^nothing-here$").returncode, 0)
+        r = self.d.ctl("drain", "1", check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        # 2: usage, in JSON on stdout with --json wherever it stands
+        for args in (("list", "--bogus"), ("list", "--new-node", "1"), ("drain",),
+                     ("drain", "x"), ("frob",), ("ip", "set", "127.0.0.2")):
+            r = self.d.ctl(*args, check=False)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertTrue(r.stderr.startswith("witnessctl: "), args)
+            r = self.d.ctl(*(args + ("--json",)), check=False)
+            self.assertEqual(r.returncode, 2, args)
+            e = json.loads(r.stdout)
+            self.assertEqual((e["code"], e["exit"]), ("WD_EINVAL", 2), args)
+        # 3: no daemon
+        r = run(WITNESSCTL, "--socket", "/nonexistent/w.sock", "--json", "status")
+        self.assertEqual(r.returncode, 3)
+        e = json.loads(r.stdout)
+        self.assertEqual(e["exit"], 3)
+        self.assertIn("cannot connect to /nonexistent/w.sock", e["error"])
+        # the daemon's refusal of a request: its code, and the matching exit status
+        r = self.d.ctl("--json", "ip", "set", "127.0.0.99", "--unavailable", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["code"], "WD_ENOTFOUND")
+
+    def test_every_command_has_help(self):
+        top = run(WITNESSCTL, "--help")
+        self.assertEqual(top.returncode, 0)
+        cmds = re.findall(r"(?m)^  ([a-z-]+(?: [a-z]+)?)\s{2,}", top.stdout.split("Options:")[0])
+        self.assertIn("drain", cmds)
+        self.assertGreaterEqual(len(cmds), 13)
+        for c in cmds:
+            r = run(WITNESSCTL, *c.split(), "--help")
+            self.assertEqual(r.returncode, 0, c)
+            self.assertTrue(r.stdout.startswith("Usage: witnessctl [GLOBAL OPTIONS] %s" % c),
+                            (c, r.stdout))
+            self.assertIn("Exit status", r.stdout)
 
     def as_nobody(self, *args):
         # Debian's nobody has the group nogroup (harness.ctl(user=) assumes a same-named group)
@@ -306,12 +364,12 @@ class RunningDaemon(unittest.TestCase):
         try:
             # the socket is 0600: nobody cannot even connect
             r = self.as_nobody("status")
-            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(r.returncode, 3, r.stderr)
             self.assertIn("permission denied on %s" % self.d.socket, r.stderr)
             # and if an admin loosens the mode, SO_PEERCRED still refuses
             os.chmod(self.d.socket, 0o666)
             r = self.as_nobody("ip", "set", "127.0.0.2", "--unavailable")
-            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(r.returncode, 3, r.stderr)
             self.assertIn("permission denied: uid 65534 may not use the witnessd admin socket",
                           r.stderr)
         finally:
@@ -573,7 +631,7 @@ class Users(unittest.TestCase):
             r = run(WITNESSCTL, "--config", d.config, "user", "add", "carol", "secret")
             self.assertEqual(r.returncode, 2)
             r = run(WITNESSCTL, "--file", pwfile, "user", "add", "bad:name", input="x\n")
-            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.returncode, 2)
             r = run(WITNESSCTL, "--file", pwfile, "user", "del", "nobody-here")
             self.assertEqual(r.returncode, 1)
             self.assertIn("no such user", r.stderr)
