@@ -91,6 +91,12 @@ void dcerpc_limits_default(struct dcerpc_limits *l);
 /* The server; auth may be NULL (only unauthenticated binds then). */
 int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_server_t *auth,
                       dcerpc_server_t **out);
+/*
+ * Replace the limits (a configuration reload): what is counted already
+ * stays; connections, requests and buffers are checked against the new
+ * values from now on. NULL: the defaults.
+ */
+void dcerpc_server_set_limits(dcerpc_server_t *srv, const struct dcerpc_limits *limits);
 /* The iface struct must outlive the server. Every listener serves every iface. */
 int dcerpc_server_add_iface(dcerpc_server_t *srv, const struct dcerpc_iface *iface);
 /*
@@ -100,7 +106,10 @@ int dcerpc_server_add_iface(dcerpc_server_t *srv, const struct dcerpc_iface *ifa
 int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, uint16_t *bound);
 /*
  * Stop listening, close every connection (pending calls are cancelled, context
- * handles destroyed), then call cb. Frees srv after cb returns.
+ * handles destroyed), then call cb. Replies already queued are written first
+ * (each connection is shut down after its queue drains), for at most 2 s; a
+ * peer that does not read by then is closed with its replies unsent. Frees
+ * srv after cb returns.
  */
 void dcerpc_server_close(dcerpc_server_t *srv, void (*cb)(void *arg), void *arg);
 

@@ -59,6 +59,17 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
                     store_t *store, wit_service_t **out);
 /* Fails pending calls, drops registrations. */
 void wit_service_free(wit_service_t *ws);
+/*
+ * Graceful stop: end every registration; each pending AsyncNotify is
+ * answered ERROR_NOT_FOUND (the reply is queued on its connection). Returns
+ * how many were answered. The service stays usable (and empty).
+ */
+unsigned wit_service_stop(wit_service_t *ws);
+/*
+ * Reload: take unused_timeout_ms, reregister_delay_ms, max_registrations and
+ * max_registrations_per_client from cfg; the other fields cannot change live.
+ */
+void wit_service_set_limits(wit_service_t *ws, const struct wit_config *cfg);
 const struct dcerpc_iface *wit_service_iface(wit_service_t *ws);
 
 struct wit_stats {

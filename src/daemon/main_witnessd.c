@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 #include <systemd/sd-daemon.h>
@@ -35,12 +36,7 @@
 #include "witness/ndr_witness.h"
 #include "witness/store.h"
 #include "witness/wit.h"
-#if defined(__has_include)
-#if __has_include("witness/ctdb.h")
 #include "witness/ctdb.h"
-#define WD_HAVE_CTDB 1
-#endif
-#endif
 
 #define DEFAULT_CONFIG     "/etc/witnessd/witnessd.conf"
 #define EXIT_CONFIG        2
@@ -64,6 +60,14 @@ struct daemon {
 	uint16_t witness_port; /* bound */
 	bool stopping;
 	int exit_code;
+	/* the last SIGHUP, for status */
+	struct {
+		unsigned count;
+		time_t at;
+		bool ok;
+		char error[1024];
+		char restart_needed[256];
+	} reload;
 };
 
 static void usage(FILE *f)
@@ -79,6 +83,22 @@ static void usage(FILE *f)
 }
 
 /* ---- status / sd_notify ---- */
+
+static const char *log_level_name(int level)
+{
+	switch (level) {
+	case WD_LOG_ERR:
+		return "error";
+	case WD_LOG_WARNING:
+		return "warning";
+	case WD_LOG_NOTICE:
+		return "notice";
+	case WD_LOG_INFO:
+		return "info";
+	default:
+		return "debug";
+	}
+}
 
 static cJSON *daemon_status(void *arg)
 {
@@ -99,6 +119,22 @@ static cJSON *daemon_status(void *arg)
 	cJSON_AddStringToObject(o, "min_auth_level",
 	                        wd_config_auth_level_name(d->cfg.min_auth_level));
 	cJSON_AddBoolToObject(o, "auth", d->auth != NULL);
+	cJSON_AddStringToObject(o, "log_level", log_level_name(wd_log_get_level()));
+	if (d->reload.count > 0) {
+		cJSON *r = cJSON_AddObjectToObject(o, "last_reload");
+		char when[32];
+		struct tm tm;
+
+		gmtime_r(&d->reload.at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		cJSON_AddStringToObject(r, "time", when);
+		cJSON_AddStringToObject(r, "result", d->reload.ok ? "ok" : "failed");
+		if (!d->reload.ok)
+			cJSON_AddStringToObject(r, "error", d->reload.error);
+		if (d->reload.restart_needed[0] != '\0')
+			cJSON_AddStringToObject(r, "restart_needed", d->reload.restart_needed);
+		cJSON_AddNumberToObject(r, "count", d->reload.count);
+	}
 	if (d->rpc != NULL) {
 		struct dcerpc_stats st;
 
@@ -210,7 +246,15 @@ static void daemon_stop(struct daemon *d, int exit_code)
 	d->stopping = true;
 	d->exit_code = exit_code;
 	sd_notify(0, "STOPPING=1");
-	wd_log(WD_LOG_INFO, "daemon.stopping", "exit=%d", exit_code);
+	/*
+	 * Every pending AsyncNotify is answered (ERROR_NOT_FOUND: the client
+	 * registers with another witness, see wit_service_stop) before the
+	 * connections close; dcerpc_server_close then flushes those replies for
+	 * at most 2 s, so the exit is bounded whatever the clients do.
+	 */
+	unsigned answered = d->wit != NULL ? wit_service_stop(d->wit) : 0;
+
+	wd_log(WD_LOG_INFO, "daemon.stopping", "exit=%d notifies_answered=%u", exit_code, answered);
 	uv_timer_stop(&d->watchdog);
 	uv_timer_stop(&d->status_timer);
 	if (d->ctl != NULL)
@@ -219,19 +263,15 @@ static void daemon_stop(struct daemon *d, int exit_code)
 		ctl_closed(d);
 }
 
+static void daemon_reload(struct daemon *d);
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
 
 	if (signum == SIGHUP) {
-		/* Reload what can change at run time: the NTLM password file. */
-		int rc = d->auth != NULL ? auth_server_reload(d->auth) : 0;
-
-		sd_notifyf(0, "RELOADING=1");
-		wd_log(rc == 0 ? WD_LOG_INFO : WD_LOG_ERR, "daemon.reload", "auth=%s result=%s",
-		       d->auth ? "yes" : "no", wd_strerror(rc));
-		sd_notify(0, "READY=1");
-		notify_status(d);
+		if (!d->stopping)
+			daemon_reload(d);
 		return;
 	}
 	wd_log(WD_LOG_INFO, "daemon.signal", "signal=%s", signum == SIGTERM ? "TERM" : "INT");
@@ -268,18 +308,12 @@ static int make_cluster(struct daemon *d)
 	int rc;
 
 	if (c->cluster_backend == WD_BACKEND_CTDB) {
-#ifdef WD_HAVE_CTDB
 		rc = ctdb_cluster_new(&d->loop, c, &d->cluster);
 		if (rc != 0)
 			fprintf(stderr,
 			        "witnessd: cannot set up the ctdb backend (socket %s): %s\n",
 			        c->ctdb_socket, wd_strerror(rc));
 		return rc;
-#else
-		fprintf(stderr, "witnessd: \"cluster backend = ctdb\" is not available in this "
-		                "build (no CTDB backend compiled in)\n");
-		return WD_ENOTSUP;
-#endif
 	}
 	v = cluster_view_new(c->static_local_node);
 	if (v == NULL)
@@ -461,6 +495,18 @@ static unsigned fd_room(unsigned want)
 	return room;
 }
 
+static void make_limits(struct daemon *d, const struct wd_config *c, struct dcerpc_limits *lim)
+{
+	dcerpc_limits_default(lim);
+	lim->max_connections = d->max_connections = fd_room(c->max_connections);
+	lim->max_request_unauth = c->max_unauth_request_size;
+	lim->max_buffer_memory = c->max_buffer_memory;
+	lim->request_timeout_ms = c->request_timeout * 1000u;
+	lim->max_connections_per_ip = c->max_connections_per_client;
+	lim->max_request = c->max_request_size;
+	lim->max_pending_calls = c->max_pending_calls;
+}
+
 static int make_rpc(struct daemon *d)
 {
 	const struct wd_config *c = &d->cfg;
@@ -469,14 +515,7 @@ static int make_rpc(struct daemon *d)
 	char princ[300];
 	int rc;
 
-	dcerpc_limits_default(&lim);
-	lim.max_connections = d->max_connections = fd_room(c->max_connections);
-	lim.max_request_unauth = c->max_unauth_request_size;
-	lim.max_buffer_memory = c->max_buffer_memory;
-	lim.request_timeout_ms = c->request_timeout * 1000u;
-	lim.max_connections_per_ip = c->max_connections_per_client;
-	lim.max_request = c->max_request_size;
-	lim.max_pending_calls = c->max_pending_calls;
+	make_limits(d, c, &lim);
 	if ((rc = dcerpc_server_new(&d->loop, &lim, d->auth, &d->rpc)) != 0)
 		return rc;
 	if ((rc = dcerpc_server_add_iface(d->rpc, wi)) != 0)
@@ -519,9 +558,9 @@ static int make_rpc(struct daemon *d)
 	return 0;
 }
 
-static int make_wit(struct daemon *d)
+static void wit_config_from(const struct daemon *d, const struct wd_config *c,
+                            struct wit_config *out)
 {
-	const struct wd_config *c = &d->cfg;
 	const struct cluster_view *v = cluster_view(d->cluster);
 	struct wit_config wc = {
 	    .netname = c->netname,
@@ -536,6 +575,14 @@ static int make_wit(struct daemon *d)
 	    .node = c->cluster_backend == WD_BACKEND_STATIC ? c->static_local_node
 	                                                    : (v != NULL ? v->local_node : 0),
 	};
+	*out = wc;
+}
+
+static int make_wit(struct daemon *d)
+{
+	struct wit_config wc;
+
+	wit_config_from(d, &d->cfg, &wc);
 	return wit_service_new(&d->loop, &wc, d->cluster, d->store, &d->wit);
 }
 
@@ -551,6 +598,251 @@ static int check_semantics(const struct wd_config *c, const char *path)
 		return WD_ECONFIG;
 	}
 	return 0;
+}
+
+/*
+ * The files the config names: the password file must exist, be a regular
+ * file we can read, and give nothing to group or others (it holds NT
+ * hashes, which are password equivalents); the keytab must be readable.
+ * Writes the first problem to err; returns 0 or WD_ECONFIG. strict: a
+ * password file readable by others is an error (--check-config, reload),
+ * otherwise a warning (start, so that an existing setup still starts).
+ */
+static int check_files(const struct wd_config *c, bool strict, char *err, size_t errlen)
+{
+	struct stat st;
+
+	err[0] = '\0';
+	if (c->ntlm_password_file != NULL) {
+		const char *p = c->ntlm_password_file;
+
+		if (stat(p, &st) != 0) {
+			snprintf(
+			    err, errlen,
+			    "ntlm password file = %s: %s (create it with \"witnessctl user add "
+			    "NAME\", or an empty file with mode 0600)",
+			    p, strerror(errno));
+			return WD_ECONFIG;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "ntlm password file = %s: not a regular file", p);
+			return WD_ECONFIG;
+		}
+		if (access(p, R_OK) != 0) {
+			snprintf(err, errlen, "ntlm password file = %s: cannot read it: %s", p,
+			         strerror(errno));
+			return WD_ECONFIG;
+		}
+		if ((st.st_mode & 077) != 0) {
+			snprintf(err, errlen,
+			         "ntlm password file = %s: mode %04o lets group or others read "
+			         "password hashes; chmod 0600 %s",
+			         p, (unsigned)(st.st_mode & 07777), p);
+			if (strict)
+				return WD_ECONFIG;
+			wd_log(WD_LOG_WARNING, "daemon.unsafe_mode",
+			       "key=ntlm_password_file path=%s mode=%04o", p,
+			       (unsigned)(st.st_mode & 07777));
+			err[0] = '\0';
+		}
+	}
+	if (c->keytab != NULL) {
+		const char *p = c->keytab;
+
+		if (strncmp(p, "FILE:", 5) == 0)
+			p += 5;
+		if (strchr(p, ':') == NULL || p[0] == '/') {
+			if (stat(p, &st) != 0 || access(p, R_OK) != 0) {
+				snprintf(err, errlen, "keytab = %s: cannot read it: %s", c->keytab,
+				         strerror(errno));
+				return WD_ECONFIG;
+			}
+			if (!S_ISREG(st.st_mode)) {
+				snprintf(err, errlen, "keytab = %s: not a regular file", c->keytab);
+				return WD_ECONFIG;
+			}
+		}
+	}
+	return 0;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool list_same(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!str_same(a[i], b[i]))
+			return false;
+	return true;
+}
+
+static bool static_same(const struct wd_config *a, const struct wd_config *b)
+{
+	if (a->static_local_node != b->static_local_node ||
+	    a->n_static_interfaces != b->n_static_interfaces)
+		return false;
+	for (size_t i = 0; i < a->n_static_interfaces; i++)
+		if (!str_same(a->static_interfaces[i].addr, b->static_interfaces[i].addr) ||
+		    a->static_interfaces[i].node != b->static_interfaces[i].node)
+			return false;
+	return true;
+}
+
+/* Appends key to the comma list in buf. */
+static void add_key(char *buf, size_t len, const char *key)
+{
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s%s", used ? "," : "", key);
+}
+
+/*
+ * SIGHUP (systemctl reload): read the file again. A file that does not parse
+ * or fails the checks changes nothing (the old config stays, the reason is
+ * logged and shown by status). Otherwise the log level, the limits, the
+ * timeouts and the NTLM password file's content apply at once, with every
+ * connection and registration kept; the keytab is read by GSSAPI at each
+ * accept, so a rotated keytab applies without any of this. Keys that only a
+ * restart applies are logged (daemon.restart_needed) and keep their old
+ * value until then.
+ */
+static void daemon_reload(struct daemon *d)
+{
+	struct wd_config nc = {0};
+	char err[1024], restart[256] = "", changed[256] = "";
+	struct timespec mono;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	           (unsigned long long)mono.tv_sec * 1000000ull +
+	               (unsigned long long)mono.tv_nsec / 1000ull);
+	d->reload.count++;
+	d->reload.at = time(NULL);
+	d->reload.restart_needed[0] = '\0';
+	rc = wd_config_load(d->config_path, &nc, err, sizeof(err));
+	if (rc == 0 && nc.min_auth_level > AUTH_LEVEL_NONE && nc.keytab == NULL &&
+	    nc.ntlm_password_file == NULL) {
+		snprintf(err, sizeof(err),
+		         "%s:0: min auth level = %s, but neither keytab nor ntlm "
+		         "password file is set",
+		         d->config_path, wd_config_auth_level_name(nc.min_auth_level));
+		rc = WD_ECONFIG;
+	}
+	if (rc == 0)
+		rc = check_files(&nc, true, err, sizeof(err));
+	if (rc == 0 && d->auth != NULL &&
+	    str_same(nc.ntlm_password_file, d->cfg.ntlm_password_file))
+		rc = auth_server_reload(d->auth); /* logs auth.passdb.* with the reason */
+	if (rc != 0 && err[0] == '\0')
+		snprintf(err, sizeof(err), "ntlm password file = %s: %s",
+		         d->cfg.ntlm_password_file ? d->cfg.ntlm_password_file : "-",
+		         wd_strerror(rc));
+	if (rc != 0) {
+		char esc[sizeof(err) * 4];
+
+		d->reload.ok = false;
+		snprintf(d->reload.error, sizeof(d->reload.error), "%s", err);
+		wd_log(WD_LOG_ERR, "daemon.reload_failed", "config=%s error=%s kept=old_config",
+		       d->config_path, wd_log_escape(err, esc, sizeof(esc)));
+		wd_config_free(&nc);
+		sd_notify(0, "READY=1");
+		notify_status(d);
+		return;
+	}
+
+	/* what only a restart changes */
+	const struct wd_config *o = &d->cfg;
+	if (!list_same(o->listen_addresses, o->n_listen_addresses, nc.listen_addresses,
+	               nc.n_listen_addresses))
+		add_key(restart, sizeof(restart), "listen_addresses");
+	if (o->witness_port != nc.witness_port)
+		add_key(restart, sizeof(restart), "witness_port");
+	if (o->epmapper_port != nc.epmapper_port)
+		add_key(restart, sizeof(restart), "epmapper_port");
+	if (o->cluster_backend != nc.cluster_backend)
+		add_key(restart, sizeof(restart), "cluster_backend");
+	if (!str_same(o->state_directory, nc.state_directory))
+		add_key(restart, sizeof(restart), "state_directory");
+	if (!str_same(o->admin_socket, nc.admin_socket))
+		add_key(restart, sizeof(restart), "admin_socket");
+	if (!str_same(o->netname, nc.netname) ||
+	    !list_same(o->netname_aliases, o->n_netname_aliases, nc.netname_aliases,
+	               nc.n_netname_aliases))
+		add_key(restart, sizeof(restart), "netname");
+	if (o->min_auth_level != nc.min_auth_level)
+		add_key(restart, sizeof(restart), "min_auth_level");
+	if (!str_same(o->keytab, nc.keytab))
+		add_key(restart, sizeof(restart), "keytab");
+	if (!str_same(o->ntlm_password_file, nc.ntlm_password_file))
+		add_key(restart, sizeof(restart), "ntlm_password_file");
+	if (!str_same(o->workgroup, nc.workgroup) || !str_same(o->realm, nc.realm) ||
+	    o->auth_methods != nc.auth_methods)
+		add_key(restart, sizeof(restart), "auth");
+	if (!static_same(o, &nc))
+		add_key(restart, sizeof(restart), "static");
+	if (!str_same(o->ctdb_socket, nc.ctdb_socket) ||
+	    o->ctdb_include_node_ips != nc.ctdb_include_node_ips ||
+	    o->ctdb_include_public_ips != nc.ctdb_include_public_ips ||
+	    o->ctdb_reread_interval != nc.ctdb_reread_interval)
+		add_key(restart, sizeof(restart), "ctdb");
+
+	/* what applies now */
+	if (o->log_level != nc.log_level)
+		add_key(changed, sizeof(changed), "log_level");
+	if (o->max_connections != nc.max_connections ||
+	    o->max_connections_per_client != nc.max_connections_per_client ||
+	    o->max_registrations_per_client != nc.max_registrations_per_client ||
+	    o->max_pending_calls != nc.max_pending_calls ||
+	    o->max_request_size != nc.max_request_size ||
+	    o->max_unauth_request_size != nc.max_unauth_request_size ||
+	    o->max_buffer_memory != nc.max_buffer_memory)
+		add_key(changed, sizeof(changed), "limits");
+	if (o->request_timeout != nc.request_timeout ||
+	    o->unused_registration_timeout != nc.unused_registration_timeout ||
+	    o->reregister_delay != nc.reregister_delay)
+		add_key(changed, sizeof(changed), "timeouts");
+	d->cfg.log_level = nc.log_level;
+	d->cfg.max_connections = nc.max_connections;
+	d->cfg.max_connections_per_client = nc.max_connections_per_client;
+	d->cfg.max_registrations_per_client = nc.max_registrations_per_client;
+	d->cfg.max_pending_calls = nc.max_pending_calls;
+	d->cfg.max_request_size = nc.max_request_size;
+	d->cfg.max_unauth_request_size = nc.max_unauth_request_size;
+	d->cfg.max_buffer_memory = nc.max_buffer_memory;
+	d->cfg.request_timeout = nc.request_timeout;
+	d->cfg.unused_registration_timeout = nc.unused_registration_timeout;
+	d->cfg.reregister_delay = nc.reregister_delay;
+	wd_config_free(&nc);
+
+	wd_log_set_level(d->cfg.log_level);
+	if (d->rpc != NULL) {
+		struct dcerpc_limits lim;
+
+		make_limits(d, &d->cfg, &lim);
+		dcerpc_server_set_limits(d->rpc, &lim);
+	}
+	if (d->wit != NULL) {
+		struct wit_config wc;
+
+		wit_config_from(d, &d->cfg, &wc);
+		wit_service_set_limits(d->wit, &wc);
+	}
+	d->reload.ok = true;
+	d->reload.error[0] = '\0';
+	snprintf(d->reload.restart_needed, sizeof(d->reload.restart_needed), "%s", restart);
+	if (restart[0] != '\0')
+		wd_log(WD_LOG_WARNING, "daemon.restart_needed", "key=%s config=%s", restart,
+		       d->config_path);
+	wd_log(WD_LOG_NOTICE, "daemon.reload", "config=%s result=ok changed=%s log_level=%s",
+	       d->config_path, changed[0] ? changed : "none", log_level_name(d->cfg.log_level));
+	sd_notify(0, "READY=1");
+	notify_status(d);
 }
 
 static int run(struct daemon *d)
@@ -677,6 +969,11 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (check_semantics(&d.cfg, d.config_path) != 0) {
+		wd_config_free(&d.cfg);
+		return EXIT_CONFIG;
+	}
+	if (check_files(&d.cfg, check, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s:0: %s\n", d.config_path, err);
 		wd_config_free(&d.cfg);
 		return EXIT_CONFIG;
 	}

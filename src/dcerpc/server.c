@@ -36,15 +36,8 @@ void dcerpc_limits_default(struct dcerpc_limits *l)
 	l->request_timeout_ms = REQUEST_TIMEOUT_MS;
 }
 
-int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_server_t *auth,
-                      dcerpc_server_t **out)
+void dcerpc_server_set_limits(dcerpc_server_t *srv, const struct dcerpc_limits *limits)
 {
-	if (!loop || !out)
-		return WD_EINVAL;
-	dcerpc_server_t *srv = calloc(1, sizeof(*srv));
-	if (!srv)
-		return WD_ENOMEM;
-	srv->loop = loop;
 	if (limits)
 		srv->limits = *limits;
 	else
@@ -64,6 +57,18 @@ int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_
 	if (!srv->limits.max_buffer_memory)
 		srv->limits.max_buffer_memory = MAX_BUFFER_MEMORY;
 	srv->budget.limit = srv->limits.max_buffer_memory;
+}
+
+int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_server_t *auth,
+                      dcerpc_server_t **out)
+{
+	if (!loop || !out)
+		return WD_EINVAL;
+	dcerpc_server_t *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return WD_ENOMEM;
+	srv->loop = loop;
+	dcerpc_server_set_limits(srv, limits);
 	srv->full_level = AUTH_LEVEL_CONNECT;
 	srv->auth = auth;
 	struct wd_guid g;
@@ -236,6 +241,21 @@ static void on_sweep_closed(uv_handle_t *h)
 	dcerpc__srv_maybe_finish_close(srv);
 }
 
+/* Closing: the flush time is over; close what still flushes. */
+static void on_close_deadline(uv_timer_t *t)
+{
+	dcerpc_server_t *srv = t->data;
+	dcerpc__conn_close_now_all(srv);
+	if (!uv_is_closing((uv_handle_t *)&srv->sweep))
+		uv_close((uv_handle_t *)&srv->sweep, on_sweep_closed);
+}
+
+void dcerpc__srv_conns_flushed(dcerpc_server_t *srv)
+{
+	if (srv->sweep_started && !uv_is_closing((uv_handle_t *)&srv->sweep))
+		uv_close((uv_handle_t *)&srv->sweep, on_sweep_closed);
+}
+
 void dcerpc__srv_maybe_finish_close(dcerpc_server_t *srv)
 {
 	if (!srv->closing || srv->closing_handles > 0)
@@ -269,12 +289,24 @@ void dcerpc_server_close(dcerpc_server_t *srv, void (*cb)(void *arg), void *arg)
 		srv->closing_handles++;
 		dcerpc_acceptor_close(&l->acc);
 	}
+	/*
+	 * Replies already queued (the answers a graceful stop gives to pending
+	 * calls) are flushed before each close, for at most CLOSE_FLUSH_MS: a
+	 * peer that does not read loses them then, and the exit is bounded.
+	 */
+	bool flushing = dcerpc__conn_close_all(srv);
 	if (srv->sweep_started) {
 		srv->closing_handles++;
 		uv_timer_stop(&srv->sweep);
-		uv_close((uv_handle_t *)&srv->sweep, on_sweep_closed);
+		if (flushing && srv->conns) {
+			uv_ref((uv_handle_t *)&srv->sweep);
+			uv_timer_start(&srv->sweep, on_close_deadline, CLOSE_FLUSH_MS, 0);
+		} else {
+			uv_close((uv_handle_t *)&srv->sweep, on_sweep_closed);
+		}
+	} else {
+		dcerpc__conn_close_now_all(srv); /* no timer to bound a flush */
 	}
-	dcerpc__conn_close_all(srv);
 	srv->closing_handles--;
 	if (srv->closing_handles == 0) {
 		/* nothing to wait for: finish on the next loop turn is not needed */

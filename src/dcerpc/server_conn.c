@@ -209,6 +209,8 @@ static void on_conn_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	free(c);
+	if (srv->closing && !srv->conns)
+		dcerpc__srv_conns_flushed(srv);
 	srv->closing_handles--;
 	dcerpc__srv_maybe_finish_close(srv);
 }
@@ -570,17 +572,26 @@ void dcerpc__sweep_start(dcerpc_server_t *srv)
 	srv->sweep_started = true;
 }
 
-void dcerpc__conn_close_all(dcerpc_server_t *srv)
+bool dcerpc__conn_close_all(dcerpc_server_t *srv)
 {
+	bool flushing = false;
 	struct conn *c = srv->conns;
 	while (c) {
 		struct conn *next = c->next;
 		if (!c->closing)
-			dcerpc__conn_close(c);
-		else if (!uv_is_closing((uv_handle_t *)&c->tcp))
-			uv_close((uv_handle_t *)&c->tcp, on_conn_closed); /* stop flushing */
+			dcerpc__conn_close_after_write(c); /* the replies queued last go out */
+		if (!uv_is_closing((uv_handle_t *)&c->tcp))
+			flushing = true;
 		c = next;
 	}
+	return flushing;
+}
+
+void dcerpc__conn_close_now_all(dcerpc_server_t *srv)
+{
+	for (struct conn *c = srv->conns; c; c = c->next)
+		if (!uv_is_closing((uv_handle_t *)&c->tcp))
+			uv_close((uv_handle_t *)&c->tcp, on_conn_closed); /* stop flushing */
 }
 
 unsigned dcerpc_server_drop_local_ip(dcerpc_server_t *srv, const char *ip)

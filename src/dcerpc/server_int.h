@@ -37,6 +37,7 @@
 #define SHUTDOWN_TIMEOUT_MS      10000 /* flushing a last fault or bind_nak */
 #define KEEPALIVE_S              60
 #define SWEEP_MS                 5000
+#define CLOSE_FLUSH_MS           2000 /* server close: flushing the last replies */
 #define IP_BUCKETS               256
 #define BTFN_KEEP_CONN_ON_ORPHAN 0x02 /* [MS-RPCE] 2.2.2.14 */
 
@@ -212,7 +213,14 @@ void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd);
 /* Start the sweep timer once (the first listener). */
 void dcerpc__sweep_start(dcerpc_server_t *srv);
 /* Server shutdown: close every connection, stop flushing the closing ones. */
-void dcerpc__conn_close_all(dcerpc_server_t *srv);
+/*
+ * Server close: every connection is shut down after its queued replies are
+ * written; returns whether some still flush. _now_all closes those at once.
+ */
+bool dcerpc__conn_close_all(dcerpc_server_t *srv);
+void dcerpc__conn_close_now_all(dcerpc_server_t *srv);
+/* Server close: the last connection is gone (ends the flush deadline early). */
+void dcerpc__srv_conns_flushed(dcerpc_server_t *srv);
 /* Free the per-IP counters (after the last connection). */
 void dcerpc__ip_counts_free(dcerpc_server_t *srv);
 /* Queue b for writing; takes ownership of b->data (the buffer is reset). */

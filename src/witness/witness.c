@@ -1360,6 +1360,39 @@ void wit_service_free(wit_service_t *ws)
 	}
 }
 
+/*
+ * Graceful stop. Every registration is ended, so each pending AsyncNotify
+ * is answered ERROR_NOT_FOUND and the store row goes. NOT_FOUND is the
+ * answer that sends a Windows client elsewhere at once: it is how Samba
+ * (source3/rpc_server/witness/srv_witness_nt.c, the forced unregistration
+ * after a move) makes a Windows Server 2022 client ask GetInterfaceList
+ * again and RegisterEx with another witness; ERROR_TIMEOUT would make it
+ * re-issue AsyncNotify to us ([MS-SWN] 3.2.4.2), and a RESOURCE_CHANGE
+ * UNAVAILABLE would tell it that its SMB address failed, which it has not.
+ */
+unsigned wit_service_stop(wit_service_t *ws)
+{
+	unsigned answered = ws->stats.pending_notifies;
+	struct wit_reg *r = ws->regs_head;
+
+	while (r != NULL) {
+		struct wit_reg *next = r->next;
+
+		reg_close(r, "shutdown");
+		r = next;
+	}
+	return answered - ws->stats.pending_notifies;
+}
+
+void wit_service_set_limits(wit_service_t *ws, const struct wit_config *cfg)
+{
+	/* Registrations keep their armed timers; new arms use the new values. */
+	ws->cfg.unused_timeout_ms = cfg->unused_timeout_ms;
+	ws->cfg.reregister_delay_ms = cfg->reregister_delay_ms;
+	ws->cfg.max_registrations = cfg->max_registrations;
+	ws->cfg.max_registrations_per_client = cfg->max_registrations_per_client;
+}
+
 const struct dcerpc_iface *wit_service_iface(wit_service_t *ws)
 {
 	return &ws->iface;

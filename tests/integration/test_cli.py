@@ -112,7 +112,27 @@ class ConfigErrors(unittest.TestCase):
 
     def test_example_config(self):
         src = os.environ.get("WD_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-        r = run(WITNESSD, "--config", os.path.join(src, "etc", "witnessd.conf"), "--check-config")
+        example = os.path.join(src, "etc", "witnessd.conf")
+        with open(example) as f:
+            text = f.read()
+        m = re.search(r"^\s*ntlm password file = (\S+)", text, re.M)
+        if m and not os.path.exists(m.group(1)):
+            # the file it names is not there: --check-config says so (exit 2)
+            r = run(WITNESSD, "--config", example, "--check-config")
+            self.assertEqual(r.returncode, 2, r.stdout)
+            self.assertIn("ntlm password file = %s: No such file" % m.group(1), r.stderr)
+        if m:
+            pw = os.path.join(self.tmp, "ntlm.passwd")
+            with open(pw, "w"):
+                pass
+            os.chmod(pw, 0o644)
+            p = self.write(text.replace(m.group(1), pw), "example.conf")
+            r = run(WITNESSD, "--config", p, "--check-config")
+            self.assertEqual(r.returncode, 2, r.stdout)
+            self.assertIn("mode 0644 lets group or others read", r.stderr)
+            os.chmod(pw, 0o600)
+            example = p
+        r = run(WITNESSD, "--config", example, "--check-config")
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_version_and_usage(self):

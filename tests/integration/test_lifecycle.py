@@ -1,0 +1,213 @@
+"""witnessd's life cycle (issue 9 items 4-8) with Samba's Python bindings as
+clients: graceful stop, live reload, journal fields, state across a restart,
+start-up diagnostics.
+
+Samba's client holds the GIL during a call, so a pending AsyncNotify runs in
+a child process (NOTIFY_CHILD) that prints what the call returned.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import WITNESSCTL, WITNESSD, Witnessd, samba_creds, samba_lp, samba_witness, werror_of, wait_for  # noqa: E402
+
+from samba.dcerpc import witness  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NETNAME = "WITSRV"
+IP1 = "127.0.0.3"
+USER, PASSWORD, DOMAIN = "alice", "Secret123", "TESTDOM"
+WERR_NOT_FOUND = 0x490
+
+# argv: binding user password ip timeout. Registers (RegisterEx v2), prints
+# "registered", then waits in AsyncNotify and prints its outcome.
+NOTIFY_CHILD = r"""
+import sys, time
+sys.path.insert(0, %r)
+from harness import samba_creds, samba_lp, samba_witness, werror_of
+from samba.dcerpc import witness
+binding, user, pw, ip, timeout = sys.argv[1:6]
+lp = samba_lp()
+c = samba_witness(binding, lp, samba_creds(lp, user or None, pw or None))
+h = c.RegisterEx(witness.WITNESS_V2, "WITSRV", None, ip, "CLIENTBOX",
+                 witness.WITNESS_REGISTER_NONE, int(timeout))
+print("registered", h.uuid, flush=True)
+t0 = time.monotonic()
+try:
+    r = c.AsyncNotify(h)
+    print("notify type=%%d num=%%d" %% (r.type, r.num),
+          " ".join("%%s=%%d" %% (m.name, m.type) for m in r.messages), flush=True)
+except Exception as e:
+    print("error werr=0x%%x after=%%.2f" %% (werror_of(e) or 0, time.monotonic() - t0), flush=True)
+""" % HERE
+
+
+def add_user(path, user, password, domain=DOMAIN):
+    subprocess.run([WITNESSCTL, "user", "add", user, "--domain", domain, "--file", path],
+                   input=password + "\n", text=True, check=True, capture_output=True)
+
+
+class NotifyChild:
+    def __init__(self, binding, user="", password="", ip=IP1, timeout=120):
+        self.p = subprocess.Popen([sys.executable, "-c", NOTIFY_CHILD, binding, user, password,
+                                   ip, str(timeout)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.p.stdout.readline()
+        if not line.startswith("registered"):
+            self.p.kill()
+            raise RuntimeError("child did not register: %s%s" % (line, self.p.stdout.read()))
+        self.uuid = line.split()[1]
+
+    def result(self, timeout=15):
+        out, _ = self.p.communicate(timeout=timeout)
+        return out.strip()
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def wait_pending(d, uuid):
+    """Until the daemon holds the registration's AsyncNotify."""
+    wait_for(lambda: uuid in d.ctl_json("list")["registrations"],
+             what="registration %s listed" % uuid)
+    time.sleep(0.3)  # the AsyncNotify request follows the RegisterEx reply
+
+
+class GracefulStop(unittest.TestCase):
+    def test_pending_async_notify_answered_on_sigterm(self):
+        d = Witnessd(name="stop")
+        try:
+            d.start()
+            binding = "ncacn_ip_tcp:127.0.0.1[%d]" % d.witness_port
+            child = NotifyChild(binding)
+            try:
+                wait_pending(d, child.uuid)
+                t0 = time.monotonic()
+                d.proc.send_signal(signal.SIGTERM)
+                rc = d.proc.wait(10)
+                took = time.monotonic() - t0
+                out = child.result()
+            finally:
+                child.kill()
+            self.assertEqual(rc, 0, d.log()[-2000:])
+            # bound: 2 s of flushing plus a loop turn
+            self.assertLess(took, 3.0)
+            self.assertRegex(out, r"error werr=0x%x" % WERR_NOT_FOUND)
+            self.assertRegex(d.log(), r"daemon\.stopping exit=0 notifies_answered=1")
+            # the store is consistent: no registration row is left
+            import sqlite3
+            db = sqlite3.connect(os.path.join(d.state, "registrations.sqlite"))
+            self.assertEqual(db.execute("select count(*) from registrations").fetchone()[0], 0)
+            db.close()
+        finally:
+            d.cleanup()
+
+
+class Reload(unittest.TestCase):
+    def setUp(self):
+        self.d = Witnessd(name="reload", min_auth="integrity", reregister_delay=30,
+                          global_opts={"ntlm password file": "@PW@"})
+        self.pw = os.path.join(self.d.tmp, "ntlm.passwd")
+        add_user(self.pw, USER, PASSWORD)
+        with open(self.d.config) as f:
+            text = f.read().replace("@PW@", self.pw)
+        with open(self.d.config, "w") as f:
+            f.write(text)
+        self.d.start()
+        self.binding = "ncacn_ip_tcp:127.0.0.1[%d,sign]" % self.d.witness_port
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def edit_config(self, old, new):
+        with open(self.d.config) as f:
+            text = f.read()
+        self.assertIn(old, text)
+        with open(self.d.config, "w") as f:
+            f.write(text.replace(old, new))
+
+    def hup(self):
+        n = self.d.log().count("daemon.reload")
+        self.d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.d.log().count("daemon.reload") > n, what="reload logged")
+
+    def bind_as(self, user, password):
+        lp = samba_lp()
+        return samba_witness(self.binding, lp, samba_creds(lp, user, password, DOMAIN))
+
+    def test_log_level_and_password_file_with_registration_kept(self):
+        with self.assertRaises(Exception):
+            self.bind_as("bob", "Bobpass12")  # not in the file yet
+        child = NotifyChild(self.binding, USER, PASSWORD)
+        try:
+            wait_pending(self.d, child.uuid)
+            add_user(self.pw, "bob", "Bobpass12")
+            self.edit_config("log level = debug", "log level = notice\nmax pending calls = 8")
+            self.hup()
+            st = self.d.ctl_json("status")
+            self.assertEqual(st["log_level"], "notice")
+            self.assertEqual(st["last_reload"]["result"], "ok")
+            log = self.d.log()
+            self.assertRegex(log, r"daemon\.reload config=\S+ result=ok changed=log_level,limits")
+            mark = len(log)
+            # bob binds now, with the connection and registration of alice kept
+            c = self.bind_as("bob", "Bobpass12")
+            self.assertGreaterEqual(c.GetInterfaceList().num_interfaces, 1)
+            self.d.ctl("list")  # a ctl.request line at debug: not logged at notice
+            self.assertNotIn("ctl.request", self.d.log()[mark:])
+            self.assertIn(child.uuid, self.d.ctl_json("list")["registrations"])
+            # the pending AsyncNotify survived: it gets the next change
+            self.d.ctl("ip", "set", IP1, "--unavailable")
+            out = child.result()
+            self.assertRegex(out, r"notify type=1 num=1 %s=255" % re.escape(IP1))
+        finally:
+            child.kill()
+
+    def test_broken_config_keeps_the_old_one(self):
+        self.edit_config("log level = debug", "log level = debug\nno such key = 1")
+        self.hup()
+        log = self.d.log()
+        self.assertIn("daemon.reload_failed", log)
+        self.assertIn("kept=old_config", log)
+        st = self.d.ctl_json("status")
+        self.assertEqual(st["last_reload"]["result"], "failed")
+        self.assertRegex(st["last_reload"]["error"], r"witnessd\.conf:\d+: .*no such key")
+        self.assertEqual(st["log_level"], "debug")
+        # still serving with the old configuration
+        self.assertGreaterEqual(self.bind_as(USER, PASSWORD).GetInterfaceList().num_interfaces, 1)
+        # a key that needs a restart is named, the rest applies
+        self.edit_config("no such key = 1\n", "")
+        self.edit_config("witness port = %d" % self.d.witness_port,
+                         "witness port = %d" % (self.d.witness_port + 1))
+        self.hup()
+        st = self.d.ctl_json("status")
+        self.assertEqual(st["last_reload"]["result"], "ok")
+        self.assertEqual(st["last_reload"]["restart_needed"], "witness_port")
+        self.assertRegex(self.d.log(), r"daemon\.restart_needed key=witness_port")
+        self.assertEqual(st["witness_port"], self.d.witness_port)
+
+
+class CheckConfig(unittest.TestCase):
+    def test_missing_or_unsafe_password_file(self):
+        d = Witnessd(name="check", min_auth="integrity",
+                     global_opts={"ntlm password file": "/nonexistent/ntlm.passwd"})
+        try:
+            r = subprocess.run([WITNESSD,
+                                "--config", d.config, "--check-config"],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn("ntlm password file = /nonexistent/ntlm.passwd: No such file", r.stderr)
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
