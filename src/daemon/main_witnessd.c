@@ -602,8 +602,9 @@ static int check_semantics(const struct wd_config *c, const char *path)
 
 /*
  * The files the config names: the password file must exist, be a regular
- * file we can read, and give nothing to group or others (it holds NT
- * hashes, which are password equivalents); the keytab must be readable.
+ * file we can read, and give nothing to others and no write to the group
+ * (it holds NT hashes, which are password equivalents); the keytab must be
+ * readable.
  * Writes the first problem to err; returns 0 or WD_ECONFIG. strict: a
  * password file readable by others is an error (--check-config, reload),
  * otherwise a warning (start, so that an existing setup still starts).
@@ -633,11 +634,16 @@ static int check_files(const struct wd_config *c, bool strict, char *err, size_t
 			         strerror(errno));
 			return WD_ECONFIG;
 		}
-		if ((st.st_mode & 077) != 0) {
-			snprintf(err, errlen,
-			         "ntlm password file = %s: mode %04o lets group or others read "
-			         "password hashes; chmod 0600 %s",
-			         p, (unsigned)(st.st_mode & 07777), p);
+		/* group read is fine: the package makes it root:witnessd 0640 */
+		if ((st.st_mode & 027) != 0) {
+			snprintf(
+			    err, errlen,
+			    "ntlm password file = %s: mode %04o lets %s; chmod 0600 (or 0640 with "
+			    "the daemon's group) %s",
+			    p, (unsigned)(st.st_mode & 07777),
+			    (st.st_mode & 007) ? "others read password hashes"
+			                       : "its group write it",
+			    p);
 			if (strict)
 				return WD_ECONFIG;
 			wd_log(WD_LOG_WARNING, "daemon.unsafe_mode",

@@ -129,7 +129,7 @@ class ConfigErrors(unittest.TestCase):
             p = self.write(text.replace(m.group(1), pw), "example.conf")
             r = run(WITNESSD, "--config", p, "--check-config")
             self.assertEqual(r.returncode, 2, r.stdout)
-            self.assertIn("mode 0644 lets group or others read", r.stderr)
+            self.assertIn("mode 0644 lets others read password hashes", r.stderr)
             os.chmod(pw, 0o600)
             example = p
         r = run(WITNESSD, "--config", example, "--check-config")
