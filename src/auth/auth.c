@@ -168,6 +168,15 @@ int auth_server_new(const struct auth_server_opts *opts, auth_server_t **out)
 	wd_log(WD_LOG_INFO, "auth.server", "ntlmssp=%d krb5=%d spnego=%d accounts=%zu",
 	       auth_server_offers(srv, AUTH_TYPE_NTLMSSP), auth_server_offers(srv, AUTH_TYPE_KRB5),
 	       auth_server_offers(srv, AUTH_TYPE_SPNEGO), auth_passdb_count(srv->passdb));
+	/* The Debian package creates the file empty: say why no NTLM bind will work yet. */
+	if (srv->pwfile && auth_passdb_count(srv->passdb) == 0) {
+		char ep[512];
+		wd_log_escape(srv->pwfile, ep, sizeof(ep));
+		wd_log(WD_LOG_WARNING, "auth.passdb.empty",
+		       "path=%s accounts=0 hint=\"no NTLM account exists yet: witnessctl user "
+		       "add NAME\"",
+		       ep);
+	}
 	*out = srv;
 	return 0;
 fail:
