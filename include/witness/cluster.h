@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "witness/store.h"
+
 #define CLUSTER_NODE_NONE  0xFFFFFFFFu
 #define CLUSTER_ADDRSTRLEN 46
 
@@ -99,6 +101,9 @@ struct cluster_ops {
 	/* Human-readable backend state for `witnessctl status` (malloc'd JSON text). */
 	char *(*status_json)(cluster_t *c);
 	void (*destroy)(void *impl);
+	/* static backend only: every IP back to the config, stored changes
+	 * forgotten (witnessctl ip reset); NULL elsewhere: WD_ENOTSUP. */
+	int (*reset_ips)(cluster_t *c);
 	/* Peer messages to the witnessd of other nodes (ctdb; NULL elsewhere). */
 	int (*peer_send)(cluster_t *c, uint32_t node, const void *data, size_t len);
 	size_t (*peer_nodes)(cluster_t *c, struct cluster_node *out, size_t max);
@@ -112,6 +117,7 @@ const char *cluster_backend_name(const cluster_t *c);
 int cluster_start(cluster_t *c);
 void cluster_stop(cluster_t *c);
 int cluster_set_ip(cluster_t *c, const char *addr, int available, uint32_t node);
+int cluster_reset_ips(cluster_t *c);
 void cluster_track_connection(cluster_t *c, bool up, const char *local_ip, uint16_t local_port,
                               const char *remote_ip, uint16_t remote_port);
 char *cluster_status_json(cluster_t *c);
@@ -152,5 +158,13 @@ void cluster_publish(cluster_t *c, struct cluster_view *v);
  * cluster_notify_release() for it like CTDB's RELEASE_IP.
  */
 int cluster_static_new(uv_loop_t *loop, const struct cluster_view *initial, cluster_t **out);
+/*
+ * Keep the static backend's runtime changes (ip set) in store, borrowed: it
+ * must outlive c. The states stored by an earlier run are applied now, for
+ * the addresses the config still has (the others are logged and ignored),
+ * before any client can register. cluster_reset_ips returns to the config
+ * and clears them. Returns how many addresses were restored, or WD_EIO.
+ */
+int cluster_static_use_store(cluster_t *c, store_t *store);
 
 #endif

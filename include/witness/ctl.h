@@ -18,6 +18,7 @@
  *   {"cmd":"status"}
  *   {"cmd":"ip-list"}
  *   {"cmd":"ip-set","ip":"A","available":true|false,"node":N}   (available/node optional)
+ *   {"cmd":"ip-reset"}   (static backend: every IP back to the config, stored states cleared)
  *   {"cmd":"list","filters":F}
  *   {"cmd":"client-move"|"share-move","filters":F,"new_node":N|-1 | "new_ip":"A"}
  *   {"cmd":"force-unregister","filters":F}
@@ -81,6 +82,7 @@ enum ctl_cmd {
 	CTL_CMD_FORCE_RESPONSE,
 	CTL_CMD_DRAIN,
 	CTL_CMD_PEERS,
+	CTL_CMD_IP_RESET,
 	CTL_CMD_COUNT
 };
 

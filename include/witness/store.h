@@ -1,12 +1,15 @@
 /*
  * store.h - the sqlite registration store (WAL). One row per live
- * registration with the fields `net witness list --json` shows. The store is
+ * registration with the fields `net witness list --json` shows, cleared at
+ * every start (those registrations' connections are gone); and the static
+ * backend's runtime interface states, which are kept across restarts. The store is
  * written before memory changes on insert, so a failed write never leaves
  * memory and disk disagreeing; a failed delete is queued and retried.
  */
 #ifndef WITNESS_STORE_H
 #define WITNESS_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct store store_t;
@@ -56,5 +59,17 @@ int store_limit_size(store_t *s, uint64_t bytes);
 int store_count(store_t *s, uint64_t *out);
 /* Visit rows (tests, offline listing). cb returns nonzero to stop. */
 int store_foreach(store_t *s, int (*cb)(void *arg, const struct store_registration *r), void *arg);
+
+/*
+ * The static backend's interface states set at run time (witnessctl ip set),
+ * kept across restarts until witnessctl ip reset clears them. put replaces
+ * the row of addr (copied); WD_EIO on failure.
+ */
+int store_static_ip_put(store_t *s, const char *addr, bool available, uint32_t node);
+/* Visit the rows, by address; cb returns nonzero to stop. */
+int store_static_ip_foreach(store_t *s,
+                            int (*cb)(void *arg, const char *addr, bool available, uint32_t node),
+                            void *arg);
+int store_static_ip_clear(store_t *s);
 
 #endif

@@ -289,6 +289,13 @@ int cluster_set_ip(cluster_t *c, const char *addr, int available, uint32_t node)
 	return c->ops->set_ip(c, addr, available, node);
 }
 
+int cluster_reset_ips(cluster_t *c)
+{
+	if (c->ops == NULL || c->ops->reset_ips == NULL)
+		return WD_ENOTSUP;
+	return c->ops->reset_ips(c);
+}
+
 void cluster_track_connection(cluster_t *c, bool up, const char *local_ip, uint16_t local_port,
                               const char *remote_ip, uint16_t remote_port)
 {

@@ -355,6 +355,29 @@ static cJSON *h_ip_set(struct ctl_admin *adm, const struct ctl_cmd_desc *d, cons
 	return adm->cluster ? ip_set(adm, req) : ctl_reply_error(WD_ESTATE, "no cluster backend");
 }
 
+static cJSON *h_ip_reset(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
+                         ctl_call_t *call)
+{
+	char msg[160];
+	int rc;
+
+	(void)d, (void)req, (void)call;
+	if (adm->cluster == NULL)
+		return ctl_reply_error(WD_ESTATE, "no cluster backend");
+	rc = cluster_reset_ips(adm->cluster);
+	if (rc == WD_ENOTSUP) {
+		snprintf(msg, sizeof(msg),
+		         "the %s cluster backend takes no IP changes from witnessctl (only the "
+		         "static backend does)",
+		         cluster_backend_name(adm->cluster));
+		return ctl_reply_error(rc, msg);
+	}
+	if (rc != 0)
+		return ctl_reply_error(rc, "the interfaces are back to the config, but the stored "
+		                           "states could not be cleared");
+	return ctl_reply_ok(ip_list(adm));
+}
+
 /* list and the updates: here, and on the other nodes when there are any. */
 static cJSON *h_registrations(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
                               ctl_call_t *call)
@@ -380,6 +403,7 @@ static const admin_fn admin_handlers[CTL_CMD_COUNT] = {
     [CTL_CMD_FORCE_RESPONSE] = h_registrations,
     [CTL_CMD_DRAIN] = ctl_peer_drain,
     [CTL_CMD_PEERS] = ctl_peer_peers,
+    [CTL_CMD_IP_RESET] = h_ip_reset,
 };
 
 cJSON *ctl_admin_handle(void *arg, const cJSON *req, ctl_call_t *call)

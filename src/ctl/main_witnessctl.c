@@ -320,9 +320,11 @@ static int run_ip(struct opts *o, const struct cli_cmd *c, int argc, char **argv
 	cJSON *req, *res;
 	int ec;
 
-	if (c->wire == CTL_CMD_IP_LIST) {
+	if (c->wire == CTL_CMD_IP_LIST || c->wire == CTL_CMD_IP_RESET) {
 		if (argc != 0)
-			return usage_error("ip list: no arguments expected");
+			return usage_error(c->wire == CTL_CMD_IP_LIST
+			                       ? "ip list: no arguments expected"
+			                       : "ip reset: no arguments expected");
 		req = wire_req(c);
 	} else {
 		double node;
@@ -956,7 +958,14 @@ static const struct cli_cmd cli_cmds[] = {
      "change an IP (static backend; for keepalived, Pacemaker...)",
      "Mark an IP of the static backend down or up, or move it to node N (the options\n"
      "combine). Registered clients are notified. Refused with the ctdb backend.\n"
+     "The change is kept in the store and survives a restart of witnessd until\n"
+     "ip reset.\n"
      "  --unavailable  --available  --node N\n",
+     run_ip},
+    {"ip reset", CTL_CMD_IP_RESET, 0, "", "every IP back to the config (static backend)",
+     "Forget every ip set: each IP of the static backend gets its node and state\n"
+     "from the config again, and the states kept in the store are cleared.\n"
+     "Registered clients are notified of what changes. Refused with the ctdb backend.\n",
      run_ip},
     {"list", CTL_CMD_LIST, O_SEL, "[SELECTORS]",
      "witness registrations, with the node holding each",

@@ -863,6 +863,15 @@ static int run(struct daemon *d)
 		return rc;
 	if ((rc = make_store(d)) != 0)
 		return rc;
+	/* ip set survives a restart: the stored states apply before any client registers */
+	if (c->cluster_backend == WD_BACKEND_STATIC &&
+	    (rc = cluster_static_use_store(d->cluster, d->store)) < 0) {
+		fprintf(stderr,
+		        "witnessd: cannot read the interface states kept in the store under "
+		        "state directory = %s: %s\n",
+		        c->state_directory, wd_strerror(rc));
+		return rc;
+	}
 	if ((rc = make_wit(d)) != 0) {
 		fprintf(stderr, "witnessd: cannot start the witness service: %s\n",
 		        wd_strerror(rc));

@@ -13,6 +13,7 @@
  * queued here and retried before every later write and on store_retry().
  */
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 #include "witness/log.h"
 #include "witness/store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct pending_delete {
 	struct pending_delete *next;
@@ -34,6 +35,7 @@ struct store {
 	sqlite3_stmt *del;
 	sqlite3_stmt *count;
 	sqlite3_stmt *all;
+	sqlite3_stmt *ip_put, *ip_all, *ip_clear;
 	struct pending_delete *pending; /* failed deletes, oldest first */
 	struct pending_delete **pending_tail;
 	unsigned n_pending;
@@ -59,6 +61,18 @@ static const char schema_sql[] =
     " remote_address TEXT NOT NULL,"
     " registration_time_us INTEGER NOT NULL"
     ") WITHOUT ROWID;";
+
+/*
+ * Version 2: the static backend's runtime interface states (witnessctl ip
+ * set). Unlike registrations they outlive the process: a keepalived or
+ * Pacemaker node that restarts witnessd keeps announcing what its HA script
+ * last said, until witnessctl ip reset.
+ */
+static const char static_ips_sql[] = "CREATE TABLE IF NOT EXISTS static_ips ("
+                                     " addr TEXT PRIMARY KEY NOT NULL,"
+                                     " available INTEGER NOT NULL,"
+                                     " node INTEGER NOT NULL"
+                                     ") WITHOUT ROWID;";
 
 static const char insert_sql[] =
     "INSERT INTO registrations (uuid, version, net_name, share_name, ip_address,"
@@ -154,7 +168,8 @@ int store_open(const char *path, store_t **out)
 	 * Migrations go here (ver < STORE_SCHEMA_VERSION). The rows are
 	 * volatile, so a future incompatible schema may simply drop the table.
 	 */
-	if (exec(s, schema_sql) != 0 || exec(s, "PRAGMA user_version=1") != 0)
+	if (exec(s, schema_sql) != 0 || exec(s, static_ips_sql) != 0 ||
+	    exec(s, "PRAGMA user_version=2") != 0)
 		goto fail;
 	/* Rows of an earlier run describe registrations that died with it. */
 	if (exec(s, "DELETE FROM registrations") != 0)
@@ -166,7 +181,15 @@ int store_open(const char *path, store_t **out)
 	    sqlite3_prepare_v3(s->db, "SELECT count(*) FROM registrations", -1,
 	                       SQLITE_PREPARE_PERSISTENT, &s->count, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(s->db, select_sql, -1, SQLITE_PREPARE_PERSISTENT, &s->all, NULL) !=
-	        SQLITE_OK) {
+	        SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db,
+	                       "INSERT OR REPLACE INTO static_ips (addr, available, node)"
+	                       " VALUES (?1, ?2, ?3)",
+	                       -1, SQLITE_PREPARE_PERSISTENT, &s->ip_put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "SELECT addr, available, node FROM static_ips ORDER BY addr",
+	                       -1, SQLITE_PREPARE_PERSISTENT, &s->ip_all, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "DELETE FROM static_ips", -1, SQLITE_PREPARE_PERSISTENT,
+	                       &s->ip_clear, NULL) != SQLITE_OK) {
 		log_sqlite(s, "prepare", sqlite3_errcode(s->db));
 		goto fail;
 	}
@@ -194,6 +217,9 @@ void store_close(store_t *s)
 	sqlite3_finalize(s->del);
 	sqlite3_finalize(s->count);
 	sqlite3_finalize(s->all);
+	sqlite3_finalize(s->ip_put);
+	sqlite3_finalize(s->ip_all);
+	sqlite3_finalize(s->ip_clear);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -383,6 +409,67 @@ int store_foreach(store_t *s, int (*cb)(void *arg, const struct store_registrati
 	sqlite3_reset(s->all);
 	if (rc != SQLITE_DONE) {
 		log_sqlite(s, "select", rc);
+		return WD_EIO;
+	}
+	return 0;
+}
+
+/* ---- the static backend's interface states ---- */
+
+int store_static_ip_put(store_t *s, const char *addr, bool available, uint32_t node)
+{
+	int rc;
+
+	if (s == NULL || addr == NULL)
+		return WD_EINVAL;
+	sqlite3_bind_text(s->ip_put, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s->ip_put, 2, available ? 1 : 0);
+	sqlite3_bind_int64(s->ip_put, 3, (sqlite3_int64)node);
+	rc = sqlite3_step(s->ip_put);
+	sqlite3_reset(s->ip_put);
+	sqlite3_clear_bindings(s->ip_put);
+	if (rc != SQLITE_DONE) {
+		log_sqlite(s, "static_ip_put", rc);
+		return WD_EIO;
+	}
+	return 0;
+}
+
+int store_static_ip_foreach(store_t *s,
+                            int (*cb)(void *arg, const char *addr, bool available, uint32_t node),
+                            void *arg)
+{
+	int rc, ret = 0;
+
+	if (s == NULL || cb == NULL)
+		return WD_EINVAL;
+	while ((rc = sqlite3_step(s->ip_all)) == SQLITE_ROW) {
+		const unsigned char *a = sqlite3_column_text(s->ip_all, 0);
+
+		if (a == NULL)
+			continue;
+		if (cb(arg, (const char *)a, sqlite3_column_int(s->ip_all, 1) != 0,
+		       (uint32_t)sqlite3_column_int64(s->ip_all, 2)) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_sqlite(s, "static_ip_foreach", rc);
+		ret = WD_EIO;
+	}
+	sqlite3_reset(s->ip_all);
+	return ret;
+}
+
+int store_static_ip_clear(store_t *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return WD_EINVAL;
+	rc = sqlite3_step(s->ip_clear);
+	sqlite3_reset(s->ip_clear);
+	if (rc != SQLITE_DONE) {
+		log_sqlite(s, "static_ip_clear", rc);
 		return WD_EIO;
 	}
 	return 0;

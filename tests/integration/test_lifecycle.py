@@ -195,6 +195,49 @@ class Reload(unittest.TestCase):
         self.assertEqual(st["witness_port"], self.d.witness_port)
 
 
+class StaticStateAcrossRestart(unittest.TestCase):
+    def interfaces(self, d):
+        c = samba_witness("ncacn_ip_tcp:127.0.0.1[%d]" % d.witness_port)
+        r = c.GetInterfaceList()
+        return {i.ipv4: (i.state, bool(i.flags & witness.WITNESS_INFO_WITNESS_IF))
+                for i in r.interfaces}
+
+    def test_ip_set_survives_restart_and_ip_reset(self):
+        d = Witnessd(name="static")
+        try:
+            d.start()
+            d.ctl("ip", "set", "127.0.0.3", "--unavailable")
+            d.ctl("ip", "set", "127.0.0.4", "--node", "0")  # now hosted here: no WITNESS_IF
+            child = NotifyChild("ncacn_ip_tcp:127.0.0.1[%d]" % d.witness_port, ip="127.0.0.2")
+            wait_pending(d, child.uuid)
+            self.assertEqual(d.stop(), 0)
+            child.kill()
+            d.start()
+            # registrations are cleared at start, the interface states are not
+            self.assertEqual(d.ctl_json("list")["registrations"], {})
+            ifs = self.interfaces(d)
+            self.assertEqual(ifs["127.0.0.3"][0], witness.WITNESS_STATE_UNAVAILABLE)
+            self.assertEqual(ifs["127.0.0.4"], (witness.WITNESS_STATE_AVAILABLE, False))
+            self.assertEqual(ifs["127.0.0.2"], (witness.WITNESS_STATE_AVAILABLE, False))
+            self.assertRegex(d.log(), r"cluster\.static\.restored ips=2 ignored=0")
+            ips = {i["ip"]: i for i in d.ctl_json("ip", "list")["interfaces"]}
+            self.assertFalse(ips["127.0.0.3"]["available"])
+            self.assertEqual(ips["127.0.0.4"]["node"], 0)
+            # ip reset: back to the config, now and after the next restart
+            out = d.ctl("ip", "reset").stdout
+            self.assertRegex(out, r"127\.0\.0\.4\s+2\s+AVAILABLE")
+            ifs = self.interfaces(d)
+            self.assertEqual(ifs["127.0.0.3"], (witness.WITNESS_STATE_AVAILABLE, True))
+            self.assertEqual(ifs["127.0.0.4"], (witness.WITNESS_STATE_AVAILABLE, True))
+            self.assertEqual(d.stop(), 0)
+            d.start()
+            ifs = self.interfaces(d)
+            self.assertEqual(ifs["127.0.0.3"], (witness.WITNESS_STATE_AVAILABLE, True))
+            self.assertEqual(d.log().count("cluster.static.restored"), 1)
+        finally:
+            d.cleanup()
+
+
 class CheckConfig(unittest.TestCase):
     def test_missing_or_unsafe_password_file(self):
         d = Witnessd(name="check", min_auth="integrity",

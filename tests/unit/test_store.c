@@ -158,6 +158,61 @@ START_TEST(test_cleared_at_open_and_wal)
 }
 END_TEST
 
+struct ip_row {
+	char addr[48];
+	bool available;
+	uint32_t node;
+};
+
+static int collect_ip(void *arg, const char *addr, bool available, uint32_t node)
+{
+	struct ip_row *rows = arg;
+	int i = 0;
+
+	while (rows[i].addr[0] != '\0')
+		i++;
+	snprintf(rows[i].addr, sizeof(rows[i].addr), "%s", addr);
+	rows[i].available = available;
+	rows[i].node = node;
+	return 0;
+}
+
+/* The static backend's states outlive a restart (registrations do not) until cleared. */
+START_TEST(test_static_ips_kept)
+{
+	store_t *s;
+	struct store_registration r;
+	struct ip_row rows[4];
+	uint64_t n = 99;
+
+	ck_assert_int_eq(store_open(path, &s), 0);
+	fill(&r, 1, NULL);
+	ck_assert_int_eq(store_insert(s, &r), 0);
+	ck_assert_int_eq(store_static_ip_put(s, "127.0.0.3", false, 1), 0);
+	ck_assert_int_eq(store_static_ip_put(s, "127.0.0.2", true, 2), 0);
+	ck_assert_int_eq(store_static_ip_put(s, "127.0.0.3", true, 5), 0); /* replaces */
+	store_close(s);
+
+	ck_assert_int_eq(store_open(path, &s), 0);
+	ck_assert_int_eq(store_count(s, &n), 0);
+	memset(rows, 0, sizeof(rows));
+	ck_assert_int_eq(store_static_ip_foreach(s, collect_ip, rows), 0);
+	ck_assert_str_eq(rows[0].addr, "127.0.0.2");
+	ck_assert(rows[0].available);
+	ck_assert_uint_eq(rows[0].node, 2);
+	ck_assert_str_eq(rows[1].addr, "127.0.0.3");
+	ck_assert(rows[1].available);
+	ck_assert_uint_eq(rows[1].node, 5);
+	ck_assert_str_eq(rows[2].addr, "");
+	ck_assert_int_eq(store_static_ip_clear(s), 0);
+	memset(rows, 0, sizeof(rows));
+	ck_assert_int_eq(store_static_ip_foreach(s, collect_ip, rows), 0);
+	ck_assert_str_eq(rows[0].addr, "");
+	ck_assert_int_eq(store_static_ip_put(NULL, "x", true, 0), WD_EINVAL);
+	store_close(s);
+}
+END_TEST
+
 /* Another connection holds the write lock: our writes fail without blocking. */
 START_TEST(test_locked_insert_fails_delete_queued)
 {
@@ -252,6 +307,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_locked_insert_fails_delete_queued);
 	tcase_add_test(tc, test_full_db);
 	tcase_add_test(tc, test_open_fails);
+	tcase_add_test(tc, test_static_ips_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
