@@ -30,6 +30,7 @@ struct wd_config {
 	enum wd_backend cluster_backend;       /* default static */
 	char *state_directory;                 /* default /var/lib/witnessd */
 	char *admin_socket;                    /* default /run/witnessd/witnessd.sock */
+	char *metrics_listen;                  /* "ADDRESS:PORT" of GET /metrics; NULL: off */
 	uint8_t min_auth_level;                /* default AUTH_LEVEL_INTEGRITY */
 	uint32_t unused_registration_timeout;  /* seconds, default 30 */
 	uint32_t reregister_delay;             /* seconds, default 5 */

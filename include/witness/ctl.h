@@ -16,6 +16,7 @@
  *
  * Requests ({"cmd": ..., ...}); the names are the table below (enum ctl_cmd):
  *   {"cmd":"status"}
+ *   {"cmd":"metrics"}      -> {"text": Prometheus text exposition format 0.0.4}
  *   {"cmd":"ip-list"}
  *   {"cmd":"ip-set","ip":"A","available":true|false,"node":N}   (available/node optional)
  *   {"cmd":"ip-reset"}   (static backend: every IP back to the config, stored states cleared)
@@ -83,6 +84,7 @@ enum ctl_cmd {
 	CTL_CMD_DRAIN,
 	CTL_CMD_PEERS,
 	CTL_CMD_IP_RESET,
+	CTL_CMD_METRICS,
 	CTL_CMD_COUNT
 };
 

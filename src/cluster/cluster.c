@@ -11,6 +11,7 @@
 #include "witness/cluster.h"
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 
 struct cluster {
 	uv_loop_t *loop;
@@ -389,6 +390,16 @@ static void publish_event(void *arg, const struct cluster_event *ev)
  * emitted, so the subscriber sees it through cluster_view(); the old view
  * lives until the diff is done (removed-IP events point into it).
  */
+/* witnessd_interfaces{state}: AVAILABLE as GetInterfaceList reports it (hosted and up). */
+static void metrics_view(const struct cluster_view *v)
+{
+	size_t i, up = 0;
+
+	for (i = 0; i < v->n; i++)
+		up += v->ips[i].available && v->ips[i].node != CLUSTER_NODE_NONE;
+	metrics_cluster_refresh(up, v->n - up);
+}
+
 void cluster_publish(cluster_t *c, struct cluster_view *v)
 {
 	struct cluster_view *old = c->view;
@@ -396,6 +407,7 @@ void cluster_publish(cluster_t *c, struct cluster_view *v)
 
 	v->generation = ++c->generation;
 	c->view = v;
+	metrics_view(v);
 	cluster_view_diff(old, v, publish_event, &pc);
 	wd_log(WD_LOG_DEBUG, "cluster.publish", "generation=%llu ips=%zu events=%u",
 	       (unsigned long long)v->generation, v->n, pc.events);

@@ -42,6 +42,7 @@
 #include "witness/ctdb.h"
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 
 #define DEFAULT_SOCKET   "/run/ctdb/ctdbd.socket"
 #define RETRY_MS         1000
@@ -883,6 +884,7 @@ static void on_state(void *arg, bool up, uint32_t pnn)
 {
 	struct backend *b = arg;
 
+	metrics_ctdb_connected(up);
 	if (!up) {
 		b->down_since_ms = uv_now(b->loop);
 		b->synced = false;
@@ -926,6 +928,7 @@ static int ctdb_start(cluster_t *c)
 		ctdb_client_set_backoff(b->tclient, 50, 2000);
 	}
 	b->started = true;
+	metrics_ctdb_connected(ctdb_client_is_connected(b->client));
 	rc = ctdb_client_start(b->client);
 	if (rc == 0)
 		rc = ctdb_client_start(b->tclient);

@@ -13,6 +13,7 @@
 #include "witness/ctl.h"
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 #include "witness/wit.h"
 #include "ctl_int.h"
 
@@ -392,6 +393,27 @@ static cJSON *h_registrations(struct ctl_admin *adm, const struct ctl_cmd_desc *
 	return ctl_peer_gather(adm, d, req, out, call);
 }
 
+/* {"text": the Prometheus exposition}; witnessctl metrics prints the text as it is. */
+static cJSON *h_metrics(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
+                        ctl_call_t *call)
+{
+	char *text;
+	size_t len;
+	cJSON *o;
+
+	(void)adm, (void)d, (void)req, (void)call;
+	if (metrics_render(&text, &len) != 0)
+		return ctl_reply_error(WD_ENOMEM, "out of memory");
+	o = cJSON_CreateObject();
+	if (o == NULL || cJSON_AddStringToObject(o, "text", text) == NULL) {
+		cJSON_Delete(o);
+		free(text);
+		return ctl_reply_error(WD_ENOMEM, "out of memory");
+	}
+	free(text);
+	return ctl_reply_ok(o);
+}
+
 static const admin_fn admin_handlers[CTL_CMD_COUNT] = {
     [CTL_CMD_STATUS] = h_status,
     [CTL_CMD_IP_LIST] = h_ip_list,
@@ -404,6 +426,7 @@ static const admin_fn admin_handlers[CTL_CMD_COUNT] = {
     [CTL_CMD_DRAIN] = ctl_peer_drain,
     [CTL_CMD_PEERS] = ctl_peer_peers,
     [CTL_CMD_IP_RESET] = h_ip_reset,
+    [CTL_CMD_METRICS] = h_metrics,
 };
 
 cJSON *ctl_admin_handle(void *arg, const cJSON *req, ctl_call_t *call)

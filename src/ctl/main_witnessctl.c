@@ -289,6 +289,26 @@ static int run_status(struct opts *o, const struct cli_cmd *c, int argc, char **
 	return 0;
 }
 
+static int run_metrics(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
+{
+	int ec;
+	cJSON *res;
+	const cJSON *t;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("metrics: no arguments expected");
+	if ((res = call(o, wire_req(c), &ec)) == NULL)
+		return ec;
+	t = cJSON_GetObjectItemCaseSensitive(res, "text");
+	if (o->json)
+		print_json(res);
+	else if (cJSON_IsString(t))
+		fputs(t->valuestring, stdout);
+	cJSON_Delete(res);
+	return 0;
+}
+
 static void print_ips(const cJSON *res)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(res, "interfaces"), *ip;
@@ -950,6 +970,11 @@ static const struct cli_cmd cli_cmds[] = {
      "Version, netname, ports, backend and its state, interface, connection and\n"
      "registration counters of this node's witnessd.\n",
      run_status},
+    {"metrics", CTL_CMD_METRICS, 0, "", "the daemon's metrics, Prometheus text format",
+     "This node's counters, gauges and histograms in the Prometheus text exposition\n"
+     "format 0.0.4 (the series: witnessd(8), METRICS); with --json {\"text\": ...}.\n"
+     "The same text is served on GET /metrics with \"metrics listen\" in witnessd.conf.\n",
+     run_metrics},
     {"ip list", CTL_CMD_IP_LIST, 0, "", "the cluster's interfaces and where they are",
      "Every interface of the cluster view: address, hosting node, AVAILABLE or\n"
      "UNAVAILABLE, and whether it is local to this node.\n",

@@ -61,6 +61,7 @@ static const struct ctl_cmd_desc cmd_table[CTL_CMD_COUNT] = {
     [CTL_CMD_DRAIN] = {CTL_CMD_DRAIN, "drain", CTL_CMD_F_UPDATE | CTL_CMD_F_CLUSTER},
     [CTL_CMD_PEERS] = {CTL_CMD_PEERS, "peers", CTL_CMD_F_CLUSTER},
     [CTL_CMD_IP_RESET] = {CTL_CMD_IP_RESET, "ip-reset", 0},
+    [CTL_CMD_METRICS] = {CTL_CMD_METRICS, "metrics", 0},
 };
 
 const struct ctl_cmd_desc *ctl_cmd_find(const char *name)

@@ -26,6 +26,7 @@
 #include "witness/config.h"
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 
 #define CFG_MAX_FILE  (1u << 20) /* 1 MiB: a config is a few hundred bytes */
 #define CFG_MAX_LINE  4096       /* one logical line, continuations joined */
@@ -62,6 +63,7 @@ enum key_id {
 	K_REALM,
 	K_WORKGROUP,
 	K_AUTH_METHODS,
+	K_METRICS_LISTEN,
 	K_STATIC_LOCAL_NODE,
 	K_STATIC_INTERFACES,
 	K_CTDB_SOCKET,
@@ -104,6 +106,7 @@ static const struct key_def keys[] = {
     {SEC_GLOBAL, "realm", K_REALM},
     {SEC_GLOBAL, "workgroup", K_WORKGROUP},
     {SEC_GLOBAL, "auth methods", K_AUTH_METHODS},
+    {SEC_GLOBAL, "metrics listen", K_METRICS_LISTEN},
     {SEC_STATIC, "local node", K_STATIC_LOCAL_NODE},
     {SEC_STATIC, "interfaces", K_STATIC_INTERFACES},
     {SEC_CTDB, "socket", K_CTDB_SOCKET},
@@ -567,6 +570,15 @@ static int set_value(struct parser *p, const struct key_def *k, const char *v)
 			            sizeof(sun.sun_path) - 1);
 		return set_path(p, key, &c->admin_socket, v, true);
 	}
+	case K_METRICS_LISTEN: {
+		char addr[64];
+		uint16_t port;
+
+		if (metrics_parse_listen(v, addr, sizeof(addr), &port) != 0)
+			return fail(p, "%s: \"%s\" is not ADDRESS:PORT ([ADDRESS]:PORT for IPv6)",
+			            key, v);
+		return set_string(p, &c->metrics_listen, v);
+	}
 	case K_MIN_AUTH_LEVEL:
 		return parse_level(p, key, v, &c->min_auth_level);
 	case K_UNUSED_REGISTRATION_TIMEOUT:
@@ -984,6 +996,7 @@ void wd_config_free(struct wd_config *c)
 	free_list(c->listen_addresses, c->n_listen_addresses);
 	free(c->state_directory);
 	free(c->admin_socket);
+	free(c->metrics_listen);
 	free(c->keytab);
 	free(c->ntlm_password_file);
 	free(c->realm);
@@ -1112,6 +1125,8 @@ int wd_config_format(const struct wd_config *c, char **out)
 		sb_printf(&b, "\tstate directory = %s\n", c->state_directory);
 	if (c->admin_socket != NULL)
 		sb_printf(&b, "\tadmin socket = %s\n", c->admin_socket);
+	if (c->metrics_listen != NULL)
+		sb_printf(&b, "\tmetrics listen = %s\n", c->metrics_listen);
 	sb_printf(&b, "\tmin auth level = %s\n", wd_config_auth_level_name(c->min_auth_level));
 	sb_printf(&b, "\tunused registration timeout = %u\n", c->unused_registration_timeout);
 	sb_printf(&b, "\treregister delay = %u\n", c->reregister_delay);

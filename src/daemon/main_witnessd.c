@@ -33,6 +33,7 @@
 #include "witness/dcerpc.h"
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 #include "witness/ndr_witness.h"
 #include "witness/store.h"
 #include "witness/wit.h"
@@ -53,6 +54,7 @@ struct daemon {
 	dcerpc_server_t *rpc;
 	unsigned max_connections; /* after fd_room */
 	ctl_server_t *ctl;
+	metrics_http_t *metrics; /* NULL: no "metrics listen" */
 	struct ctl_admin admin;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t watchdog, status_timer;
@@ -257,6 +259,8 @@ static void daemon_stop(struct daemon *d, int exit_code)
 	wd_log(WD_LOG_INFO, "daemon.stopping", "exit=%d notifies_answered=%u", exit_code, answered);
 	uv_timer_stop(&d->watchdog);
 	uv_timer_stop(&d->status_timer);
+	metrics_http_close(d->metrics, NULL, NULL);
+	d->metrics = NULL;
 	if (d->ctl != NULL)
 		ctl_server_close(d->ctl, ctl_closed, d);
 	else
@@ -279,6 +283,26 @@ static void on_signal(uv_signal_t *s, int signum)
 }
 
 /* ---- wiring ---- */
+
+/* GET /metrics on "metrics listen" (off by default); the series are always kept. */
+static int start_metrics(struct daemon *d)
+{
+	char err[256];
+	uint16_t port = 0;
+	int rc;
+
+	metrics_set_info(WITNESSD_VERSION, cluster_backend_name(d->cluster));
+	if (d->cfg.metrics_listen == NULL)
+		return 0;
+	rc =
+	    metrics_http_new(&d->loop, d->cfg.metrics_listen, &d->metrics, &port, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "witnessd: %s\n", err);
+		return rc;
+	}
+	wd_log(WD_LOG_INFO, "metrics.listen", "address=%s", d->cfg.metrics_listen);
+	return 0;
+}
 
 static void on_conn(void *arg, bool up, const char *local_ip, uint16_t local_port,
                     const char *remote_ip, uint16_t remote_port)
@@ -903,6 +927,8 @@ static int run(struct daemon *d)
 		return rc;
 	}
 	d->admin.server = d->ctl; /* status shows the admin socket's own counters */
+	if ((rc = start_metrics(d)) != 0)
+		return rc;
 	{
 		char listen[512] = "";
 		size_t off = 0;

@@ -17,6 +17,7 @@
 
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 #include "witness/ndr.h"
 #include "wit_priv.h"
 
@@ -58,6 +59,7 @@ struct wit_reg {
 	struct dcerpc_wire_handle wire;
 	char uuid[WD_GUID_STRLEN];
 	uint32_t version, flags, timeout; /* timeout: KeepAliveTimeout seconds, 0 = none */
+	uint32_t metrics_node;            /* node of the IP at registration (metrics) */
 	int family;
 	uint8_t ip_bytes[16];
 	int64_t registration_time_us;
@@ -314,6 +316,7 @@ static void notify_unlink(struct wit_reg *r, struct wit_notify *n)
 	n->next = n->prev = NULL;
 	r->n_pending--;
 	r->ws->stats.pending_notifies--;
+	metrics_notify_pending(-1);
 	wit_timer_disarm(&r->ws->heap, &n->keepalive);
 }
 
@@ -367,6 +370,7 @@ static void reg_unlink(struct wit_reg *r)
 	r->next = r->prev = NULL;
 	r->linked = false;
 	ws->stats.registrations--;
+	metrics_registration(r->version, r->metrics_node, -1);
 	client_put(ws, r->client);
 	r->client = NULL;
 }
@@ -416,6 +420,7 @@ static void reg_close(struct wit_reg *r, const char *why)
 
 void wit_reg_force_unregister(struct wit_reg *r)
 {
+	metrics_forced_unregistration(METRICS_FORCED_ADMIN);
 	reg_close(r, "force-unregister");
 }
 
@@ -424,6 +429,7 @@ static void on_unused_timer(struct wit_timer *t)
 	struct wit_reg *r = REG_FROM_TIMER(t, unused_timer);
 
 	/* [MS-SWN] 3.1.5.1 / <7>: Windows 2012R2+ and Samba use 30 s. */
+	metrics_registration_expired();
 	reg_close(r, "unused");
 }
 
@@ -437,6 +443,7 @@ static void on_reregister_timer(struct wit_timer *t)
 	 * destroys it 5 s after delivering UNAVAILABLE or a move (notes swn.md
 	 * 3.5); the client's next AsyncNotify / UnRegister get NOT_FOUND.
 	 */
+	metrics_forced_unregistration(METRICS_FORCED_AFTER_NOTIFY);
 	reg_close(r, "reregister");
 }
 
@@ -580,6 +587,7 @@ static void reg_deliver(struct wit_reg *r)
 			reply_notify(ws, call, f->has_resp ? &f->resp : NULL, f->result);
 			forced_free(f);
 			ws->stats.notifications_sent++;
+			metrics_notification_sent(0);
 			delivered++;
 			continue;
 		}
@@ -626,6 +634,7 @@ static void reg_deliver(struct wit_reg *r)
 		}
 		call = notify_take(r, r->pend_head);
 		reply_notify(ws, call, has_resp ? &resp : NULL, result);
+		metrics_notification_sent(resp.type);
 		witness_notify_response_free(&resp);
 		ws->stats.notifications_sent++;
 		delivered++;
@@ -837,7 +846,7 @@ static uint32_t validate_register(wit_service_t *ws, const struct witness_regist
 		return WERR_INVALID_PARAMETER;
 	/* 3. NetName != ServerGlobalName. */
 	if (!wit_netname_ok(&ws->cfg, in->net_name))
-		return WERR_INVALID_PARAMETER;
+		return metrics_refused(METRICS_REFUSED_NETNAME), WERR_INVALID_PARAMETER;
 	/*
 	 * 4. ShareName: no share lookup (Samba: in a cluster all shares are
 	 * scale-out and Windows clients connect as the machine account), but
@@ -848,7 +857,7 @@ static uint32_t validate_register(wit_service_t *ws, const struct witness_regist
 	/* 5. The IP must be one of our interfaces, any state (3.1.4.2: INVALID_STATE). */
 	ip = cluster_view_find(cluster_view(ws->cluster), in->ip_address);
 	if (ip == NULL)
-		return WERR_INVALID_STATE;
+		return metrics_refused(METRICS_REFUSED_IP), WERR_INVALID_STATE;
 	*ip_out = ip;
 	return 0;
 }
@@ -913,6 +922,7 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 	 * store failure. */
 	if (ws->cfg.max_registrations > 0 && ws->stats.registrations >= ws->cfg.max_registrations) {
 		werr = WERR_NO_SYSTEM_RESOURCES;
+		metrics_refused(METRICS_REFUSED_LIMITS);
 		wd_log(WD_LOG_WARNING, "witness.limit", "what=registrations max=%u",
 		       ws->cfg.max_registrations);
 		goto refuse;
@@ -925,6 +935,7 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 	if (ws->cfg.max_registrations_per_client > 0 &&
 	    cc->n >= ws->cfg.max_registrations_per_client) {
 		werr = WERR_NO_SYSTEM_RESOURCES;
+		metrics_refused(METRICS_REFUSED_LIMITS);
 		wd_log(WD_LOG_WARNING, "witness.limit",
 		       "what=registrations_per_client client=%s max=%u", remote_ip,
 		       ws->cfg.max_registrations_per_client);
@@ -1033,6 +1044,7 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 	ws->regs_tail = r;
 	ws->stats.registrations++;
 	ws->stats.registrations_total++;
+	metrics_registration(r->version, r->metrics_node = ip->node, +1);
 	reg_touch_unused(r);
 	{
 		char esc_client[256];
@@ -1152,6 +1164,7 @@ static void op_async_notify(wit_service_t *ws, dcerpc_call_t *call, const uint8_
 	r->pend_tail = n;
 	r->n_pending++;
 	ws->stats.pending_notifies++;
+	metrics_notify_pending(+1);
 	ws->rpc->set_cancel(call, on_notify_cancel, n);
 	/* v2: LastUseTime = now, IsAsyncNotifyRegistered = TRUE (3.1.4.4). */
 	reg_touch_unused(r);
