@@ -12,6 +12,7 @@
 
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 #include "witness/ndr.h"
 #include "server_int.h"
 
@@ -107,7 +108,7 @@ uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_reques
 		                    req->auth.token_len);
 	if (rc < 0) {
 		/* a bad signature closes the connection (Samba: fault 0x721) */
-		c->srv->stats.auth_failures++;
+		c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
 		*disconnect = true;
 		return DCERPC_FAULT_SEC_PKG_ERROR;
 	}
@@ -168,7 +169,7 @@ static int auth_feed(struct conn *c, const struct dcerpc_auth *a, uint8_t **out,
 		if (sess)
 			c->peer.auth = sess;
 	} else if (rc != WD_EAGAIN)
-		c->srv->stats.auth_failures++;
+		c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
 	return rc;
 }
 
@@ -438,7 +439,7 @@ void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 		if (!c->auth || t->auth_type != c->auth_type ||
 		    t->auth_context_id != c->auth_context_id) {
 			/* Samba: auth_type differs -> sec_pkg_error */
-			c->srv->stats.auth_failures++;
+			c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
 			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_SEC_PKG_ERROR,
 			                         DCERPC_PFC_DID_NOT_EXECUTE);
 			goto out;

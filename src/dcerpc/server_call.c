@@ -10,6 +10,7 @@
 
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 #include "witness/ndr.h"
 #include "server_int.h"
 
@@ -28,6 +29,7 @@ void dcerpc__send_fault(struct conn *c, uint32_t call_id, uint16_t ctx_id, uint3
 	f.status = status;
 	struct dcerpc_buf b = {0};
 	c->srv->stats.faults_total++;
+	metrics_fault(status);
 	if (dcerpc_fault_push(&b, &f) == 0)
 		dcerpc__conn_send(c, &b);
 	else
@@ -110,6 +112,8 @@ int dcerpc_call_reply(dcerpc_call_t *call, const uint8_t *stub, size_t len)
 		return WD_ECANCELED; /* freed by the core after the cancel callback */
 	struct conn *c = call->conn;
 	call_unlink(call);
+	metrics_call(call->iface->name, call->opnum,
+	             (double)(uv_hrtime() - call->started_ns) / 1e9);
 	if (call->orphaned || c->closing) {
 		free(call);
 		return 0;
@@ -139,6 +143,8 @@ int dcerpc_call_fault(dcerpc_call_t *call, uint32_t status)
 		return WD_ECANCELED;
 	struct conn *c = call->conn;
 	call_unlink(call);
+	metrics_call(call->iface->name, call->opnum,
+	             (double)(uv_hrtime() - call->started_ns) / 1e9);
 	if (!call->orphaned && !c->closing)
 		dcerpc__send_fault(c, call->call_id, call->context_id, status, 0);
 	free(call);
@@ -243,6 +249,7 @@ static void dispatch_call(struct conn *c, const struct pres_ctx *pc, uint32_t ca
 	c->n_calls++;
 	srv->stats.calls_pending++;
 	srv->stats.calls_total++;
+	call->started_ns = uv_hrtime();
 	pc->iface->dispatch(pc->iface->ctx, call, opnum, stub, stub_len);
 }
 
@@ -259,6 +266,7 @@ static void request_too_large(struct conn *c, uint32_t call_id, uint16_t ctx)
 	dcerpc_server_t *srv = c->srv;
 	uint64_t suppressed;
 	srv->stats.requests_too_large++;
+	metrics_refused(METRICS_REFUSED_LIMITS);
 	if (dcerpc__log_allow(&srv->log_large, uv_now(srv->loop), &suppressed))
 		wd_log(WD_LOG_NOTICE, "dcerpc.request.too_large",
 		       "remote=%s call_id=%u limit=%zu authenticated=%s suppressed=%llu",
@@ -369,6 +377,8 @@ static enum req_step request_admit(struct conn *c, const struct dcerpc_request *
 	else if (req->opnum >= pc->iface->num_ops)
 		fault = DCERPC_FAULT_OP_RNG_ERROR;
 	if (fault) {
+		metrics_refused(fault == DCERPC_FAULT_ACCESS_DENIED ? METRICS_REFUSED_LEVEL
+		                                                    : METRICS_REFUSED_LIMITS);
 		dcerpc__send_fault(c, call_id, req->context_id, fault, DCERPC_PFC_DID_NOT_EXECUTE);
 		return REQ_DISCARD;
 	}

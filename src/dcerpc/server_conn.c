@@ -16,6 +16,7 @@
 
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/metrics.h"
 #include "server_int.h"
 
 static const struct auth_session anon_session = {
@@ -44,6 +45,7 @@ static void budget_cut(void *arg, struct dcerpc_hold *h)
 	struct conn *c = (struct conn *)((char *)h - offsetof(struct conn, hold));
 	uint64_t now = uv_now(srv->loop), suppressed;
 	srv->stats.budget_cuts++;
+	metrics_refused(METRICS_REFUSED_LIMITS);
 	if (dcerpc__log_allow(&srv->log_cut, now, &suppressed))
 		wd_log(WD_LOG_WARNING, "dcerpc.budget.cut",
 		       "remote=%s held=%zu held_ms=%llu in_use=%zu limit=%zu suppressed=%llu",
@@ -231,6 +233,7 @@ static void conn_teardown(struct conn *c)
 	dcerpc__group_detach(c);
 	if (c->counted) {
 		srv->stats.connections_open--;
+		metrics_connection(-1);
 		ip_dec(srv, c->remote_ip);
 		if (srv->observer)
 			srv->observer(srv->observer_arg, false, c->local_ip, c->peer.local_port,
@@ -486,6 +489,7 @@ void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd)
 	    ip_inc(srv, c->remote_ip) < 0) {
 		uint64_t suppressed;
 		srv->stats.connections_refused++;
+		metrics_refused(METRICS_REFUSED_LIMITS);
 		if (dcerpc__log_allow(&srv->log_conn_limit, c->accepted_at, &suppressed))
 			wd_log(WD_LOG_WARNING, "dcerpc.conn.limit",
 			       "remote=%s open=%u max=%u suppressed=%llu", c->remote_addr,
@@ -496,6 +500,7 @@ void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd)
 	}
 	c->counted = true;
 	srv->stats.connections_open++;
+	metrics_connection(+1);
 	uv_tcp_nodelay(&c->tcp, 1);
 	/* A witness client keeps an idle connection with a pending AsyncNotify;
 	 * keepalive finds the ones that died without a FIN so that their calls

@@ -88,7 +88,8 @@ struct dcerpc_call {
 	uint16_t context_id;
 	uint16_t opnum;
 	const struct dcerpc_iface *iface;
-	uint32_t ndr_flags; /* transfer syntax of the call's presentation context */
+	uint64_t started_ns; /* uv_hrtime() at dispatch, for witnessd_call_duration_seconds */
+	uint32_t ndr_flags;  /* transfer syntax of the call's presentation context */
 	dcerpc_cancel_cb cancel_cb;
 	void *cancel_arg;
 	bool cancelled; /* the cancel callback runs: the core frees the call */

@@ -166,6 +166,39 @@ class Metrics(unittest.TestCase):
         self.assertGreater(val(end, "witnessd_cluster_last_refresh_timestamp_seconds"),
                            val(before, "witnessd_cluster_last_refresh_timestamp_seconds"))
 
+    def test_rpc_counters_move(self):
+        before = parse(self.ctl_metrics())
+        c = self.conn()
+        for _ in range(3):
+            c.GetInterfaceList()
+        # a wrong password: the bind's authentication fails
+        with self.assertRaises(Exception):
+            self.conn(password="wrong").GetInterfaceList()
+        # no authentication at all: the call is below min auth level (fault 5)
+        anon = samba_witness("ncacn_ip_tcp:127.0.0.1", self.lp)
+        with self.assertRaises(Exception):
+            anon.GetInterfaceList()
+        after = parse(self.ctl_metrics())
+
+        def d(name, **labels):
+            return val(after, name, **labels) - val(before, name, **labels)
+        self.assertEqual(d("witnessd_calls_total", interface="witness", opnum="0"), 3)
+        # each binding without a port asks the endpoint mapper (ept_map, opnum 3)
+        self.assertGreaterEqual(d("witnessd_calls_total", interface="epmapper", opnum="3"), 1)
+        self.assertEqual(d("witnessd_call_duration_seconds_count", interface="witness"), 3)
+        self.assertGreater(d("witnessd_call_duration_seconds_sum", interface="witness"), 0)
+        self.assertGreaterEqual(d("witnessd_refusals_total", reason="auth"), 1)
+        self.assertEqual(d("witnessd_refusals_total", reason="level"), 1)
+        # access denied: the call below the level, and the failed bind's first request
+        self.assertGreaterEqual(d("witnessd_faults_total", status="0x00000005"), 1)
+        self.assertGreaterEqual(d("witnessd_connections_total"), 3)
+        # only c (and anon, if Samba keeps it) are open; the histogram is cumulative
+        self.assertGreaterEqual(val(after, "witnessd_connections"), 1)
+        self.assertEqual(val(after, "witnessd_call_duration_seconds_bucket",
+                             interface="witness", le="+Inf"),
+                         val(after, "witnessd_call_duration_seconds_count", interface="witness"))
+        del c, anon
+
     def test_pending_gauge_and_forced_unregister(self):
         c = self.conn()
         h = c.RegisterEx(V2, NETNAME, None, "127.0.0.4", "PENDBOX", 0, 30)
