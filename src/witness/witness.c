@@ -602,6 +602,7 @@ static void reg_deliver(struct wit_reg *r)
 				call = notify_take(r, r->pend_head);
 				ws->rpc->reply(call, ws->rc_stub, ws->rc_stub_len);
 				ws->stats.notifications_sent++;
+				metrics_notification_sent(WITNESS_NOTIFY_RESOURCE_CHANGE);
 				delivered++;
 				goto sent;
 			}
