@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cJSON_AddStringToObject(req, "cmd", "list");
 		f = cJSON_AddObjectToObject(req, "filters");
 		cJSON_AddStringToObject(f, "ip_address", re);
-		rep = ctl_admin_handle(&adm, req);
+		rep = ctl_admin_handle(&adm, req, NULL);
 		if (rep == NULL || !cJSON_IsBool(cJSON_GetObjectItem(rep, "ok")))
 			abort();
 		cJSON_Delete(rep);
@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	rep = ctl_admin_handle(&adm, req);
+	rep = ctl_admin_handle(&adm, req, NULL);
 	if (rep == NULL || !cJSON_IsBool(cJSON_GetObjectItem(rep, "ok")))
 		abort();
 	ctl_print_registrations(devnull, cJSON_GetObjectItem(rep, "result"));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "witness/cluster.h"
+#include "witness/ctdb.h"
 #include "witness/ctl.h"
 #include "witness/err.h"
 #include "witness/wit.h"
@@ -749,6 +750,318 @@ START_TEST(test_admin_table)
 }
 END_TEST
 
+/* ---- peer messages (src/ctl/peer.c) ---- */
+
+START_TEST(test_peer_msg_pull)
+{
+	uint8_t buf[CTL_PEER_HDR_LEN + 16];
+	struct ctl_peer_msg m = {.kind = CTL_PEER_REPLY,
+	                         .to_node = 3,
+	                         .id = 0x1122334455667788ULL,
+	                         .part = 1,
+	                         .nparts = 2,
+	                         .data = (const uint8_t *)"{\"ok\":1}",
+	                         .len = 8};
+	struct ctl_peer_msg o;
+	uint32_t pnn;
+	const uint8_t *d;
+	size_t dl;
+	uint8_t env[CTDB_WDPEER_ADMIN_HDR + 8];
+
+	ctl_peer_msg_push(&m, buf);
+	ck_assert_int_eq(ctl_peer_msg_pull(buf, ctl_peer_msg_len(&m), &o), 0);
+	ck_assert_uint_eq(o.kind, CTL_PEER_REPLY);
+	ck_assert_uint_eq(o.to_node, 3);
+	ck_assert(o.id == m.id);
+	ck_assert_uint_eq(o.part, 1);
+	ck_assert_uint_eq(o.nparts, 2);
+	ck_assert_uint_eq(o.len, 8);
+	ck_assert(memcmp(o.data, "{\"ok\":1}", 8) == 0);
+	/* short, empty payload, NUL in the text, bad kind, bad part numbers */
+	ck_assert_int_eq(ctl_peer_msg_pull(buf, CTL_PEER_HDR_LEN, &o), WD_ESHORT);
+	buf[CTL_PEER_HDR_LEN + 2] = 0;
+	ck_assert_int_eq(ctl_peer_msg_pull(buf, ctl_peer_msg_len(&m), &o), WD_EPROTO);
+	m.kind = 7;
+	ctl_peer_msg_push(&m, buf);
+	ck_assert_int_eq(ctl_peer_msg_pull(buf, ctl_peer_msg_len(&m), &o), WD_EPROTO);
+	m.kind = CTL_PEER_REPLY;
+	m.part = 2;
+	ctl_peer_msg_push(&m, buf);
+	ck_assert_int_eq(ctl_peer_msg_pull(buf, ctl_peer_msg_len(&m), &o), WD_ERANGE);
+	m.part = 0;
+	m.nparts = CTL_PEER_MAX_PARTS + 1;
+	ctl_peer_msg_push(&m, buf);
+	ck_assert_int_eq(ctl_peer_msg_pull(buf, ctl_peer_msg_len(&m), &o), WD_ERANGE);
+	m.kind = CTL_PEER_REQUEST; /* requests are one part */
+	m.nparts = 2;
+	ctl_peer_msg_push(&m, buf);
+	ck_assert_int_eq(ctl_peer_msg_pull(buf, ctl_peer_msg_len(&m), &o), WD_EPROTO);
+
+	/* the ctdb envelope: exact length, bounded */
+	ctdb_wdpeer_admin_push(2, "abcdefgh", 8, env);
+	ck_assert_uint_eq(ctdb_wdpeer_event(env, sizeof(env)), CTDB_WDPEER_ADMIN);
+	ck_assert_int_eq(ctdb_wdpeer_admin_pull(env, sizeof(env), &pnn, &d, &dl), 0);
+	ck_assert_uint_eq(pnn, 2);
+	ck_assert_uint_eq(dl, 8);
+	ck_assert_int_eq(ctdb_wdpeer_admin_pull(env, sizeof(env) - 1, &pnn, &d, &dl), WD_ESHORT);
+	{
+		uint8_t big[CTDB_WDPEER_ADMIN_HDR + 9];
+
+		memcpy(big, env, sizeof(env));
+		big[sizeof(env)] = 'x';
+		ck_assert_int_eq(ctdb_wdpeer_admin_pull(big, sizeof(big), &pnn, &d, &dl),
+		                 WD_EPROTO);
+		/* a length over CTDB_WDPEER_ADMIN_MAX */
+		uint32_t l = CTDB_WDPEER_ADMIN_MAX + 1;
+
+		memcpy(big + 16, &l, 4);
+		ck_assert_int_eq(ctdb_wdpeer_admin_pull(big, sizeof(big), &pnn, &d, &dl),
+		                 WD_ERANGE);
+	}
+	ck_assert_uint_eq(ctdb_wdpeer_event((const uint8_t *)"WDPR", 4), 0);
+
+	/* requests: cluster commands only */
+	{
+		cJSON *req = NULL;
+		const struct ctl_cmd_desc *cd;
+		char err[128];
+		const char *ok = "{\"cmd\":\"list\"}", *no = "{\"cmd\":\"ip-set\"}";
+
+		ck_assert_int_eq(
+		    ctl_peer_request_parse((const uint8_t *)ok, strlen(ok), &req, &cd, err, 128),
+		    0);
+		ck_assert_int_eq(cd->id, CTL_CMD_LIST);
+		cJSON_Delete(req);
+		ck_assert_int_eq(
+		    ctl_peer_request_parse((const uint8_t *)no, strlen(no), &req, &cd, err, 128),
+		    WD_EINVAL);
+		ck_assert_ptr_null(req);
+		ck_assert_int_eq(
+		    ctl_peer_reply_parse((const uint8_t *)"{\"ok\":true}", 11, &req, err, 128),
+		    WD_EPROTO);
+	}
+	/* the command table is consistent */
+	for (int i = 0; i < CTL_CMD_COUNT; i++) {
+		ck_assert_int_eq(ctl_cmd_get((enum ctl_cmd)i)->id, i);
+		ck_assert_ptr_eq(ctl_cmd_find(ctl_cmd_get((enum ctl_cmd)i)->name),
+		                 ctl_cmd_get((enum ctl_cmd)i));
+	}
+	ck_assert_ptr_null(ctl_cmd_find("frob"));
+	ck_assert_int_eq(ctl_exit_for_error(WD_EINVAL), CTL_EXIT_USAGE);
+	ck_assert_int_eq(ctl_exit_for_error(WD_ENOTFOUND), CTL_EXIT_NOMATCH);
+	ck_assert_int_eq(ctl_exit_for_error(WD_EIO), CTL_EXIT_UNREACHABLE);
+	ck_assert_int_eq(ctl_err_code("WD_ENOTSUP"), WD_ENOTSUP);
+}
+END_TEST
+
+/*
+ * A cluster command over a fake backend with nodes 0 (us), 1 and 2: node 1
+ * answers a list with 300 registrations, more than one message holds, so
+ * the reply comes in parts; node 2 answers nothing and is named. With the
+ * parts out of order node 1 counts as not answering too.
+ */
+static struct peer_fake {
+	uv_loop_t *loop;
+	cluster_t *cl;
+	uv_timer_t t;
+	uint64_t id;
+	bool reverse;
+	unsigned sent_requests;
+} pf;
+
+static void peer_fake_reply(uv_timer_t *t)
+{
+	cJSON *r = cJSON_CreateObject(), *res = cJSON_AddObjectToObject(r, "result"), *regs;
+	const size_t chunk = CLUSTER_PEER_MAX - CTL_PEER_HDR_LEN;
+	uint8_t *buf = malloc(CLUSTER_PEER_MAX);
+	char *text;
+	size_t len, nparts;
+
+	(void)t;
+	cJSON_AddBoolToObject(r, "ok", 1);
+	regs = cJSON_AddObjectToObject(res, "registrations");
+	for (int i = 0; i < 300; i++) {
+		char key[40], pad[400];
+		cJSON *o = cJSON_CreateObject();
+
+		snprintf(key, sizeof(key), "00000000-0000-0000-0000-%012d", i);
+		memset(pad, 'x', sizeof(pad) - 1);
+		pad[sizeof(pad) - 1] = 0;
+		cJSON_AddStringToObject(o, "client_computer_name", pad);
+		cJSON_AddNumberToObject(o, "node", 7); /* a lie: the answering node wins */
+		cJSON_AddItemToObject(regs, key, o);
+	}
+	text = cJSON_PrintUnformatted(r);
+	len = strlen(text);
+	nparts = (len + chunk - 1) / chunk;
+	ck_assert_uint_gt(nparts, 2);
+	for (size_t k = 0; k < nparts; k++) {
+		size_t i = pf.reverse ? nparts - 1 - k : k;
+		size_t off = i * chunk, n = len - off < chunk ? len - off : chunk;
+		struct ctl_peer_msg m = {.kind = CTL_PEER_REPLY,
+		                         .to_node = 0,
+		                         .id = pf.id,
+		                         .part = (uint32_t)i,
+		                         .nparts = (uint32_t)nparts,
+		                         .data = (const uint8_t *)text + off,
+		                         .len = n};
+
+		ctl_peer_msg_push(&m, buf);
+		cluster_deliver_peer(pf.cl, 1, buf, ctl_peer_msg_len(&m));
+	}
+	cJSON_free(text);
+	cJSON_Delete(r);
+	free(buf);
+}
+
+static int pf_send(cluster_t *c, uint32_t node, const void *d, size_t len)
+{
+	struct ctl_peer_msg m;
+
+	(void)c;
+	ck_assert_int_eq(ctl_peer_msg_pull(d, len, &m), 0);
+	ck_assert_uint_eq(m.kind, CTL_PEER_REQUEST);
+	ck_assert_uint_eq(node, CLUSTER_NODE_NONE);
+	pf.id = m.id;
+	pf.sent_requests++;
+	uv_timer_start(&pf.t, peer_fake_reply, 10, 0); /* node 1 answers a little later */
+	return 0;
+}
+
+static size_t pf_nodes(cluster_t *c, struct cluster_node *out, size_t max)
+{
+	(void)c;
+	for (uint32_t i = 0; i < 3 && i < max; i++) {
+		out[i].node = i;
+		out[i].connected = true;
+		out[i].active = true;
+	}
+	return 3;
+}
+
+static int pf_start(cluster_t *c)
+{
+	(void)c;
+	return 0;
+}
+static void pf_stop(cluster_t *c)
+{
+	(void)c;
+}
+static void pf_destroy(void *impl)
+{
+	(void)impl;
+}
+
+static const struct cluster_ops pf_ops = {.name = "fake",
+                                          .start = pf_start,
+                                          .stop = pf_stop,
+                                          .destroy = pf_destroy,
+                                          .peer_send = pf_send,
+                                          .peer_nodes = pf_nodes};
+
+struct peer_job {
+	char path[108];
+	uv_async_t *done;
+	cJSON *reply;
+	int rc;
+	double took;
+};
+
+static void peer_client(void *arg)
+{
+	struct peer_job *j = arg;
+	cJSON *req = cJSON_Parse("{\"cmd\":\"list\"}");
+	char err[256];
+	uint64_t t0 = uv_hrtime();
+
+	j->rc = ctl_client_call(j->path, req, 5000, &j->reply, err, sizeof(err));
+	j->took = (double)(uv_hrtime() - t0) / 1e9;
+	cJSON_Delete(req);
+	uv_async_send(j->done);
+}
+
+static ctl_server_t *peer_srv;
+
+static void peer_done(uv_async_t *a)
+{
+	ctl_server_close(peer_srv, NULL, NULL);
+	uv_close((uv_handle_t *)a, NULL);
+}
+
+static void run_peer_list(bool reverse, struct peer_job *j)
+{
+	uv_loop_t loop;
+	uv_async_t done;
+	uv_thread_t th;
+	struct cluster_view *v;
+	wit_service_t *ws = NULL;
+	struct wit_config wc = {.netname = "WITSRV", .min_auth_level = 1};
+	struct ctl_admin adm = {0};
+	char dir[] = "/tmp/wd-ctlp-XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(j->path, sizeof(j->path), "%s/ctl.sock", dir);
+	uv_loop_init(&loop);
+	memset(&pf, 0, sizeof(pf));
+	pf.reverse = reverse;
+	uv_timer_init(&loop, &pf.t);
+	pf.cl = cluster_new(&loop, &pf_ops, NULL);
+	v = cluster_view_new(0);
+	ck_assert_int_eq(cluster_view_add(v, "10.0.0.1", 0, CLUSTER_NODE_NONE, true), 0);
+	cluster_publish(pf.cl, v);
+	ck_assert_int_eq(wit_service_new(&loop, &wc, pf.cl, NULL, &ws), 0);
+	adm.wit = ws;
+	adm.cluster = pf.cl;
+	adm.peer_timeout_ms = 300;
+	ck_assert_int_eq(ctl_admin_start(&adm, &loop), 0);
+	ck_assert_int_eq(
+	    ctl_server_new(&loop, j->path, (uint32_t)geteuid(), ctl_admin_handle, &adm, &peer_srv),
+	    0);
+	uv_async_init(&loop, &done, peer_done);
+	j->done = &done;
+	uv_thread_create(&th, peer_client, j);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_thread_join(&th);
+	ctl_admin_stop(&adm);
+	wit_service_free(ws);
+	uv_close((uv_handle_t *)&pf.t, NULL);
+	cluster_free(pf.cl);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	rmdir(dir);
+	ck_assert_uint_eq(pf.sent_requests, 1);
+}
+
+START_TEST(test_peer_gather_parts)
+{
+	struct peer_job j = {0};
+	const cJSON *res, *regs, *miss, *rg;
+
+	run_peer_list(false, &j);
+	ck_assert_int_eq(j.rc, 0);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j.reply, "ok")));
+	res = cJSON_GetObjectItem(j.reply, "result");
+	regs = cJSON_GetObjectItem(res, "registrations");
+	ck_assert_int_eq(cJSON_GetArraySize(regs), 300);
+	cJSON_ArrayForEach(rg, regs) ck_assert_int_eq(cJSON_GetObjectItem(rg, "node")->valueint, 1);
+	miss = cJSON_GetObjectItem(res, "nodes_not_answering");
+	ck_assert_int_eq(cJSON_GetArraySize(miss), 1);
+	ck_assert_int_eq(cJSON_GetArrayItem(miss, 0)->valueint, 2);
+	ck_assert(j.took >= 0.25); /* node 2 is waited for, the peer timeout long */
+	cJSON_Delete(j.reply);
+
+	memset(&j, 0, sizeof(j));
+	run_peer_list(true, &j);
+	ck_assert_int_eq(j.rc, 0);
+	res = cJSON_GetObjectItem(j.reply, "result");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "registrations")), 0);
+	miss = cJSON_GetObjectItem(res, "nodes_not_answering");
+	ck_assert_int_eq(cJSON_GetArraySize(miss), 2);
+	cJSON_Delete(j.reply);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ctl");
@@ -770,6 +1083,8 @@ int main(void)
 	tcase_add_test(tc, test_server_unread_replies);
 	tcase_add_test(tc, test_client_errors);
 	tcase_add_test(tc, test_admin_table);
+	tcase_add_test(tc, test_peer_msg_pull);
+	tcase_add_test(tc, test_peer_gather_parts);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
