@@ -30,7 +30,7 @@ got=$(complete_words witnessctl "" | tr '\n' ' ')
 for c in status ip list client-move share-move force-unregister force-response drain peers user; do
 	case " $got " in *" $c "*) ;; *) fail "commands: no $c in: $got" ;; esac
 done
-[ "$(complete_words witnessctl ip "" | tr '\n' ' ')" = "list set " ] || fail "ip subcommands"
+[ "$(complete_words witnessctl ip "" | tr "\n" " ")" = "list reset set " ] || fail "ip subcommands"
 [ "$(complete_words witnessctl user "" | tr '\n' ' ')" = "add del list " ] || fail "user subcommands"
 [ "$(complete_words witnessctl drain 1 --w | tr '\n' ' ')" = "--wait " ] || fail "drain --wait"
 [ "$(complete_words witnessctl client-move --new- | tr '\n' ' ')" = "--new-ip --new-node " ] || fail "client-move --new-*"
