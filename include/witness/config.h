@@ -25,6 +25,7 @@ struct wd_config {
 	size_t n_netname_aliases;
 	char **listen_addresses;
 	size_t n_listen_addresses;             /* default "0.0.0.0" */
+	bool listen_freebind;                  /* IP_FREEBIND on specific addresses, default yes */
 	uint16_t witness_port;                 /* 0 = dynamic (default) */
 	uint16_t epmapper_port;                /* default 135; 0 turns the EPM off */
 	enum wd_backend cluster_backend;       /* default static */

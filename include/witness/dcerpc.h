@@ -105,6 +105,13 @@ int dcerpc_server_add_iface(dcerpc_server_t *srv, const struct dcerpc_iface *ifa
  */
 int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, uint16_t *bound);
 /*
+ * The same, with IP_FREEBIND / IPV6_FREEBIND when freebind (an address the
+ * node does not have yet, such as a floating IP, can be bound), and the
+ * system error (errno) of a failed bind or listen in *sys_errno (may be NULL).
+ */
+int dcerpc_server_listen_opt(dcerpc_server_t *srv, const char *addr, uint16_t port, bool freebind,
+                             uint16_t *bound, int *sys_errno);
+/*
  * Stop listening, close every connection (pending calls are cancelled, context
  * handles destroyed), then call cb. Replies already queued are written first
  * (each connection is shut down after its queue drains), for at most 2 s; a

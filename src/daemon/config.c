@@ -71,6 +71,7 @@ enum key_id {
 	K_CTDB_INCLUDE_PUBLIC_IPS,
 	K_CTDB_REREAD_INTERVAL,
 	K_CTDB_PEER_TIMEOUT,
+	K_LISTEN_FREEBIND,
 	K_COUNT
 };
 
@@ -84,6 +85,7 @@ static const struct key_def keys[] = {
     {SEC_GLOBAL, "netname", K_NETNAME},
     {SEC_GLOBAL, "netname aliases", K_NETNAME_ALIASES},
     {SEC_GLOBAL, "listen addresses", K_LISTEN_ADDRESSES},
+    {SEC_GLOBAL, "listen freebind", K_LISTEN_FREEBIND},
     {SEC_GLOBAL, "witness port", K_WITNESS_PORT},
     {SEC_GLOBAL, "epmapper port", K_EPMAPPER_PORT},
     {SEC_GLOBAL, "cluster backend", K_CLUSTER_BACKEND},
@@ -544,6 +546,8 @@ static int set_value(struct parser *p, const struct key_def *k, const char *v)
 	case K_LISTEN_ADDRESSES:
 		return parse_name_list(p, key, v, &c->listen_addresses, &c->n_listen_addresses,
 		                       true);
+	case K_LISTEN_FREEBIND:
+		return parse_bool(p, key, v, &c->listen_freebind);
 	case K_WITNESS_PORT:
 		if ((rc = parse_uint(p, key, v, 65535, &n)) == 0)
 			c->witness_port = (uint16_t)n;
@@ -777,6 +781,7 @@ static int set_default_strings(struct wd_config *c)
 		return WD_ENOMEM;
 	c->listen_addresses[0] = strdup("0.0.0.0");
 	c->n_listen_addresses = 1;
+	c->listen_freebind = true;
 	c->state_directory = strdup("/var/lib/witnessd");
 	c->admin_socket = strdup("/run/witnessd/witnessd.sock");
 	c->workgroup = strdup("WORKGROUP");
@@ -1117,6 +1122,7 @@ int wd_config_format(const struct wd_config *c, char **out)
 		sb_printf(&b, "\tnetname = %s\n", c->netname);
 	sb_list(&b, "netname aliases", c->netname_aliases, c->n_netname_aliases);
 	sb_list(&b, "listen addresses", c->listen_addresses, c->n_listen_addresses);
+	sb_printf(&b, "\tlisten freebind = %s\n", c->listen_freebind ? "yes" : "no");
 	sb_printf(&b, "\twitness port = %u\n", c->witness_port);
 	sb_printf(&b, "\tepmapper port = %u\n", c->epmapper_port);
 	sb_printf(&b, "\tcluster backend = %s\n",

@@ -400,7 +400,7 @@ static int make_store(struct daemon *d)
 	int rc;
 
 	if (mkdir(d->cfg.state_directory, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "witnessd: cannot create state directory %s: %s\n",
+		fprintf(stderr, "witnessd: state directory = %s: cannot create it: %s\n",
 		        d->cfg.state_directory, strerror(errno));
 		return WD_EIO;
 	}
@@ -519,6 +519,70 @@ static unsigned fd_room(unsigned want)
 	return room;
 }
 
+static bool is_wildcard(const char *a)
+{
+	return strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0;
+}
+
+/*
+ * One listener. A specific address is bound with IP_FREEBIND unless
+ * "listen freebind = no", so a floating address can be listened on before
+ * the cluster brings it here. The error names the key, the address, the port
+ * and the system's own words for what went wrong.
+ */
+static int listen_one(struct daemon *d, const char *addr, uint16_t port, const char *port_key,
+                      uint16_t *bound)
+{
+	bool freebind = d->cfg.listen_freebind && !is_wildcard(addr);
+	int sys = 0;
+	int rc = dcerpc_server_listen_opt(d->rpc, addr, port, freebind, bound, &sys);
+
+	if (rc == 0)
+		return 0;
+	fprintf(stderr, "witnessd: listen addresses = %s, %s = %u: cannot listen: %s%s\n", addr,
+	        port_key, port, sys != 0 ? strerror(sys) : wd_strerror(rc),
+	        sys == EADDRINUSE      ? " (another program, such as Samba's samba-dcerpcd or "
+	                                 "rpcbind on 135, or another witnessd, holds it)"
+	        : sys == EADDRNOTAVAIL ? " (the address is not on this node; \"listen freebind = "
+	                                 "yes\" binds it anyway)"
+	        : sys == EACCES        ? " (a port below 1024 needs root or CAP_NET_BIND_SERVICE)"
+	                               : "");
+	return rc;
+}
+
+/* Logs each specific listen address that no interface of this node has (yet). */
+static void log_absent_addresses(const struct daemon *d)
+{
+	uv_interface_address_t *ifs = NULL;
+	int n = 0;
+
+	if (uv_interface_addresses(&ifs, &n) != 0)
+		return;
+	for (size_t i = 0; i < d->cfg.n_listen_addresses; i++) {
+		const char *la = d->cfg.listen_addresses[i];
+		bool found = false;
+
+		if (is_wildcard(la))
+			continue;
+		for (int k = 0; k < n && !found; k++) {
+			char ip[INET6_ADDRSTRLEN] = "";
+
+			if (ifs[k].address.address4.sin_family == AF_INET)
+				uv_ip4_name(&ifs[k].address.address4, ip, sizeof(ip));
+			else if (ifs[k].address.address6.sin6_family == AF_INET6)
+				uv_ip6_name(&ifs[k].address.address6, ip, sizeof(ip));
+			found = strcmp(ip, la) == 0;
+		}
+		if (!found)
+			wd_log(
+			    WD_LOG_WARNING, "daemon.listen_absent",
+			    "ip=%s freebind=%d hint=\"not on this node yet: clients reach it once "
+			    "it is added\"",
+			    la, d->cfg.listen_freebind);
+	}
+	uv_free_interface_addresses(ifs, n);
+}
+
 static void make_limits(struct daemon *d, const struct wd_config *c, struct dcerpc_limits *lim)
 {
 	dcerpc_limits_default(lim);
@@ -555,30 +619,23 @@ static int make_rpc(struct daemon *d)
 	for (size_t i = 0; i < c->n_listen_addresses; i++) {
 		uint16_t bound = 0;
 
-		rc = dcerpc_server_listen(d->rpc, c->listen_addresses[i], d->witness_port, &bound);
-		if (rc != 0) {
-			fprintf(stderr, "witnessd: cannot listen on %s port %u: %s\n",
-			        c->listen_addresses[i], d->witness_port, wd_strerror(rc));
+		rc = listen_one(d, c->listen_addresses[i], d->witness_port, "witness port", &bound);
+		if (rc != 0)
 			return rc;
-		}
 		if (d->witness_port == 0)
 			d->witness_port = bound;
 	}
 	if (c->epmapper_port != 0) {
 		for (size_t i = 0; i < c->n_listen_addresses; i++) {
-			rc = dcerpc_server_listen(d->rpc, c->listen_addresses[i], c->epmapper_port,
-			                          NULL);
-			if (rc != 0) {
-				fprintf(stderr,
-				        "witnessd: cannot listen on %s port %u (endpoint mapper): "
-				        "%s\n",
-				        c->listen_addresses[i], c->epmapper_port, wd_strerror(rc));
+			rc = listen_one(d, c->listen_addresses[i], c->epmapper_port,
+			                "epmapper port", NULL);
+			if (rc != 0)
 				return rc;
-			}
 		}
 		if ((rc = register_epm(d, &wi->syntax)) != 0)
 			return rc;
 	}
+	log_absent_addresses(d);
 	return 0;
 }
 
@@ -919,7 +976,7 @@ static int run(struct daemon *d)
 	rc = ctl_server_new(&d->loop, c->admin_socket, (uint32_t)geteuid(), ctl_admin_handle,
 	                    &d->admin, &d->ctl);
 	if (rc != 0) {
-		fprintf(stderr, "witnessd: cannot create the admin socket %s: %s%s\n",
+		fprintf(stderr, "witnessd: admin socket = %s: cannot create it: %s%s\n",
 		        c->admin_socket, wd_strerror(rc),
 		        rc == WD_EEXIST
 		            ? " (another witnessd is running, or the path is not a socket)"

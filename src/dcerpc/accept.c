@@ -104,6 +104,13 @@ int dcerpc_acceptor_open(struct dcerpc_acceptor *a, uv_loop_t *loop, const struc
 	if (a->fd < 0)
 		return -errno;
 	setsockopt(a->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* ip(7) IP_FREEBIND, ipv6(7) IPV6_FREEBIND: a floating address may come later */
+	if (a->freebind) {
+		if (sa->sa_family == AF_INET6)
+			setsockopt(a->fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+		else
+			setsockopt(a->fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	}
 	if (bind(a->fd, sa, sl) < 0 || listen(a->fd, backlog) < 0) {
 		int err = -errno;
 		close(a->fd);

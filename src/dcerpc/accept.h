@@ -35,6 +35,7 @@ struct dcerpc_acceptor {
 	int fd;
 	uint16_t port;
 	bool paused;
+	bool freebind; /* set before open: bind an address the node does not have (yet) */
 	unsigned open_handles;
 	dcerpc_accept_fn on_fd;
 	dcerpc_accept_err_fn on_err;

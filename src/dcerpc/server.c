@@ -191,6 +191,14 @@ static void on_accept_error(struct dcerpc_acceptor *a, int err, bool paused)
 
 int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, uint16_t *bound)
 {
+	return dcerpc_server_listen_opt(srv, addr, port, false, bound, NULL);
+}
+
+int dcerpc_server_listen_opt(dcerpc_server_t *srv, const char *addr, uint16_t port, bool freebind,
+                             uint16_t *bound, int *sys_errno)
+{
+	if (sys_errno)
+		*sys_errno = 0;
 	if (!srv || !addr || srv->closing)
 		return WD_EINVAL;
 	struct sockaddr_storage ss;
@@ -206,8 +214,11 @@ int dcerpc_server_listen(dcerpc_server_t *srv, const char *addr, uint16_t port, 
 	l->acc.on_fd = dcerpc__conn_accept;
 	l->acc.on_err = on_accept_error;
 	l->acc.on_closed = on_listener_closed;
+	l->acc.freebind = freebind;
 	int rc = dcerpc_acceptor_open(&l->acc, srv->loop, (struct sockaddr *)&ss, 1024);
 	if (rc < 0) {
+		if (sys_errno)
+			*sys_errno = -rc;
 		wd_log(WD_LOG_ERR, "dcerpc.listen.failed", "addr=%s port=%u err=%s", addr, port,
 		       uv_strerror(rc));
 		free(l);

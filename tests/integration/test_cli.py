@@ -501,7 +501,9 @@ class Lifecycle(unittest.TestCase):
         try:
             r = run(WITNESSD, "--config", d.config, "--foreground")
             self.assertEqual(r.returncode, 1)
-            self.assertIn("cannot listen on 127.0.0.1 port %d" % port, r.stderr)
+            # the key, the address and the system's words ("already exists" before)
+            self.assertIn("listen addresses = 127.0.0.1, witness port = %d: cannot listen: "
+                          "Address already in use" % port, r.stderr)
         finally:
             s.close()
             d.cleanup()

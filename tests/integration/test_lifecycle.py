@@ -238,6 +238,41 @@ class StaticStateAcrossRestart(unittest.TestCase):
             d.cleanup()
 
 
+class FloatingAddress(unittest.TestCase):
+    FLOAT = "10.99.0.1"
+
+    def setUp(self):
+        subprocess.run(["ip", "addr", "del", self.FLOAT + "/32", "dev", "lo"],
+                       capture_output=True)
+
+    tearDown = setUp
+
+    def test_bound_before_it_exists(self):
+        d = Witnessd(name="float", listen=("127.0.0.1", self.FLOAT))
+        try:
+            d.start()
+            self.assertRegex(d.log(), r"daemon\.listen_absent ip=%s freebind=1" %
+                             re.escape(self.FLOAT))
+            subprocess.run(["ip", "addr", "add", self.FLOAT + "/32", "dev", "lo"], check=True)
+            c = samba_witness("ncacn_ip_tcp:%s[%d]" % (self.FLOAT, d.witness_port))
+            self.assertEqual(c.GetInterfaceList().num_interfaces, 3)
+        finally:
+            d.cleanup()
+
+    def test_without_freebind_the_error_names_key_address_and_errno(self):
+        d = Witnessd(name="nofree", listen=("127.0.0.1", self.FLOAT), epm_port=0,
+                     global_opts={"listen freebind": "no"})
+        try:
+            r = subprocess.run([WITNESSD, "--config", d.config, "--foreground"],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("listen addresses = %s, witness port = %d: cannot listen: "
+                          "Cannot assign requested address" % (self.FLOAT, d.witness_port),
+                          r.stderr)
+        finally:
+            d.cleanup()
+
+
 class CheckConfig(unittest.TestCase):
     def test_missing_or_unsafe_password_file(self):
         d = Witnessd(name="check", min_auth="integrity",
