@@ -116,6 +116,7 @@ struct wit_service {
 	uint8_t *rc_stub;
 	size_t rc_stub_len;
 	uint32_t rc_state;
+	uint32_t rc_ndr_flags; /* the transfer syntax it is in (NDR or NDR64) */
 	char rc_ip[CLUSTER_ADDRSTRLEN + 1];
 };
 
@@ -530,13 +531,15 @@ static bool reg_ip_available(const struct wit_reg *r)
  * = the registered IP string, like Samba's srv_witness_nt.c; [MS-SWN] 2.2.2.3
  * allows "the NetName or IP address provided in a WitnessrRegister call".
  */
-static int resource_change_stub(wit_service_t *ws, uint32_t state, const char *ip)
+static int resource_change_stub(wit_service_t *ws, uint32_t state, const char *ip,
+                                uint32_t ndr_flags)
 {
 	struct witness_notify_response resp;
 	struct ndr_push p;
 	int rc;
 
-	if (ws->rc_stub != NULL && ws->rc_state == state && strcmp(ws->rc_ip, ip) == 0)
+	if (ws->rc_stub != NULL && ws->rc_state == state && ws->rc_ndr_flags == ndr_flags &&
+	    strcmp(ws->rc_ip, ip) == 0)
 		return 0;
 	if (strlen(ip) >= sizeof(ws->rc_ip))
 		return WD_ERANGE;
@@ -549,7 +552,7 @@ static int resource_change_stub(wit_service_t *ws, uint32_t state, const char *i
 		witness_notify_response_free(&resp);
 		return rc;
 	}
-	ndr_push_init(&p);
+	ndr_push_init_flags(&p, ndr_flags);
 	ndr_witness_async_notify_out_push(&p, &resp, WERR_OK);
 	witness_notify_response_free(&resp);
 	rc = ndr_push_finish(&p);
@@ -559,6 +562,7 @@ static int resource_change_stub(wit_service_t *ws, uint32_t state, const char *i
 	}
 	ws->rc_stub = ndr_push_steal(&p, &ws->rc_stub_len);
 	ws->rc_state = state;
+	ws->rc_ndr_flags = ndr_flags;
 	snprintf(ws->rc_ip, sizeof(ws->rc_ip), "%s", ip);
 	return 0;
 }
@@ -598,7 +602,9 @@ static void reg_deliver(struct wit_reg *r)
 			rearm = st != WITNESS_RESOURCE_STATE_AVAILABLE;
 			wd_log(WD_LOG_DEBUG, "witness.notify",
 			       "uuid=%s type=resource_change state=%u", r->uuid, st);
-			if (resource_change_stub(ws, st, r->ip_address) == 0) {
+			/* the stub is in the call's transfer syntax (NDR64 or NDR) */
+			if (resource_change_stub(ws, st, r->ip_address,
+			                         call_ndr_flags(ws, r->pend_head->call)) == 0) {
 				call = notify_take(r, r->pend_head);
 				ws->rpc->reply(call, ws->rc_stub, ws->rc_stub_len);
 				ws->stats.notifications_sent++;
