@@ -1,9 +1,10 @@
 /*
  * server_bind.c - bind, alter_context and auth3 of the DCERPC server:
  * presentation-context negotiation ([MS-RPCE] 3.3.1.5.6, bind-time feature
- * negotiation 3.3.1.5.3), the connection's security context through the
- * legs of its mechanism ([MS-RPCE] 3.3.1.5.2.1), and the verification and
- * protection of request and response PDUs with it ([MS-RPCE] 3.3.1.5.2.2,
+ * negotiation 3.3.1.5.3), the connection's security contexts (several, by
+ * auth_context_id, [MS-RPCE] 3.3.1.5.2) through the legs of their mechanism
+ * ([MS-RPCE] 3.3.1.5.2.1), and the verification and protection of request
+ * and response PDUs with the context each came on ([MS-RPCE] 3.3.1.5.2.2,
  * 2.2.2.11). Samba's dcesrv_auth.c and the bind part of dcesrv_core.c.
  */
 #include <stdio.h>
@@ -44,55 +45,134 @@ void dcerpc__send_bind_nak(struct conn *c, uint32_t call_id, uint16_t reason)
 	dcerpc__conn_close_after_write(c);
 }
 
-/* ---- the security context ---- */
+/* ---- security contexts ([MS-RPCE] 3.3.1.5.2) ---- */
+
+static struct dcerpc_sec *sec_find(struct conn *c, uint32_t auth_context_id)
+{
+	for (struct dcerpc_sec *s = c->secs; s; s = s->next)
+		if (s->auth_context_id == auth_context_id)
+			return s;
+	return NULL;
+}
+
+/* A new security context for trailer t, appended to c's list; NULL: no memory. */
+static struct dcerpc_sec *sec_add(struct conn *c, const struct dcerpc_sec_trailer *t)
+{
+	struct dcerpc_sec *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->auth_type = t->auth_type;
+	s->auth_level = t->auth_level;
+	s->auth_context_id = t->auth_context_id;
+	struct dcerpc_sec **tail = &c->secs;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = s;
+	c->n_secs++;
+	return s;
+}
+
+/* Unlink and free s (a context whose first leg failed). */
+static void sec_drop(struct conn *c, struct dcerpc_sec *s)
+{
+	for (struct dcerpc_sec **pp = &c->secs; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			c->n_secs--;
+			break;
+		}
+	}
+	if (c->sec_bind == s)
+		c->sec_bind = NULL;
+	auth_ctx_free(s->auth);
+	free(s);
+}
+
+uint8_t dcerpc__sec_level(const struct dcerpc_sec *s)
+{
+	return s && s->auth && s->done ? s->auth_level : AUTH_LEVEL_NONE;
+}
+
+const struct auth_session *dcerpc__sec_session(const struct dcerpc_sec *s)
+{
+	return s && s->auth && s->done ? auth_ctx_session(s->auth) : NULL;
+}
 
 uint8_t dcerpc__auth_level(const struct conn *c)
 {
-	return c->auth && c->auth_done ? c->auth_level : AUTH_LEVEL_NONE;
+	uint8_t level = AUTH_LEVEL_NONE;
+	for (const struct dcerpc_sec *s = c->secs; s; s = s->next)
+		if (dcerpc__sec_level(s) > level)
+			level = dcerpc__sec_level(s);
+	return level;
 }
 
 void dcerpc__auth_free(struct conn *c)
 {
-	if (c->auth) {
-		auth_ctx_free(c->auth);
-		c->auth = NULL;
+	while (c->secs) {
+		struct dcerpc_sec *s = c->secs;
+		c->secs = s->next;
+		auth_ctx_free(s->auth);
+		free(s);
 	}
+	c->n_secs = 0;
+	c->sec_bind = c->sec_req = c->sec_reasm = NULL;
 }
 
+/*
+ * Which security context a request fragment came on. The first fragment
+ * names it by its trailer's auth_context_id; without a trailer it is the
+ * bind's ([MS-RPCE] 3.3.1.5.2: "the security context ... is identified by
+ * the auth_context_id"; Samba uses its default auth state). Later fragments
+ * of a call are verified with the call's context whatever their trailer
+ * says, as Samba does (its raw tests: "context_id, opnum and auth header
+ * values are completely ignored").
+ */
 uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_request *req,
                               size_t *stub_len, bool *disconnect)
 {
 	*disconnect = false;
 	*stub_len = req->stub_len;
-	if (!c->auth) {
+	c->sec_req = NULL;
+	bool first = (req->hdr.pfc_flags & DCERPC_PFC_FIRST) != 0;
+	bool cont = !first && c->reasm_active && c->reasm_call_id == req->hdr.call_id;
+	const struct dcerpc_sec_trailer *t = &req->auth.trailer;
+	struct dcerpc_sec *s;
+	if (cont)
+		s = c->sec_reasm;
+	else if (req->auth.present)
+		s = sec_find(c, t->auth_context_id);
+	else
+		s = c->sec_bind;
+	if (!s) {
 		if (req->auth.present) {
+			/* no security context with that auth_context_id */
 			*disconnect = true;
 			return DCERPC_FAULT_ACCESS_DENIED;
 		}
 		return 0;
 	}
-	if (c->auth_invalid) {
+	c->sec_req = s;
+	if (s->invalid) {
 		/* auth3 failed: Samba faults the next request with proto_error */
 		*disconnect = true;
 		return DCERPC_FAULT_PROTO_ERROR;
 	}
-	if (!c->auth_done) {
+	if (!s->done) {
 		*disconnect = true;
 		return DCERPC_FAULT_PROTO_ERROR; /* Samba: auth started, not finished */
 	}
-	if (c->auth_level == AUTH_LEVEL_CONNECT && !req->auth.present)
+	if (s->auth_level == AUTH_LEVEL_CONNECT && !req->auth.present)
 		return 0; /* rpcclient and impacket send no trailer ([MS-RPCE] <102>) */
 	if (!req->auth.present) {
 		*disconnect = true;
 		return DCERPC_FAULT_ACCESS_DENIED;
 	}
-	const struct dcerpc_sec_trailer *t = &req->auth.trailer;
-	if (t->auth_type != c->auth_type || t->auth_level != c->auth_level ||
-	    t->auth_context_id != c->auth_context_id) {
+	if (!cont && (t->auth_type != s->auth_type || t->auth_level != s->auth_level)) {
 		*disconnect = true;
 		return DCERPC_FAULT_ACCESS_DENIED;
 	}
-	if (c->auth_level == AUTH_LEVEL_CONNECT) {
+	if (s->auth_level == AUTH_LEVEL_CONNECT) {
 		/* a trailer at CONNECT is stripped unchecked (Samba raw tests) */
 		*stub_len = req->stub_len - t->auth_pad_length;
 		return 0;
@@ -100,14 +180,15 @@ uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_reques
 	size_t pdu_len = req->auth.trailer_off + DCERPC_TRAILER_LEN;
 	size_t body_len = req->auth.trailer_off - req->stub_off;
 	int rc;
-	if (c->auth_level == AUTH_LEVEL_PRIVACY)
-		rc = auth_ctx_unseal(c->auth, buf, pdu_len, req->stub_off, body_len,
+	if (s->auth_level == AUTH_LEVEL_PRIVACY)
+		rc = auth_ctx_unseal(s->auth, buf, pdu_len, req->stub_off, body_len,
 		                     req->auth.token, req->auth.token_len);
 	else
-		rc = auth_ctx_check(c->auth, buf, pdu_len, req->stub_off, body_len, req->auth.token,
+		rc = auth_ctx_check(s->auth, buf, pdu_len, req->stub_off, body_len, req->auth.token,
 		                    req->auth.token_len);
 	if (rc < 0) {
-		/* a bad signature closes the connection (Samba: fault 0x721) */
+		/* a bad signature, also one made with another of the connection's
+		 * contexts, closes the connection (Samba: fault 0x721) */
 		c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
 		*disconnect = true;
 		return DCERPC_FAULT_SEC_PKG_ERROR;
@@ -116,27 +197,28 @@ uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_reques
 	*stub_len = req->stub_len - t->auth_pad_length;
 	return 0;
 }
-static bool auth_protects(const struct conn *c)
+
+static bool auth_protects(const struct dcerpc_sec *s)
 {
-	return c->auth && c->auth_level >= AUTH_LEVEL_PACKET;
+	return s && s->auth && s->auth_level >= AUTH_LEVEL_PACKET;
 }
 
-size_t dcerpc__auth_response_overhead(const struct conn *c)
+size_t dcerpc__auth_response_overhead(const struct dcerpc_sec *s)
 {
-	return auth_protects(c) ? DCERPC_TRAILER_LEN + auth_ctx_sig_size(c->auth) : 0;
+	return auth_protects(s) ? DCERPC_TRAILER_LEN + auth_ctx_sig_size(s->auth) : 0;
 }
 
-int dcerpc__auth_response_push(struct conn *c, struct dcerpc_buf *b,
+int dcerpc__auth_response_push(struct dcerpc_sec *s, struct dcerpc_buf *b,
                                const struct dcerpc_response *r)
 {
-	if (!auth_protects(c))
+	if (!auth_protects(s))
 		return dcerpc_response_push(b, r, NULL);
-	size_t sig = auth_ctx_sig_size(c->auth);
+	size_t sig = auth_ctx_sig_size(s->auth);
 	struct dcerpc_auth a;
 	memset(&a, 0, sizeof(a));
-	a.trailer.auth_type = c->auth_type;
-	a.trailer.auth_level = c->auth_level;
-	a.trailer.auth_context_id = c->auth_context_id;
+	a.trailer.auth_type = s->auth_type;
+	a.trailer.auth_level = s->auth_level;
+	a.trailer.auth_context_id = s->auth_context_id;
 	a.token_len = sig;
 	size_t start = b->len;
 	int rc = dcerpc_response_push(b, r, &a);
@@ -145,32 +227,68 @@ int dcerpc__auth_response_push(struct conn *c, struct dcerpc_buf *b,
 	uint8_t *pdu = b->data + start;
 	size_t pdu_len = b->len - start - sig;
 	size_t body_len = pdu_len - DCERPC_TRAILER_LEN - DCERPC_RESP_HDR_LEN;
-	if (c->auth_level == AUTH_LEVEL_PRIVACY)
-		return auth_ctx_seal(c->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len,
+	if (s->auth_level == AUTH_LEVEL_PRIVACY)
+		return auth_ctx_seal(s->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len,
 		                     pdu + pdu_len, sig);
-	return auth_ctx_sign(c->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len, pdu + pdu_len,
+	return auth_ctx_sign(s->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len, pdu + pdu_len,
 	                     sig);
 }
 
 /*
- * Start or continue the security context from a bind/alter/auth3 trailer.
+ * Start or continue security context s from a bind/alter/auth3 trailer.
  * Returns 0 (complete), WD_EAGAIN (more legs), or an error.
  */
-static int auth_feed(struct conn *c, const struct dcerpc_auth *a, uint8_t **out, size_t *out_len)
+static int auth_feed(struct conn *c, struct dcerpc_sec *s, const struct dcerpc_auth *a,
+                     uint8_t **out, size_t *out_len)
 {
 	*out = NULL;
 	*out_len = 0;
 	wd_log_set_client(c->remote_addr); /* a refusal logged by the mechanism names the peer */
-	int rc = auth_ctx_update(c->auth, a->token, a->token_len, out, out_len);
+	int rc = auth_ctx_update(s->auth, a->token, a->token_len, out, out_len);
 	wd_log_set_client(NULL);
 	if (rc == 0) {
-		c->auth_done = true;
-		const struct auth_session *sess = auth_ctx_session(c->auth);
-		if (sess)
+		s->done = true;
+		const struct auth_session *sess = auth_ctx_session(s->auth);
+		if (sess && s == c->sec_bind)
 			c->peer.auth = sess;
 	} else if (rc != WD_EAGAIN)
 		c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
 	return rc;
+}
+
+/*
+ * Check trailer t of a bind or of an alter that starts a context and start
+ * its mechanism in *out. Returns 0, or a bind_nak reason + 1 (the order of
+ * checks is Samba's, which its raw tests pin: bad level, then unknown type
+ * (8), then CALL level (9)).
+ */
+static int sec_start(struct conn *c, const struct dcerpc_sec_trailer *t, bool hdr_sign,
+                     struct dcerpc_sec **out)
+{
+	dcerpc_server_t *srv = c->srv;
+	*out = NULL;
+	if (t->auth_level < AUTH_LEVEL_CONNECT || t->auth_level > AUTH_LEVEL_PRIVACY)
+		return DCERPC_NAK_NOT_SPECIFIED + 1;
+	if (!srv->auth || !auth_server_offers(srv->auth, t->auth_type))
+		return DCERPC_NAK_AUTH_TYPE_NOT_RECOGNIZED + 1;
+	if (t->auth_level == AUTH_LEVEL_CALL)
+		return DCERPC_NAK_INVALID_CHECKSUM + 1;
+	struct dcerpc_sec *s = sec_add(c, t);
+	if (!s)
+		return DCERPC_NAK_LOCAL_LIMIT + 1;
+	int rc = auth_ctx_start(srv->auth, t->auth_type, t->auth_level, &s->auth);
+	if (rc < 0) {
+		s->auth = NULL;
+		sec_drop(c, s);
+		return (rc == WD_ENOTSUP ? DCERPC_NAK_AUTH_TYPE_NOT_RECOGNIZED
+		                         : DCERPC_NAK_INVALID_CHECKSUM) +
+		       1;
+	}
+	/* header signing [MS-RPCE] 3.3.1.5.2.2: echo 0x04 and tell the mechanism */
+	if (hdr_sign)
+		auth_ctx_set_hdr_sign(s->auth, true);
+	*out = s;
+	return 0;
 }
 
 /* ---- bind / alter_context ---- */
@@ -200,10 +318,12 @@ static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bo
 			if (btfn_seen)
 				return DCERPC_NAK_NOT_SPECIFIED + 1; /* Samba: one BTFN ctx */
 			btfn_seen = true;
-			/* [MS-RPCE] 3.3.1.5.3: result negotiate_ack, reason = our bitmask.
-			 * One security context per connection: no 0x01. */
+			/* [MS-RPCE] 3.3.1.5.3: result negotiate_ack, reason = our
+			 * bitmask: several security contexts per connection (0x01,
+			 * 3.3.1.5.2) and keep the connection on orphan (0x02) */
 			r->result = DCERPC_RESULT_NEGOTIATE_ACK;
-			r->reason = (uint16_t)(mask & BTFN_KEEP_CONN_ON_ORPHAN);
+			r->reason = (uint16_t)(mask & (BTFN_SEC_CTX_MULTIPLEXING |
+			                               BTFN_KEEP_CONN_ON_ORPHAN));
 			continue;
 		}
 		const struct dcerpc_iface *f = dcerpc__iface_find(c->srv, &e->abstract);
@@ -297,42 +417,25 @@ static uint16_t bind_max_frag(const dcerpc_server_t *srv, const struct dcerpc_bi
 }
 
 /*
- * Start the security context from the bind's trailer and fill *reply with
- * the trailer and first token of the answer (*tok, freed by the caller).
- * Returns 0, or a bind_nak reason + 1.
+ * Start the bind's security context (the connection's default one) and fill
+ * *reply with the trailer and first token of the answer (*tok, freed by the
+ * caller). Returns 0, or a bind_nak reason + 1.
  */
 static int bind_auth(struct conn *c, const struct dcerpc_bind *bind, struct dcerpc_auth *reply,
                      uint8_t **tok)
 {
-	dcerpc_server_t *srv = c->srv;
 	const struct dcerpc_sec_trailer *t = &bind->auth.trailer;
-	/* order of checks as Samba's (raw tests): bad level, then
-	 * unknown type (8), then CALL level (9) */
-	if (t->auth_level < AUTH_LEVEL_CONNECT || t->auth_level > AUTH_LEVEL_PRIVACY)
-		return DCERPC_NAK_NOT_SPECIFIED + 1;
-	if (!srv->auth || !auth_server_offers(srv->auth, t->auth_type))
-		return DCERPC_NAK_AUTH_TYPE_NOT_RECOGNIZED + 1;
-	if (t->auth_level == AUTH_LEVEL_CALL)
-		return DCERPC_NAK_INVALID_CHECKSUM + 1;
-	int rc = auth_ctx_start(srv->auth, t->auth_type, t->auth_level, &c->auth);
-	if (rc < 0) {
-		c->auth = NULL;
-		return (rc == WD_ENOTSUP ? DCERPC_NAK_AUTH_TYPE_NOT_RECOGNIZED
-		                         : DCERPC_NAK_INVALID_CHECKSUM) +
-		       1;
-	}
-	c->auth_type = t->auth_type;
-	c->auth_level = t->auth_level;
-	c->auth_context_id = t->auth_context_id;
-	/* header signing [MS-RPCE] 3.3.1.5.2.2: echo 0x04 and tell the mechanism */
-	if (bind->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN)
-		auth_ctx_set_hdr_sign(c->auth, true);
+	struct dcerpc_sec *s;
+	int rc = sec_start(c, t, (bind->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN) != 0, &s);
+	if (rc > 0)
+		return rc;
+	c->sec_bind = s;
 	size_t tok_len = 0;
-	rc = auth_feed(c, &bind->auth, tok, &tok_len);
+	rc = auth_feed(c, s, &bind->auth, tok, &tok_len);
 	if (rc < 0 && rc != WD_EAGAIN) {
 		wd_log(WD_LOG_NOTICE, "dcerpc.bind.auth_failed", "remote=%s auth_type=%u err=%s",
 		       c->remote_addr, t->auth_type, wd_strerror(rc));
-		dcerpc__auth_free(c);
+		sec_drop(c, s);
 		return DCERPC_NAK_INVALID_CHECKSUM + 1;
 	}
 	memset(reply, 0, sizeof(*reply));
@@ -436,18 +539,46 @@ void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 	bool with_auth = false;
 	if (alt->auth.present) {
 		const struct dcerpc_sec_trailer *t = &alt->auth.trailer;
-		if (!c->auth || t->auth_type != c->auth_type ||
-		    t->auth_context_id != c->auth_context_id) {
+		struct dcerpc_sec *s = sec_find(c, t->auth_context_id);
+		if (!s) {
+			/*
+			 * A new auth_context_id: a further security context on this
+			 * connection, or the first one on a connection bound without
+			 * auth ([MS-RPCE] 3.3.1.5.2). Past the limit: proto_error
+			 * and disconnect, as Samba (test_multiple_auth_limit).
+			 */
+			uint32_t fault = 0;
+			if (c->n_secs >= DCERPC_MAX_SEC_CTX)
+				fault = DCERPC_FAULT_PROTO_ERROR;
+			else if (sec_start(c, t, (alt->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN) != 0,
+			                   &s) > 0)
+				fault = DCERPC_FAULT_ACCESS_DENIED;
+			if (fault) {
+				c->srv->stats.auth_failures++,
+				    metrics_refused(METRICS_REFUSED_AUTH);
+				dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, fault,
+				                         DCERPC_PFC_DID_NOT_EXECUTE);
+				goto out;
+			}
+		} else if (t->auth_type != s->auth_type) {
 			/* Samba: auth_type differs -> sec_pkg_error */
 			c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
 			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_SEC_PKG_ERROR,
 			                         DCERPC_PFC_DID_NOT_EXECUTE);
 			goto out;
+		} else if (s->done) {
+			/* a finished context is not authenticated again (Samba's
+			 * dcesrv_auth_prepare_alter: access denied) */
+			c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
+			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_ACCESS_DENIED,
+			                         DCERPC_PFC_DID_NOT_EXECUTE);
+			goto out;
 		}
-		if (!c->auth_done && !c->auth_invalid) {
-			/* last leg of SPNEGO/krb5, or NTLM's third leg by alter
-			 * ([MS-RPCE] 3.3.1.5.2.1; Samba raw tests allow both) */
-			rc = auth_feed(c, &alt->auth, &tok, &tok_len);
+		if (!s->invalid) {
+			/* a context's first leg, the last leg of SPNEGO/krb5, or
+			 * NTLM's third leg by alter ([MS-RPCE] 3.3.1.5.2.1; Samba
+			 * raw tests allow both) */
+			rc = auth_feed(c, s, &alt->auth, &tok, &tok_len);
 			if (rc < 0 && rc != WD_EAGAIN) {
 				dcerpc__fault_disconnect(c, alt->hdr.call_id, 0,
 				                         rc == WD_ESIG ? DCERPC_FAULT_SEC_PKG_ERROR
@@ -505,23 +636,30 @@ void dcerpc__handle_auth3(struct conn *c, const uint8_t *buf, size_t len)
 		                         DCERPC_FAULT_PROTO_ERROR, 0);
 		return;
 	}
-	if (!c->auth || c->auth_done || c->auth_invalid) {
+	struct dcerpc_sec *sec = sec_find(c, s.auth.trailer.auth_context_id);
+	if (!sec) {
+		/* auth3 names no context of this connection (Samba: fault 5) */
+		dcerpc__fault_disconnect(
+		    c, s.hdr.call_id, 0,
+		    c->secs ? DCERPC_FAULT_ACCESS_DENIED : DCERPC_FAULT_PROTO_ERROR, 0);
+		return;
+	}
+	if (sec->done || sec->invalid) {
 		dcerpc__fault_disconnect(c, s.hdr.call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
 		return;
 	}
-	if (s.auth.trailer.auth_type != c->auth_type ||
-	    s.auth.trailer.auth_context_id != c->auth_context_id) {
+	if (s.auth.trailer.auth_type != sec->auth_type) {
 		dcerpc__fault_disconnect(c, s.hdr.call_id, 0, DCERPC_FAULT_ACCESS_DENIED, 0);
 		return;
 	}
 	uint8_t *tok = NULL;
 	size_t tok_len = 0;
-	rc = auth_feed(c, &s.auth, &tok, &tok_len);
+	rc = auth_feed(c, sec, &s.auth, &tok, &tok_len);
 	free(tok);
 	/* [MS-RPCE] 3.3.1.5.2.1: never answer auth3; an error shows on the next request */
 	if (rc != 0) {
 		wd_log(WD_LOG_NOTICE, "dcerpc.auth3.failed", "remote=%s err=%s", c->remote_addr,
 		       wd_strerror(rc));
-		c->auth_invalid = true;
+		sec->invalid = true;
 	}
 }

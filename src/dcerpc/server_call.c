@@ -78,7 +78,7 @@ static void call_unlink(struct dcerpc_call *call)
 static int reply_fragments(struct conn *c, const struct dcerpc_call *call, const uint8_t *stub,
                            size_t len, struct dcerpc_buf *b)
 {
-	size_t over = DCERPC_RESP_HDR_LEN + dcerpc__auth_response_overhead(c);
+	size_t over = DCERPC_RESP_HDR_LEN + dcerpc__auth_response_overhead(call->sec);
 	size_t chunk = c->max_xmit > over + 16 ? ((c->max_xmit - over) & ~(size_t)15) : 16;
 	size_t off = 0;
 	do {
@@ -96,7 +96,8 @@ static int reply_fragments(struct conn *c, const struct dcerpc_call *call, const
 		r.context_id = call->context_id & 0xff;
 		r.stub = stub + off;
 		r.stub_len = n;
-		int rc = dcerpc__auth_response_push(c, b, &r);
+		/* protected with the security context the request came on */
+		int rc = dcerpc__auth_response_push(call->sec, b, &r);
 		if (rc < 0)
 			return rc;
 		off += n;
@@ -159,7 +160,7 @@ void dcerpc_call_set_cancel(dcerpc_call_t *call, dcerpc_cancel_cb cb, void *arg)
 
 const struct dcerpc_peer *dcerpc_call_peer(const dcerpc_call_t *call)
 {
-	return &call->conn->peer;
+	return &call->peer;
 }
 
 dcerpc_server_t *dcerpc_call_server(const dcerpc_call_t *call)
@@ -206,8 +207,8 @@ void dcerpc__calls_cancel_all(struct conn *c)
 	dcerpc__reasm_reset(c);
 }
 
-static void dispatch_call(struct conn *c, const struct pres_ctx *pc, uint32_t call_id,
-                          uint16_t opnum, const uint8_t *stub, size_t stub_len)
+static void dispatch_call(struct conn *c, const struct pres_ctx *pc, struct dcerpc_sec *sec,
+                          uint32_t call_id, uint16_t opnum, const uint8_t *stub, size_t stub_len)
 {
 	dcerpc_server_t *srv = c->srv;
 	/* verification trailer: strip it, check its PCONTEXT ([MS-RPCE] 2.2.2.13) */
@@ -242,6 +243,12 @@ static void dispatch_call(struct conn *c, const struct pres_ctx *pc, uint32_t ca
 	call->opnum = opnum;
 	call->iface = pc->iface;
 	call->ndr_flags = pc->ndr_flags;
+	/* each call carries its security context: the identity and level its
+	 * handler sees are that context's ([MS-RPCE] 3.3.1.5.2) */
+	call->sec = sec;
+	call->peer = c->peer;
+	if (dcerpc__sec_session(sec))
+		call->peer.auth = dcerpc__sec_session(sec);
 	call->next = c->calls;
 	if (c->calls)
 		c->calls->prev = call;
@@ -372,7 +379,7 @@ static enum req_step request_admit(struct conn *c, const struct dcerpc_request *
 	uint32_t fault = 0;
 	if (c->n_calls >= c->srv->limits.max_pending_calls)
 		fault = DCERPC_FAULT_CANT_PERFORM;
-	else if (dcerpc__auth_level(c) < pc->iface->min_auth_level)
+	else if (dcerpc__sec_level(c->sec_req) < pc->iface->min_auth_level)
 		fault = DCERPC_FAULT_ACCESS_DENIED;
 	else if (req->opnum >= pc->iface->num_ops)
 		fault = DCERPC_FAULT_OP_RNG_ERROR;
@@ -430,7 +437,7 @@ static void request_append(struct conn *c, const struct dcerpc_request *req, siz
 	c->reasm_active = false;
 	c->reasm_charged = 0;
 	if (pc)
-		dispatch_call(c, pc, call_id, c->reasm_opnum, stub.data, stub.len);
+		dispatch_call(c, pc, c->sec_reasm, call_id, c->reasm_opnum, stub.data, stub.len);
 	dcerpc_buf_free(&stub);
 	/* dispatch may have closed c: conn_teardown then released everything */
 	if (!c->closing)
@@ -461,7 +468,8 @@ void dcerpc__handle_request(struct conn *c, uint8_t *buf, size_t len)
 		st = request_admit(c, &req, stub_len, last, &pc);
 		if (st == REQ_GO && last) {
 			/* the common case: one fragment, dispatch from the fragment buffer */
-			dispatch_call(c, pc, req.hdr.call_id, req.opnum, req.stub, stub_len);
+			dispatch_call(c, pc, c->sec_req, req.hdr.call_id, req.opnum, req.stub,
+			              stub_len);
 			return;
 		}
 		if (st == REQ_GO) {
@@ -469,6 +477,7 @@ void dcerpc__handle_request(struct conn *c, uint8_t *buf, size_t len)
 			c->reasm_call_id = req.hdr.call_id;
 			c->reasm_ctx = req.context_id;
 			c->reasm_opnum = req.opnum;
+			c->sec_reasm = c->sec_req;
 			c->reasm.len = 0;
 			c->reasm_started = uv_now(c->srv->loop);
 		}

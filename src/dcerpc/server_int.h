@@ -23,23 +23,24 @@
 #include "budget.h"
 #include "pdu.h"
 
-#define DCERPC_MAX_IFACES        16
-#define READ_BUF_SIZE            65536
-#define MAX_CTX_PER_CONN         16
-#define MAX_WRITE_QUEUE          (4u << 20)   /* client not reading: close */
-#define MAX_WRITE_QUEUE_UNAUTH   (256u << 10) /* the same before full auth */
-#define FRAG_TIMEOUT_MS          30000        /* a started fragment must complete */
-#define REQUEST_TIMEOUT_MS       30000        /* a started request must complete */
-#define MAX_REQUEST_UNAUTH       (16u << 10)
-#define MAX_BUFFER_MEMORY        (64u << 20)
-#define LOG_INTERVAL_MS          10000 /* rate limit of the warnings a flood can trigger */
-#define UNBOUND_TIMEOUT_MS       60000 /* a connection must bind */
-#define SHUTDOWN_TIMEOUT_MS      10000 /* flushing a last fault or bind_nak */
-#define KEEPALIVE_S              60
-#define SWEEP_MS                 5000
-#define CLOSE_FLUSH_MS           2000 /* server close: flushing the last replies */
-#define IP_BUCKETS               256
-#define BTFN_KEEP_CONN_ON_ORPHAN 0x02 /* [MS-RPCE] 2.2.2.14 */
+#define DCERPC_MAX_IFACES         16
+#define READ_BUF_SIZE             65536
+#define MAX_CTX_PER_CONN          16
+#define MAX_WRITE_QUEUE           (4u << 20)   /* client not reading: close */
+#define MAX_WRITE_QUEUE_UNAUTH    (256u << 10) /* the same before full auth */
+#define FRAG_TIMEOUT_MS           30000        /* a started fragment must complete */
+#define REQUEST_TIMEOUT_MS        30000        /* a started request must complete */
+#define MAX_REQUEST_UNAUTH        (16u << 10)
+#define MAX_BUFFER_MEMORY         (64u << 20)
+#define LOG_INTERVAL_MS           10000 /* rate limit of the warnings a flood can trigger */
+#define UNBOUND_TIMEOUT_MS        60000 /* a connection must bind */
+#define SHUTDOWN_TIMEOUT_MS       10000 /* flushing a last fault or bind_nak */
+#define KEEPALIVE_S               60
+#define SWEEP_MS                  5000
+#define CLOSE_FLUSH_MS            2000 /* server close: flushing the last replies */
+#define IP_BUCKETS                256
+#define BTFN_SEC_CTX_MULTIPLEXING 0x01 /* [MS-RPCE] 2.2.2.14 */
+#define BTFN_KEEP_CONN_ON_ORPHAN  0x02 /* [MS-RPCE] 2.2.2.14 */
 
 struct dcerpc_epm_entry {
 	struct dcerpc_epm_entry *next;
@@ -79,6 +80,28 @@ struct ip_count {
 	char ip[48];
 };
 
+/*
+ * One security context of a connection ([MS-RPCE] 3.3.1.5.2): its own
+ * auth_context_id, mechanism and level. A connection holds up to
+ * DCERPC_MAX_SEC_CTX of them; they live until the connection closes, so
+ * calls point at theirs.
+ */
+struct dcerpc_sec {
+	struct dcerpc_sec *next;
+	auth_ctx_t *auth;
+	uint32_t auth_context_id;
+	uint8_t auth_type, auth_level;
+	bool done;    /* the legs finished */
+	bool invalid; /* auth3 failed: the next request faults */
+};
+
+/*
+ * Security contexts per connection. Samba's raw protocol test
+ * (test_multiple_auth_limit) finds 2049 on Samba and Windows; ours is
+ * smaller to bound what one peer holds (MAX_NUM_AUTH in that test).
+ */
+#define DCERPC_MAX_SEC_CTX 16
+
 struct conn;
 
 struct dcerpc_call {
@@ -88,8 +111,10 @@ struct dcerpc_call {
 	uint16_t context_id;
 	uint16_t opnum;
 	const struct dcerpc_iface *iface;
-	uint64_t started_ns; /* uv_hrtime() at dispatch, for witnessd_call_duration_seconds */
-	uint32_t ndr_flags;  /* transfer syntax of the call's presentation context */
+	uint64_t started_ns;     /* uv_hrtime() at dispatch, for witnessd_call_duration_seconds */
+	uint32_t ndr_flags;      /* transfer syntax of the call's presentation context */
+	struct dcerpc_sec *sec;  /* the security context it came on; NULL: none */
+	struct dcerpc_peer peer; /* the connection's, with that context's session */
 	dcerpc_cancel_cb cancel_cb;
 	void *cancel_arg;
 	bool cancelled; /* the cancel callback runs: the core frees the call */
@@ -133,11 +158,12 @@ struct conn {
 	bool bound, conc_mpx, closing, counted, shutting;
 	uint64_t shutdown_at;
 
-	/* auth (one security context per connection) */
-	auth_ctx_t *auth;
-	uint8_t auth_type, auth_level;
-	uint32_t auth_context_id;
-	bool auth_done, auth_invalid;
+	/* security contexts ([MS-RPCE] 3.3.1.5.2), server_bind.c */
+	struct dcerpc_sec *secs; /* all of them, oldest first */
+	unsigned n_secs;
+	struct dcerpc_sec *sec_bind;  /* the bind's: requests without a trailer use it */
+	struct dcerpc_sec *sec_req;   /* the one the fragment in hand came on */
+	struct dcerpc_sec *sec_reasm; /* the one of the call being reassembled */
 
 	struct dcerpc_call *calls;
 	unsigned n_calls;
@@ -243,20 +269,26 @@ void dcerpc__handle_auth3(struct conn *c, const uint8_t *buf, size_t len);
 void dcerpc__send_bind_nak(struct conn *c, uint32_t call_id, uint16_t reason);
 /* The presentation context id on c, or NULL. */
 struct pres_ctx *dcerpc__ctx_find(struct conn *c, uint16_t id);
-/* The level c is authenticated at (AUTH_LEVEL_NONE until the legs finish). */
+/* The highest level c is authenticated at (AUTH_LEVEL_NONE until legs finish). */
 uint8_t dcerpc__auth_level(const struct conn *c);
+/* The level of one security context (AUTH_LEVEL_NONE for NULL or unfinished). */
+uint8_t dcerpc__sec_level(const struct dcerpc_sec *s);
+/* The session of a security context, or NULL (anonymous). */
+const struct auth_session *dcerpc__sec_session(const struct dcerpc_sec *s);
 /*
- * Verify and unseal one request fragment in place; on success *stub_len
- * excludes the auth pad. Returns 0 or a fault status (and *disconnect).
+ * Verify and unseal one request fragment in place with the security context
+ * its trailer names (c->sec_req is set to it, NULL for none); on success
+ * *stub_len excludes the auth pad. Returns 0 or a fault status (and
+ * *disconnect).
  */
 uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_request *req,
                               size_t *stub_len, bool *disconnect);
 /* Bytes a response fragment needs beyond its stub for auth (trailer, signature). */
-size_t dcerpc__auth_response_overhead(const struct conn *c);
-/* Append response fragment r to b, signed or sealed as c's security context says. */
-int dcerpc__auth_response_push(struct conn *c, struct dcerpc_buf *b,
+size_t dcerpc__auth_response_overhead(const struct dcerpc_sec *s);
+/* Append response fragment r to b, signed or sealed with security context s. */
+int dcerpc__auth_response_push(struct dcerpc_sec *s, struct dcerpc_buf *b,
                                const struct dcerpc_response *r);
-/* Free c's security context (connection teardown). */
+/* Free c's security contexts (connection teardown). */
 void dcerpc__auth_free(struct conn *c);
 
 /* ---- server_call.c ---- */

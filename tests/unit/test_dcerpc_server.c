@@ -501,7 +501,7 @@ START_TEST(test_bind_variants)
 	echo_ok(fd, 3);
 	close(fd);
 
-	/* BTFN (Samba python sends bitmask 0x03): negotiate_ack, reason 0x02;
+	/* BTFN (Samba python sends bitmask 0x03): negotiate_ack, reason 0x03;
 	 * CONC_MPX and header-sign flags echoed */
 	fd = cli_connect();
 	send_bind(fd, DCERPC_PKT_BIND, 0x17, 1, 0, &echo_syntax, &dcerpc_ndr32_syntax, true);
@@ -511,7 +511,8 @@ START_TEST(test_bind_variants)
 	ck_assert_uint_eq(ack.n_results, 2);
 	ck_assert_uint_eq(ack.results[0].result, DCERPC_RESULT_ACCEPT);
 	ck_assert_uint_eq(ack.results[1].result, DCERPC_RESULT_NEGOTIATE_ACK);
-	ck_assert_uint_eq(ack.results[1].reason, 0x02);
+	/* security context multiplexing and keep-on-orphan ([MS-RPCE] 2.2.2.14) */
+	ck_assert_uint_eq(ack.results[1].reason, 0x03);
 	close(fd);
 
 	/* version 5.1 bind: bind_nak 4, then close */
