@@ -48,6 +48,68 @@ except Exception as e:
 """ % HERE
 
 
+# Runs under "unshare -m" with a tmpfs over /run/systemd: binds the journal's
+# native socket, starts witnessd with its stderr named by JOURNAL_STREAM (as
+# systemd does for a service), makes it log a registration and a refused
+# NTLM bind, stops it and prints every datagram's fields as JSON lines.
+JOURNAL_CHILD = r"""
+import json, os, socket, subprocess, sys, time
+sys.path.insert(0, %r)
+from harness import samba_creds, samba_lp, samba_witness, wait_for, port_open
+from samba.dcerpc import witness
+witnessd, config, logpath, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run/systemd"], check=True)
+os.makedirs("/run/systemd/journal")
+j = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+j.bind("/run/systemd/journal/socket")
+j.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+# read as journald does, at once: a full datagram queue would block the sender
+import threading
+datagrams = []
+def reader():
+    while True:
+        try:
+            datagrams.append(j.recv(1 << 20))
+        except OSError:
+            return
+threading.Thread(target=reader, daemon=True).start()
+log = open(logpath, "wb")
+st = os.fstat(log.fileno())
+env = dict(os.environ, JOURNAL_STREAM="%%d:%%d" %% (st.st_dev, st.st_ino))
+p = subprocess.Popen([witnessd, "--config", config], stdout=log, stderr=log, env=env)
+wait_for(lambda: port_open("127.0.0.1", port), what="witnessd up")
+lp = samba_lp()
+c = samba_witness("ncacn_ip_tcp:127.0.0.1[%%d]" %% port, lp)
+c.RegisterEx(witness.WITNESS_V2, "WITSRV", None, "127.0.0.3", "CLIENTBOX",
+             witness.WITNESS_REGISTER_NONE, 10)
+try:
+    samba_witness("ncacn_ip_tcp:127.0.0.1[%%d,sign]" %% port, lp,
+                  samba_creds(lp, "alice", "wrong-password", "TESTDOM"))
+except Exception:
+    pass
+time.sleep(0.3)
+p.terminate()
+p.wait(10)
+time.sleep(0.3)
+for data in list(datagrams):
+    fields, i = {}, 0
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        line = data[i:nl]
+        if b"=" in line:
+            k, v = line.split(b"=", 1)
+            i = nl + 1
+        else:  # binary form: KEY\n, little-endian 64-bit length, value, \n
+            k = line
+            n = int.from_bytes(data[nl + 1:nl + 9], "little")
+            v = data[nl + 9:nl + 9 + n]
+            i = nl + 9 + n + 1
+        fields[k.decode()] = v.decode("utf-8", "replace")
+    print(json.dumps(fields))
+print("exit", p.returncode)
+""" % HERE
+
+
 def add_user(path, user, password, domain=DOMAIN):
     subprocess.run([WITNESSCTL, "user", "add", user, "--domain", domain, "--file", path],
                    input=password + "\n", text=True, check=True, capture_output=True)
@@ -269,6 +331,56 @@ class FloatingAddress(unittest.TestCase):
             self.assertIn("listen addresses = %s, witness port = %d: cannot listen: "
                           "Cannot assign requested address" % (self.FLOAT, d.witness_port),
                           r.stderr)
+        finally:
+            d.cleanup()
+
+
+class JournalFields(unittest.TestCase):
+    def test_message_ids_and_callers_code_file(self):
+        import json
+        d = Witnessd(name="journal", epm_port=0, global_opts={"ntlm password file": "@PW@"})
+        try:
+            pw = os.path.join(d.tmp, "ntlm.passwd")
+            add_user(pw, USER, PASSWORD)
+            with open(d.config) as f:
+                text = f.read().replace("@PW@", pw)
+            with open(d.config, "w") as f:
+                f.write(text)
+            r = subprocess.run(["unshare", "-m", sys.executable, "-c", JOURNAL_CHILD, WITNESSD,
+                                d.config, d.logfile, str(d.witness_port)],
+                               capture_output=True, text=True, timeout=60)
+            self.assertIn("exit 0", r.stdout, r.stdout + r.stderr)
+            recs = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+            by_event = {}
+            for rec in recs:
+                by_event.setdefault(rec.get("WITNESSD_EVENT"), []).append(rec)
+            # nothing went to stderr: every line went to the journal socket
+            self.assertNotIn("registration.add", d.log())
+            add = by_event["registration.add"][0]
+            self.assertEqual(add["MESSAGE_ID"], "b55e7d1eb8814c7b8cc8927691cbf118")
+            self.assertTrue(add["CODE_FILE"].endswith("src/witness/witness.c"), add)
+            self.assertGreater(int(add["CODE_LINE"]), 0)
+            self.assertNotIn("log", add["CODE_FUNC"])
+            self.assertEqual(add["WITNESSD_IP"], "127.0.0.3")
+            self.assertEqual(add["PRIORITY"], "6")
+            ready = by_event["daemon.ready"][0]
+            self.assertEqual(ready["MESSAGE_ID"], "9c49ba05cd954ea8ae6b69cf50fbcac2")
+            self.assertTrue(ready["CODE_FILE"].endswith("src/daemon/main_witnessd.c"))
+            self.assertEqual(ready["CODE_FUNC"], "run")
+            # the refusal names the client's address and the reason
+            refused = by_event["auth.ntlmssp.refused"][0]
+            self.assertEqual(refused["MESSAGE_ID"], "31d243aab5134aadbabd19536061ee4f")
+            self.assertEqual(refused["WITNESSD_REASON"], "wrong_password")
+            self.assertRegex(refused["WITNESSD_CLIENT"], r"^(ipv4:)?127\.0\.0\.1")
+            self.assertTrue(refused["CODE_FILE"].endswith("src/auth/ntlmssp.c"))
+            self.assertEqual(by_event["daemon.stopping"][0]["MESSAGE_ID"],
+                             "cccd6e54ec8141dcba291da08b862af0")
+            # every id logged has a catalog entry
+            with open(os.path.join(HERE, "..", "..", "systemd", "witnessd.catalog")) as f:
+                catalog = set(re.findall(r"^-- ([0-9a-f]{32})$", f.read(), re.M))
+            for rec in recs:
+                if "MESSAGE_ID" in rec:
+                    self.assertIn(rec["MESSAGE_ID"], catalog, rec)
         finally:
             d.cleanup()
 
