@@ -53,8 +53,10 @@ for f in ./usr/sbin/witnessd ./usr/bin/witnessctl ./lib/systemd/system/witnessd.
 	./usr/share/doc/witnessd/examples/47.witnessd.script; do
 	grep -qx "$f" "$work/files" || bad "missing $f"
 done
-if grep -q 'etc/bash_completion.d\|share/bash-completion' "$work/files"; then
-	ok "bash completion: $(grep 'bash' "$work/files" | tail -1)"
+if [ -e "$top/completion/witnessctl" ]; then
+	grep -qx ./usr/share/bash-completion/completions/witnessctl "$work/files" &&
+		ok "bash completion: /usr/share/bash-completion/completions/witnessctl" ||
+		bad "no bash completion in the package"
 fi
 ok "$(wc -l <"$work/files") paths"
 dpkg-deb -e "$deb" "$work/control"
