@@ -461,6 +461,7 @@ void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd)
 	if (srv->conns)
 		srv->conns->prev = c;
 	srv->conns = c;
+	dcerpc__sweep_arm(srv);
 	if (uv_tcp_open(&c->tcp, fd) < 0) {
 		close(fd);
 		dcerpc__conn_close(c);
@@ -557,6 +558,21 @@ static void on_sweep(uv_timer_t *t)
 		}
 		c = next;
 	}
+	/* nothing to time without connections: no wake-ups while idle */
+	if (srv->conns == NULL)
+		uv_timer_stop(t);
+}
+
+static uint64_t sweep_every(const dcerpc_server_t *srv)
+{
+	uint64_t every = SWEEP_MS;
+	if (srv->limits.frag_timeout_ms / 2 < every)
+		every = srv->limits.frag_timeout_ms / 2 + 1;
+	if (srv->limits.bind_timeout_ms / 2 < every)
+		every = srv->limits.bind_timeout_ms / 2 + 1;
+	if (srv->limits.request_timeout_ms / 2 < every)
+		every = srv->limits.request_timeout_ms / 2 + 1;
+	return every;
 }
 
 void dcerpc__sweep_start(dcerpc_server_t *srv)
@@ -565,16 +581,19 @@ void dcerpc__sweep_start(dcerpc_server_t *srv)
 		return;
 	uv_timer_init(srv->loop, &srv->sweep);
 	srv->sweep.data = srv;
-	uint64_t every = SWEEP_MS;
-	if (srv->limits.frag_timeout_ms / 2 < every)
-		every = srv->limits.frag_timeout_ms / 2 + 1;
-	if (srv->limits.bind_timeout_ms / 2 < every)
-		every = srv->limits.bind_timeout_ms / 2 + 1;
-	if (srv->limits.request_timeout_ms / 2 < every)
-		every = srv->limits.request_timeout_ms / 2 + 1;
-	uv_timer_start(&srv->sweep, on_sweep, every, every);
 	uv_unref((uv_handle_t *)&srv->sweep);
 	srv->sweep_started = true;
+	dcerpc__sweep_arm(srv);
+}
+
+/* The sweep runs while there are connections (started by the first). */
+void dcerpc__sweep_arm(dcerpc_server_t *srv)
+{
+	if (!srv->sweep_started || srv->closing || srv->conns == NULL ||
+	    uv_is_active((uv_handle_t *)&srv->sweep))
+		return;
+	uint64_t every = sweep_every(srv);
+	uv_timer_start(&srv->sweep, on_sweep, every, every);
 }
 
 bool dcerpc__conn_close_all(dcerpc_server_t *srv)

@@ -237,8 +237,11 @@ void dcerpc__srv_maybe_finish_close(dcerpc_server_t *srv);
 
 /* The acceptor's callback: a new connection on fd (owned from here on). */
 void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd);
-/* Start the sweep timer once (the first listener). */
+/* Set up the sweep timer once (the first listener); it runs only while
+ * there are connections: dcerpc__sweep_arm when one is added, and the
+ * sweep stops itself when the last one is gone. */
 void dcerpc__sweep_start(dcerpc_server_t *srv);
+void dcerpc__sweep_arm(dcerpc_server_t *srv);
 /* Server shutdown: close every connection, stop flushing the closing ones. */
 /*
  * Server close: every connection is shut down after its queued replies are
