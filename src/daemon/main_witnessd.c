@@ -1004,7 +1004,11 @@ static int run(struct daemon *d)
 	}
 	sd_notifyf(0, "READY=1\nMAINPID=%lu", (unsigned long)getpid());
 	notify_status(d);
-	uv_timer_start(&d->status_timer, on_status_timer, STATUS_INTERVAL_MS, STATUS_INTERVAL_MS);
+	/* STATUS= only reaches a service manager: without one (NOTIFY_SOCKET
+	 * unset) the timer would be the only wake-up of an idle daemon. */
+	if (getenv("NOTIFY_SOCKET") != NULL)
+		uv_timer_start(&d->status_timer, on_status_timer, STATUS_INTERVAL_MS,
+		               STATUS_INTERVAL_MS);
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		d->watchdog_usec = usec;
 		uv_timer_start(&d->watchdog, on_watchdog, usec / 2000 ? usec / 2000 : 1,
