@@ -375,6 +375,12 @@ int ctdb_client_new(uv_loop_t *loop, const char *sockpath, ctdb_client_t **out);
 void ctdb_client_set_state_cb(ctdb_client_t *c, ctdb_state_cb cb, void *arg);
 /* Backoff between connection attempts: starts at min_ms, doubles to max_ms. */
 void ctdb_client_set_backoff(ctdb_client_t *c, unsigned min_ms, unsigned max_ms);
+/*
+ * A client that cannot connect logs ctdb.unreachable (a warning) once per
+ * time it is down; quiet turns that off (a second connection to the same
+ * ctdbd, whose main connection already says it).
+ */
+void ctdb_client_set_quiet(ctdb_client_t *c, bool quiet);
 /* Start connecting (and keep reconnecting until closed). */
 int ctdb_client_start(ctdb_client_t *c);
 /* Drop the current connection and reconnect (tests, or a detected hang). */

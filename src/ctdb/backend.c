@@ -892,9 +892,16 @@ static void on_state(void *arg, bool up, uint32_t pnn)
 			/* Its controls already failed with WD_EIO. */
 			b->refresh = NULL;
 		}
-		wd_log(WD_LOG_WARNING, "ctdb.down", "pnn=%u keeping_view=1", b->pnn);
+		wd_log(WD_LOG_WARNING, "ctdb.down",
+		       "pnn=%u keeping_view=1 hint=\"ctdbd stopped or closed its socket; "
+		       "reconnecting\"",
+		       b->pnn);
 		return;
 	}
+	if (ctdb_client_connects(b->client) > 1)
+		wd_log(WD_LOG_NOTICE, "ctdb.reconnected", "pnn=%u down_for_ms=%llu", pnn,
+		       (unsigned long long)(b->down_since_ms ? uv_now(b->loop) - b->down_since_ms
+		                                             : 0));
 	if (b->pnn != CTDB_UNKNOWN_PNN && b->pnn != pnn)
 		wd_log(WD_LOG_WARNING, "ctdb.pnn_changed", "old=%u new=%u", b->pnn, pnn);
 	b->pnn = pnn;
@@ -926,6 +933,7 @@ static int ctdb_start(cluster_t *c)
 			return rc;
 		ctdb_client_set_state_cb(b->tclient, on_tickle_state, b);
 		ctdb_client_set_backoff(b->tclient, 50, 2000);
+		ctdb_client_set_quiet(b->tclient, true); /* b->client says it */
 	}
 	b->started = true;
 	metrics_ctdb_connected(ctdb_client_is_connected(b->client));

@@ -77,6 +77,8 @@ struct ctdb_client {
 	uint32_t pnn;
 	uint32_t next_reqid;
 	unsigned connects;
+	bool quiet;              /* ctdb_client_set_quiet: no ctdb.unreachable */
+	bool unreachable_logged; /* once per time down */
 	int handshake_left;
 	char last_error[128];
 
@@ -444,6 +446,7 @@ static void became_up(ctdb_client_t *c)
 	c->connects++;
 	c->backoff_cur = c->backoff_min;
 	c->last_error[0] = 0;
+	c->unreachable_logged = false;
 	wd_log(WD_LOG_NOTICE, "ctdb.connected", "socket=%s pnn=%u connects=%u", c->path, c->pnn,
 	       c->connects);
 	if (c->state_cb)
@@ -654,6 +657,14 @@ static void connect_cb(uv_connect_t *req, int status)
 		set_error(c, "connect", status);
 		wd_log(WD_LOG_DEBUG, "ctdb.connect_failed", "socket=%s err=%s", c->path,
 		       uv_strerror(status));
+		/* the first failure of a down period is what an administrator needs */
+		if (!c->quiet && !c->unreachable_logged) {
+			c->unreachable_logged = true;
+			wd_log(WD_LOG_WARNING, "ctdb.unreachable",
+			       "socket=%s err=\"%s\" retrying=1 hint=\"is ctdbd running, and is "
+			       "[ctdb]\x20socket its socket?\"",
+			       c->path, uv_strerror(status));
+		}
 		c->state = ST_DOWN;
 		close_pipe(c);
 		return;
@@ -727,6 +738,11 @@ void ctdb_client_set_state_cb(ctdb_client_t *c, ctdb_state_cb cb, void *arg)
 {
 	c->state_cb = cb;
 	c->state_arg = arg;
+}
+
+void ctdb_client_set_quiet(ctdb_client_t *c, bool quiet)
+{
+	c->quiet = quiet;
 }
 
 void ctdb_client_set_backoff(ctdb_client_t *c, unsigned min_ms, unsigned max_ms)

@@ -315,8 +315,14 @@ static void print_ips(const cJSON *res)
 	const cJSON *ln = cJSON_GetObjectItemCaseSensitive(res, "local_node");
 	const cJSON *be = cJSON_GetObjectItemCaseSensitive(res, "backend");
 
-	printf("backend: %s, local node: %.0f\n", cJSON_IsString(be) ? be->valuestring : "?",
-	       cJSON_IsNumber(ln) ? ln->valuedouble : 0);
+	/* 4294967295 (CLUSTER_NODE_NONE): the ctdb backend has not heard from ctdbd yet */
+	if (cJSON_IsNumber(ln) && ln->valuedouble < 4294967295.0)
+		printf("backend: %s, local node: %.0f\n",
+		       cJSON_IsString(be) ? be->valuestring : "?", ln->valuedouble);
+	else
+		printf("backend: %s, local node: unknown (not connected to ctdbd yet: see "
+		       "witnessctl status)\n",
+		       cJSON_IsString(be) ? be->valuestring : "?");
 	printf("%-40s %-6s %-12s %s\n", "IpAddress", "Node", "State", "Local");
 	cJSON_ArrayForEach(ip, arr)
 	{

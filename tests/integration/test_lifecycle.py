@@ -385,6 +385,48 @@ class JournalFields(unittest.TestCase):
             d.cleanup()
 
 
+class CtdbState(unittest.TestCase):
+    """ctdbd (Debian's, started by ctdblab.py) absent, started, stopped and
+    started again: each is a log line at warning/notice and a state in
+    witnessctl status."""
+
+    def test_ctdbd_stopped_and_started_again(self):
+        from ctdblab import CtdbLab
+        lab = CtdbLab(1, public_ips=["10.77.9.1", "10.77.9.2"])
+        d = Witnessd(netname=NETNAME, backend="ctdb", listen=("127.0.0.1",), epm_port=0,
+                     extra_sections={"ctdb": {"socket": lab.socket(0), "reread interval": 2}},
+                     interfaces=[], name="ctdbstate")
+        try:
+            d.start()
+            wait_for(lambda: "ctdb.unreachable" in d.log(), what="ctdb.unreachable logged")
+            self.assertRegex(d.log(), r" warning ctdb\.unreachable socket=%s" %
+                             re.escape(lab.socket(0)))
+            st = d.ctl_json("status")["cluster"]
+            self.assertEqual((st["state"], st["connected"]), ("ctdbd-down", False))
+            self.assertIn("local node: unknown", d.ctl("ip", "list").stdout)
+
+            lab.start()
+            lab.wait_healthy()
+            wait_for(lambda: d.ctl_json("status")["cluster"]["state"] == "ok", timeout=30,
+                     what="backend ok")
+            self.assertRegex(d.log(), r" notice ctdb\.connected ")
+            self.assertRegex(d.ctl("ip", "list").stdout, r"local node: 0\b")
+
+            lab.kill(0)
+            wait_for(lambda: d.ctl_json("status")["cluster"]["state"] == "ctdbd-down",
+                     timeout=20, what="backend down")
+            self.assertRegex(d.log(), r" warning ctdb\.down pnn=0 ")
+
+            lab.start_node(0)
+            lab.wait_healthy()
+            wait_for(lambda: d.ctl_json("status")["cluster"]["state"] == "ok", timeout=30,
+                     what="backend ok again")
+            self.assertRegex(d.log(), r" notice ctdb\.reconnected pnn=0 down_for_ms=\d+")
+        finally:
+            d.cleanup()
+            lab.cleanup()
+
+
 class CheckConfig(unittest.TestCase):
     def test_missing_or_unsafe_password_file(self):
         d = Witnessd(name="check", min_auth="integrity",
