@@ -272,6 +272,12 @@ print(("PASS" if ok else "FAIL") + ": structured journal fields (MESSAGE_ID, COD
 sys.exit(0 if ok else 1)
 EOF
 
+# The catalog: systemd's dpkg trigger runs journalctl --update-catalog.
+want=$(grep -c '^-- [0-9a-f]\{32\}' "$work/root/usr/lib/systemd/catalog/witnessd.catalog" 2>/dev/null)
+have=$(ct journalctl --list-catalog 2>/dev/null | grep -c 'Witness\|witnessd')
+[ -n "$want" ] && [ "$have" -ge "$want" ] && ok "journal catalog: $have of $want witnessd entries ($(ct journalctl -x -u witnessd --no-pager | grep 'Subject:' | grep -v -m1 'unit witnessd.service' | sed 's/^[^S]*//'))" ||
+	bad "journal catalog: $have entries, $want in the file"
+
 # ---- 6. exposure ---------------------------------------------------------------------
 score=$(ct systemd-analyze security witnessd --no-pager 2>&1 | tail -1)
 log "systemd-analyze security witnessd: $score"
