@@ -32,7 +32,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
-#include <cjson/cJSON.h>
 
 #include "witness/cluster.h"
 #include "witness/dcerpc.h"
@@ -123,31 +122,65 @@ struct wit_filter {
 #define WIT_NEW_NODE_UNSET 0xFFFFFFFEu
 
 /*
+ * What the admin operations report: the registrations that matched, as the
+ * twelve fields of `net witness list --json` (src/ctl builds that JSON), and
+ * what was done. Strings are borrowed from the registrations, which the
+ * result keeps referenced (also those an operation destroyed) until
+ * wit_admin_result_free.
+ */
+struct wit_reg_info {
+	const char *uuid;
+	uint32_t version, flags, timeout, handle_type;
+	const char *net_name, *share_name /* NULL: none */, *ip_address, *client_computer_name;
+	const char *account_name, *domain_name, *account_sid, *local_address, *remote_address;
+	char registration_time[40]; /* "YYYY-MM-DDTHH:MM:SS.uuuuuu+zzzz", like Samba's */
+	uint32_t node;              /* server_id.vnn: this node */
+	uint64_t unique_id;         /* server_id.unique_id */
+	int moved_to;               /* drain: index into the targets, -1 if not moved */
+};
+
+struct wit_reg;
+struct wit_admin_result {
+	size_t n;
+	struct wit_reg_info *regs; /* n of them, owned */
+	uint32_t n_addrs;          /* moves: interfaces in the notification (0: none sent) */
+	size_t n_moved;            /* drain: registrations sent a CLIENT_MOVE */
+	struct wit_reg **refs;     /* private */
+};
+/* Frees what an operation returned in *r (zeroed on error too). NULL-safe. */
+void wit_admin_result_free(struct wit_admin_result *r);
+
+/*
  * Every op matches registrations through the filter (WD_EINVAL with a message
  * in err for a bad regex, or for an update with neither filter nor
- * apply_to_all) and returns in *out a cJSON object in `net witness --json`
- * form ({"filters", "message", "registrations"}), caller frees.
+ * apply_to_all), acts on them and fills *out (caller frees with
+ * wit_admin_result_free). On error *out is empty.
  */
-int wit_admin_list(wit_service_t *ws, const struct wit_filter *f, cJSON **out, char *err,
-                   size_t errlen);
+int wit_admin_list(wit_service_t *ws, const struct wit_filter *f, struct wit_admin_result *out,
+                   char *err, size_t errlen);
 /* new_node (or WIT_NEW_NODE_ALL) xor new_ip. */
 int wit_admin_client_move(wit_service_t *ws, const struct wit_filter *f, uint32_t new_node,
-                          const char *new_ip, cJSON **out, char *err, size_t errlen);
+                          const char *new_ip, struct wit_admin_result *out, char *err,
+                          size_t errlen);
 int wit_admin_share_move(wit_service_t *ws, const struct wit_filter *f, uint32_t new_node,
-                         const char *new_ip, cJSON **out, char *err, size_t errlen);
-int wit_admin_force_unregister(wit_service_t *ws, const struct wit_filter *f, cJSON **out,
-                               char *err, size_t errlen);
-/* forced: net witness --witness-forced-response JSON (NULL: empty response, WERR_OK). */
-int wit_admin_force_response(wit_service_t *ws, const struct wit_filter *f, const cJSON *forced,
-                             cJSON **out, char *err, size_t errlen);
+                         const char *new_ip, struct wit_admin_result *out, char *err,
+                         size_t errlen);
+int wit_admin_force_unregister(wit_service_t *ws, const struct wit_filter *f,
+                               struct wit_admin_result *out, char *err, size_t errlen);
+/*
+ * forced_json: the text of a `net witness --witness-forced-response` JSON
+ * (NULL: an empty response with WERR_OK), parsed before anything matches.
+ */
+int wit_admin_force_response(wit_service_t *ws, const struct wit_filter *f, const char *forced_json,
+                             struct wit_admin_result *out, char *err, size_t errlen);
 
 /*
  * Drain (witnessctl drain): the live registrations whose registered IP is
  * one of ips[0..n_ips), sorted by uuid; the i-th gets a CLIENT_MOVE to
  * targets[(offset + i) % n_targets]: every interface hosted on that node,
  * or the one interface equal to its ip. With count_only nothing is sent.
- * *out = {"count": n, "registrations": {uuid: {..., "moved_to": {"node": M}
- * | {"ip": A}}}} (caller frees). WD_EINVAL for a bad IP or no target.
+ * out->regs are every match, moved_to set on those sent a CLIENT_MOVE.
+ * WD_EINVAL for a bad IP or no target.
  */
 struct wit_move_target {
 	uint32_t node;  /* used when ip is NULL */
@@ -155,6 +188,6 @@ struct wit_move_target {
 };
 int wit_admin_drain(wit_service_t *ws, const char *const *ips, size_t n_ips,
                     const struct wit_move_target *targets, size_t n_targets, size_t offset,
-                    bool count_only, cJSON **out, char *err, size_t errlen);
+                    bool count_only, struct wit_admin_result *out, char *err, size_t errlen);
 
 #endif

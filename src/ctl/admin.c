@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "witness/cluster.h"
 #include "witness/ctl.h"
@@ -252,18 +253,6 @@ static cJSON *status(struct ctl_admin *adm)
 	return res;
 }
 
-/* Adds "node": the holding node, to every registration of a result. */
-static void add_node(cJSON *res, uint32_t node)
-{
-	cJSON *regs = cJSON_GetObjectItemCaseSensitive(res, "registrations"), *rg;
-
-	cJSON_ArrayForEach(rg, regs)
-	{
-		if (cJSON_IsObject(rg) && cJSON_GetObjectItemCaseSensitive(rg, "node") == NULL)
-			cJSON_AddNumberToObject(rg, "node", node);
-	}
-}
-
 uint32_t ctl_admin_local_node(const struct ctl_admin *adm)
 {
 	const struct cluster_view *v = adm->cluster ? cluster_view(adm->cluster) : NULL;
@@ -271,12 +260,170 @@ uint32_t ctl_admin_local_node(const struct ctl_admin *adm)
 	return v != NULL ? v->local_node : 0;
 }
 
+/* ---- the `net witness --json` shape (source3/utils/net_witness.c) ---- */
+
+static void add_hex(cJSON *o, const char *k, uint32_t v)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "0x%08X", v);
+	cJSON_AddStringToObject(o, k, buf);
+}
+
+/* One registration: the twelve keys of `net witness list --json`, then "node". */
+cJSON *ctl_reg_json(const struct wit_reg_info *r)
+{
+	cJSON *o = cJSON_CreateObject(), *f, *ch, *sid, *au, *cn;
+
+	if (o == NULL)
+		return NULL;
+	add_hex(o, "version", r->version);
+	cJSON_AddStringToObject(o, "net_name", r->net_name);
+	if (r->share_name != NULL)
+		cJSON_AddStringToObject(o, "share_name", r->share_name);
+	else
+		cJSON_AddNullToObject(o, "share_name");
+	cJSON_AddStringToObject(o, "ip_address", r->ip_address);
+	cJSON_AddStringToObject(o, "client_computer_name", r->client_computer_name);
+	f = cJSON_AddObjectToObject(o, "flags");
+	if (f != NULL) {
+		/* WITNESS_REGISTER_IP_NOTIFICATION, [MS-SWN] 2.2.2.1 */
+		cJSON_AddBoolToObject(f, "WITNESS_REGISTER_IP_NOTIFICATION", (r->flags & 1u) != 0);
+		cJSON_AddNumberToObject(f, "int", r->flags);
+		add_hex(f, "hex", r->flags);
+	}
+	cJSON_AddNumberToObject(o, "timeout", r->timeout);
+	ch = cJSON_AddObjectToObject(o, "context_handle");
+	if (ch != NULL) {
+		cJSON_AddNumberToObject(ch, "handle_type", r->handle_type);
+		cJSON_AddStringToObject(ch, "uuid", r->uuid);
+	}
+	sid = cJSON_AddObjectToObject(o, "server_id");
+	if (sid != NULL) {
+		cJSON_AddNumberToObject(sid, "pid", (double)getpid());
+		cJSON_AddNumberToObject(sid, "task_id", 0);
+		cJSON_AddNumberToObject(sid, "vnn", r->node);
+		cJSON_AddNumberToObject(sid, "unique_id", (double)r->unique_id);
+	}
+	au = cJSON_AddObjectToObject(o, "auth");
+	if (au != NULL) {
+		cJSON_AddStringToObject(au, "account_name", r->account_name);
+		cJSON_AddStringToObject(au, "domain_name", r->domain_name);
+		cJSON_AddStringToObject(au, "account_sid", r->account_sid);
+	}
+	cn = cJSON_AddObjectToObject(o, "connection");
+	if (cn != NULL) {
+		cJSON_AddStringToObject(cn, "local_address", r->local_address);
+		cJSON_AddStringToObject(cn, "remote_address", r->remote_address);
+	}
+	cJSON_AddStringToObject(o, "registration_time", r->registration_time);
+	cJSON_AddNumberToObject(o, "node", r->node);
+	return o;
+}
+
+/* "filters": the given options under their `net` option names. */
+static cJSON *filters_json(const struct wit_filter *f)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	if (f->registration_uuid)
+		cJSON_AddStringToObject(o, "--witness-registration", f->registration_uuid);
+	if (f->net_name)
+		cJSON_AddStringToObject(o, "--witness-net-name", f->net_name);
+	if (f->share_name)
+		cJSON_AddStringToObject(o, "--witness-share-name", f->share_name);
+	if (f->ip_address)
+		cJSON_AddStringToObject(o, "--witness-ip-address", f->ip_address);
+	if (f->client_computer_name)
+		cJSON_AddStringToObject(o, "--witness-client-computer-name",
+		                        f->client_computer_name);
+	if (f->apply_to_all)
+		cJSON_AddBoolToObject(o, "--witness-apply-to-all", true);
+	return o;
+}
+
+/* "message": what an update did, as net witness names it. */
+static cJSON *message_json(const struct ctl_cmd_desc *d, uint32_t node, const char *ip,
+                           const cJSON *forced)
+{
+	const char *kind = d->id == CTL_CMD_CLIENT_MOVE ? "CLIENT" : "SHARE";
+	cJSON *m = cJSON_CreateObject();
+	char type[40];
+
+	if (m == NULL)
+		return NULL;
+	switch (d->id) {
+	case CTL_CMD_CLIENT_MOVE:
+	case CTL_CMD_SHARE_MOVE:
+		if (ip != NULL) {
+			snprintf(type, sizeof(type), "%s_MOVE_TO_IPV%c", kind,
+			         strchr(ip, ':') != NULL ? '6' : '4');
+			cJSON_AddStringToObject(m, "type", type);
+			cJSON_AddStringToObject(m, "new_ip", ip);
+		} else {
+			snprintf(type, sizeof(type), "%s_MOVE_TO_NODE", kind);
+			cJSON_AddStringToObject(m, "type", type);
+			if (node == WIT_NEW_NODE_ALL)
+				cJSON_AddBoolToObject(m, "all_nodes", true);
+			else
+				cJSON_AddNumberToObject(m, "new_node", node);
+		}
+		break;
+	case CTL_CMD_FORCE_UNREGISTER:
+		cJSON_AddStringToObject(m, "type", "FORCE_UNREGISTER");
+		break;
+	default:
+		cJSON_AddStringToObject(m, "type", "FORCE_RESPONSE");
+		if (forced != NULL)
+			cJSON_AddItemToObject(m, "json", cJSON_Duplicate(forced, true));
+		else
+			cJSON_AddNullToObject(m, "json");
+		break;
+	}
+	return m;
+}
+
+/* {"registrations": {uuid: {...}}} from a result; moved_only: the drain's moves. */
+int ctl_regs_json(cJSON *root, const struct wit_admin_result *res, bool moved_only,
+                  const struct wit_move_target *targets)
+{
+	cJSON *regs = cJSON_AddObjectToObject(root, "registrations");
+
+	if (regs == NULL)
+		return WD_ENOMEM;
+	for (size_t i = 0; i < res->n; i++) {
+		const struct wit_reg_info *r = &res->regs[i];
+		cJSON *j;
+
+		if (moved_only && r->moved_to < 0)
+			continue;
+		if ((j = ctl_reg_json(r)) == NULL)
+			return WD_ENOMEM;
+		if (moved_only) {
+			const struct wit_move_target *t = &targets[r->moved_to];
+			cJSON *to = cJSON_AddObjectToObject(j, "moved_to");
+
+			if (t->ip != NULL)
+				cJSON_AddStringToObject(to, "ip", t->ip);
+			else
+				cJSON_AddNumberToObject(to, "node", t->node);
+		}
+		cJSON_AddItemToObject(regs, r->uuid, j);
+	}
+	return 0;
+}
+
 int ctl_admin_run_local(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
                         cJSON **out, char *err, size_t errlen)
 {
+	struct wit_admin_result res;
 	struct wit_filter f;
-	uint32_t node;
-	const char *ip;
+	uint32_t node = WIT_NEW_NODE_UNSET;
+	const char *ip = NULL;
+	const cJSON *fr = NULL;
+	cJSON *root;
 	int rc;
 
 	*out = NULL;
@@ -288,44 +435,57 @@ int ctl_admin_run_local(struct ctl_admin *adm, const struct ctl_cmd_desc *d, con
 		return rc;
 	switch (d->id) {
 	case CTL_CMD_LIST:
-		rc = wit_admin_list(adm->wit, &f, out, err, errlen);
+		rc = wit_admin_list(adm->wit, &f, &res, err, errlen);
 		break;
 	case CTL_CMD_CLIENT_MOVE:
 	case CTL_CMD_SHARE_MOVE:
 		if ((rc = get_move_target(req, &node, &ip, err, errlen)) != 0)
 			return rc;
 		rc = d->id == CTL_CMD_CLIENT_MOVE
-		         ? wit_admin_client_move(adm->wit, &f, node, ip, out, err, errlen)
-		         : wit_admin_share_move(adm->wit, &f, node, ip, out, err, errlen);
+		         ? wit_admin_client_move(adm->wit, &f, node, ip, &res, err, errlen)
+		         : wit_admin_share_move(adm->wit, &f, node, ip, &res, err, errlen);
 		break;
 	case CTL_CMD_FORCE_UNREGISTER:
-		rc = wit_admin_force_unregister(adm->wit, &f, out, err, errlen);
+		rc = wit_admin_force_unregister(adm->wit, &f, &res, err, errlen);
 		break;
 	case CTL_CMD_FORCE_RESPONSE: {
-		const cJSON *fr = cJSON_GetObjectItemCaseSensitive(req, "forced_response");
+		char *text = NULL;
 
+		fr = cJSON_GetObjectItemCaseSensitive(req, "forced_response");
 		if (fr != NULL && cJSON_IsNull(fr))
 			fr = NULL;
 		if (fr != NULL && !cJSON_IsObject(fr)) {
 			snprintf(err, errlen, "\"forced_response\" must be an object");
 			return WD_EINVAL;
 		}
-		rc = wit_admin_force_response(adm->wit, &f, fr, out, err, errlen);
+		if (fr != NULL && (text = cJSON_PrintUnformatted(fr)) == NULL)
+			return WD_ENOMEM;
+		rc = wit_admin_force_response(adm->wit, &f, text, &res, err, errlen);
+		cJSON_free(text);
 		break;
 	}
 	default:
 		snprintf(err, errlen, "not a registration command");
 		return WD_EINVAL;
 	}
-	if (rc != 0) {
-		cJSON_Delete(*out);
-		*out = NULL;
+	if (rc != 0)
 		return rc;
+	root = cJSON_CreateObject();
+	if (root != NULL) {
+		cJSON_AddItemToObject(root, "filters", filters_json(&f));
+		if (d->flags & CTL_CMD_F_UPDATE)
+			cJSON_AddItemToObject(root, "message", message_json(d, node, ip, fr));
 	}
-	add_node(*out, ctl_admin_local_node(adm));
+	if (root == NULL || ctl_regs_json(root, &res, false, NULL) != 0) {
+		cJSON_Delete(root);
+		wit_admin_result_free(&res);
+		snprintf(err, errlen, "%s", wd_strerror(WD_ENOMEM));
+		return WD_ENOMEM;
+	}
 	if (d->flags & CTL_CMD_F_UPDATE)
-		wd_log(WD_LOG_NOTICE, "ctl.update", "cmd=%s matched=%d", d->name,
-		       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(*out, "registrations")));
+		wd_log(WD_LOG_NOTICE, "ctl.update", "cmd=%s matched=%zu", d->name, res.n);
+	wit_admin_result_free(&res);
+	*out = root;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #define WITNESS_CTL_INT_H
 
 #include "witness/ctl.h"
+#include "witness/wit.h"
 
 /* The node this daemon runs on (the cluster view's local node). */
 uint32_t ctl_admin_local_node(const struct ctl_admin *adm);
@@ -16,6 +17,15 @@ uint32_t ctl_admin_local_node(const struct ctl_admin *adm);
  */
 int ctl_admin_run_local(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const cJSON *req,
                         cJSON **out, char *err, size_t errlen);
+
+/* One registration in `net witness --json` form, with "node" (caller frees). */
+cJSON *ctl_reg_json(const struct wit_reg_info *r);
+/*
+ * Adds "registrations" to root from res; moved_only (drain): only those
+ * moved, each with "moved_to" from targets. WD_ENOMEM.
+ */
+int ctl_regs_json(cJSON *root, const struct wit_admin_result *res, bool moved_only,
+                  const struct wit_move_target *targets);
 
 /*
  * The cluster half (peer.c). ctl_peer_gather takes local (this node's

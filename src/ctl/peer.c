@@ -616,7 +616,27 @@ static int drain_local(struct ctl_admin *adm, const cJSON *req, cJSON **out, cha
 			return WD_EINVAL;
 		}
 	}
-	return wit_admin_drain(adm->wit, ipv, n_ips, t, n_t, offset, count_only, out, err, errlen);
+	{
+		struct wit_admin_result res;
+		int rc = wit_admin_drain(adm->wit, ipv, n_ips, t, n_t, offset, count_only, &res,
+		                         err, errlen);
+
+		if (rc != 0)
+			return rc;
+		*out = cJSON_CreateObject();
+		if (*out != NULL) {
+			cJSON_AddNumberToObject(*out, "count", (double)res.n);
+			rc = ctl_regs_json(*out, &res, true, t);
+		}
+		wit_admin_result_free(&res);
+		if (*out == NULL || rc != 0) {
+			cJSON_Delete(*out);
+			*out = NULL;
+			snprintf(err, errlen, "%s", wd_strerror(WD_ENOMEM));
+			return WD_ENOMEM;
+		}
+		return 0;
+	}
 }
 
 static int node_cmp(const void *a, const void *b)
@@ -696,9 +716,6 @@ static void done_drain_count(struct gather *g)
 		}
 		ctl_call_set_cancel(call, NULL, NULL);
 		g->call = NULL;
-		for (cJSON *rg = cJSON_GetObjectItemCaseSensitive(local, "registrations")->child;
-		     rg != NULL; rg = rg->next)
-			cJSON_AddNumberToObject(rg, "node", self);
 		g2 = gather_start(adm, g->d, req, local, call, done_drain_move, &e);
 		if (g2 == NULL) {
 			cJSON *res = local;
@@ -866,9 +883,6 @@ cJSON *ctl_peer_drain(struct ctl_admin *adm, const struct ctl_cmd_desc *d, const
 			cJSON_Delete(plan);
 			return ctl_reply_error(rc, err);
 		}
-		for (cJSON *rg = cJSON_GetObjectItemCaseSensitive(res, "registrations")->child;
-		     rg != NULL; rg = rg->next)
-			cJSON_AddNumberToObject(rg, "node", ctl_admin_local_node(adm));
 		cJSON_DeleteItemFromObjectCaseSensitive(res, "count");
 		cJSON_AddItemToObject(
 		    res, "message",

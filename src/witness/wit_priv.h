@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
+#include <cjson/cJSON.h>
 
 #include "witness/ndr_witness.h"
 #include "witness/wit.h"
@@ -129,7 +130,7 @@ void wit_foreach_reg(wit_service_t *ws, wit_reg_visit_cb cb, void *arg);
 const char *wit_reg_uuid(const struct wit_reg *r);
 /* The registered IP equals (family, bytes). */
 bool wit_reg_ip_is(const struct wit_reg *r, int family, const uint8_t bytes[16]);
-cJSON *wit_reg_json(const wit_service_t *ws, const struct wit_reg *r);
+void wit_reg_describe(const wit_service_t *ws, const struct wit_reg *r, struct wit_reg_info *out);
 bool wit_reg_match(const struct wit_reg *r, const struct wit_filter_c *fc);
 bool wit_reg_has_share(const struct wit_reg *r);
 void wit_reg_ref(struct wit_reg *r);

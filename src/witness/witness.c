@@ -1442,62 +1442,26 @@ bool wit_reg_match(const struct wit_reg *r, const struct wit_filter_c *fc)
 	                        r->client_computer_name);
 }
 
-static void add_hex(cJSON *o, const char *k, uint32_t v)
+/* One registration as `net witness list --json` shows it (notes swn.md 3.10). */
+void wit_reg_describe(const wit_service_t *ws, const struct wit_reg *r, struct wit_reg_info *out)
 {
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "0x%08X", v);
-	cJSON_AddStringToObject(o, k, buf);
-}
-
-/* One registration as `net witness list --json` prints it (12 keys, notes swn.md 3.10). */
-cJSON *wit_reg_json(const wit_service_t *ws, const struct wit_reg *r)
-{
-	cJSON *o = cJSON_CreateObject(), *f, *ch, *sid, *au, *cn;
-	char t[64];
-
-	if (o == NULL)
-		return NULL;
-	add_hex(o, "version", r->version);
-	cJSON_AddStringToObject(o, "net_name", r->net_name);
-	if (r->share_name != NULL)
-		cJSON_AddStringToObject(o, "share_name", r->share_name);
-	else
-		cJSON_AddNullToObject(o, "share_name");
-	cJSON_AddStringToObject(o, "ip_address", r->ip_address);
-	cJSON_AddStringToObject(o, "client_computer_name", r->client_computer_name);
-	f = cJSON_AddObjectToObject(o, "flags");
-	if (f != NULL) {
-		cJSON_AddBoolToObject(f, "WITNESS_REGISTER_IP_NOTIFICATION",
-		                      (r->flags & WITNESS_REGISTER_IP_NOTIFICATION) != 0);
-		cJSON_AddNumberToObject(f, "int", r->flags);
-		add_hex(f, "hex", r->flags);
-	}
-	cJSON_AddNumberToObject(o, "timeout", r->timeout);
-	ch = cJSON_AddObjectToObject(o, "context_handle");
-	if (ch != NULL) {
-		cJSON_AddNumberToObject(ch, "handle_type", r->wire.handle_type);
-		cJSON_AddStringToObject(ch, "uuid", r->uuid);
-	}
-	sid = cJSON_AddObjectToObject(o, "server_id");
-	if (sid != NULL) {
-		cJSON_AddNumberToObject(sid, "pid", (double)getpid());
-		cJSON_AddNumberToObject(sid, "task_id", 0);
-		cJSON_AddNumberToObject(sid, "vnn", wit_local_node(ws));
-		cJSON_AddNumberToObject(sid, "unique_id", (double)(ws->unique_id >> 11));
-	}
-	au = cJSON_AddObjectToObject(o, "auth");
-	if (au != NULL) {
-		cJSON_AddStringToObject(au, "account_name", r->account_name);
-		cJSON_AddStringToObject(au, "domain_name", r->domain_name);
-		cJSON_AddStringToObject(au, "account_sid", r->account_sid);
-	}
-	cn = cJSON_AddObjectToObject(o, "connection");
-	if (cn != NULL) {
-		cJSON_AddStringToObject(cn, "local_address", r->local_address);
-		cJSON_AddStringToObject(cn, "remote_address", r->remote_address);
-	}
-	wit_format_time(r->registration_time_us, t, sizeof(t));
-	cJSON_AddStringToObject(o, "registration_time", t);
-	return o;
+	memset(out, 0, sizeof(*out));
+	out->uuid = r->uuid;
+	out->version = r->version;
+	out->flags = r->flags;
+	out->timeout = r->timeout;
+	out->handle_type = r->wire.handle_type;
+	out->net_name = r->net_name;
+	out->share_name = r->share_name;
+	out->ip_address = r->ip_address;
+	out->client_computer_name = r->client_computer_name;
+	out->account_name = r->account_name;
+	out->domain_name = r->domain_name;
+	out->account_sid = r->account_sid;
+	out->local_address = r->local_address;
+	out->remote_address = r->remote_address;
+	wit_format_time(r->registration_time_us, out->registration_time,
+	                sizeof(out->registration_time));
+	out->node = wit_local_node(ws);
+	out->unique_id = ws->unique_id >> 11;
 }

@@ -1235,7 +1235,8 @@ START_TEST(test_admin)
 	struct dcerpc_wire_handle h1, h2, h3;
 	struct wit_filter f = {0};
 	char err[256] = "";
-	cJSON *out = NULL, *regs, *r;
+	struct wit_admin_result out;
+	const struct wit_reg_info *r = NULL;
 	dcerpc_call_t *c1, *c2;
 	struct witness_notify_response resp;
 	struct witness_ipaddr_info *ai = NULL;
@@ -1253,53 +1254,48 @@ START_TEST(test_admin)
 	    do_register(1, true, WITNESS_V2, "witsrv", NULL, "127.0.100.1", "THIRD", 10, &h3),
 	    WERR_OK);
 
+	/* list reports what matched: the fields of net witness list --json */
 	ck_assert_int_eq(wit_admin_list(ws, &f, &out, err, sizeof(err)), 0);
-	ck_assert_ptr_nonnull(cJSON_GetObjectItem(out, "filters"));
-	ck_assert_ptr_null(cJSON_GetObjectItem(out, "message"));
-	regs = cJSON_GetObjectItem(out, "registrations");
-	ck_assert_int_eq(cJSON_GetArraySize(regs), 3);
+	ck_assert_uint_eq(out.n, 3);
 	wd_guid_format(&h1.uuid, uuid);
-	r = cJSON_GetObjectItem(regs, uuid);
+	for (size_t i = 0; i < out.n; i++) {
+		if (strcmp(out.regs[i].uuid, uuid) == 0)
+			r = &out.regs[i];
+	}
 	ck_assert_ptr_nonnull(r);
-	ck_assert_int_eq(cJSON_GetArraySize(r), 12); /* exactly 12 keys, like Samba's test */
-	ck_assert_str_eq(cJSON_GetObjectItem(r, "version")->valuestring, "0x00020000");
-	ck_assert_str_eq(cJSON_GetObjectItem(r, "share_name")->valuestring, "SHARE1");
-	ck_assert_str_eq(cJSON_GetObjectItem(r, "ip_address")->valuestring, "127.0.100.1");
-	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "flags"), "hex")->valuestring,
-	                 "0x00000000");
-	ck_assert_int_eq(cJSON_GetObjectItem(r, "timeout")->valueint, 10);
-	ck_assert_str_eq(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(r, "context_handle"), "uuid")->valuestring,
-	    uuid);
-	ck_assert_str_eq(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(r, "auth"), "account_name")->valuestring,
-	    "alice");
-	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "connection"), "remote_address")
-	                     ->valuestring,
-	                 "ipv4:127.0.0.9:51234");
+	ck_assert_uint_eq(r->version, WITNESS_V2);
+	ck_assert_str_eq(r->share_name, "SHARE1");
+	ck_assert_str_eq(r->ip_address, "127.0.100.1");
+	ck_assert_uint_eq(r->flags, 0);
+	ck_assert_uint_eq(r->timeout, 10);
+	ck_assert_uint_eq(r->handle_type, 1);
+	ck_assert_str_eq(r->account_name, "alice");
+	ck_assert_str_eq(r->remote_address, "ipv4:127.0.0.9:51234");
+	ck_assert_int_eq(r->moved_to, -1);
+	ck_assert_uint_eq(strlen(r->registration_time), 31);
 	wd_guid_format(&h2.uuid, uuid);
-	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(regs, uuid), "share_name")));
-	ck_assert_str_eq(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(regs, uuid), "version")->valuestring,
-	    "0x00010001");
-	cJSON_Delete(out);
+	for (size_t i = 0; i < out.n; i++) {
+		if (strcmp(out.regs[i].uuid, uuid) == 0) {
+			ck_assert_ptr_null(out.regs[i].share_name);
+			ck_assert_uint_eq(out.regs[i].version, WITNESS_V1);
+		}
+	}
+	wit_admin_result_free(&out);
+	ck_assert_uint_eq(out.n, 0);
 
 	/* Filters: share "^$" matches the share-less ones. */
 	f.share_name = "^$";
 	ck_assert_int_eq(wit_admin_list(ws, &f, &out, err, sizeof(err)), 0);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(out, "registrations")), 2);
-	ck_assert_str_eq(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(out, "filters"), "--witness-share-name")
-	        ->valuestring,
-	    "^$");
-	cJSON_Delete(out);
+	ck_assert_uint_eq(out.n, 2);
+	wit_admin_result_free(&out);
 
 	/* Updates need a filter or apply-to-all. */
 	memset(&f, 0, sizeof(f));
 	ck_assert_int_eq(wit_admin_force_unregister(ws, &f, &out, err, sizeof(err)), WD_EINVAL);
-	ck_assert_ptr_null(out);
+	ck_assert_uint_eq(out.n, 0);
 	f.net_name = "(";
 	ck_assert_int_eq(wit_admin_list(ws, &f, &out, err, sizeof(err)), WD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--witness-net-name"));
 
 	/* client-move to an IP -> CLIENT_MOVE with V4|ONLINE */
 	memset(&f, 0, sizeof(f));
@@ -1308,11 +1304,9 @@ START_TEST(test_admin)
 	ck_assert_int_eq(wit_admin_client_move(ws, &f, WIT_NEW_NODE_UNSET, "127.0.100.2", &out, err,
 	                                       sizeof(err)),
 	                 0);
-	ck_assert_str_eq(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(out, "message"), "type")->valuestring,
-	    "CLIENT_MOVE_TO_IPV4");
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(out, "registrations")), 1);
-	cJSON_Delete(out);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_uint_eq(out.n_addrs, 1);
+	wit_admin_result_free(&out);
 	ck_assert_uint_eq(notify_result(c1, &resp, &present), WERR_OK);
 	ck_assert_uint_eq(resp.type, WITNESS_NOTIFY_CLIENT_MOVE);
 	ck_assert_uint_eq(resp.num, 1);
@@ -1329,9 +1323,9 @@ START_TEST(test_admin)
 	f.apply_to_all = true;
 	c1 = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h3); /* no share */
 	ck_assert_int_eq(wit_admin_share_move(ws, &f, 1, NULL, &out, err, sizeof(err)), 0);
-	ck_assert_int_eq(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(out, "message"), "new_node")->valueint, 1);
-	cJSON_Delete(out);
+	ck_assert_uint_eq(out.n, 3);
+	ck_assert_uint_eq(out.n_addrs, 2);
+	wit_admin_result_free(&out);
 	ck_assert(!c1->done);
 	c2 = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h1); /* was queued */
 	ck_assert_uint_eq(notify_result(c2, &resp, &present), WERR_OK);
@@ -1342,17 +1336,19 @@ START_TEST(test_admin)
 	witness_notify_response_free(&resp);
 	call_free(c2);
 
-	/* force-response: exactly the given body and result */
+	/* force-response: exactly the given body and result; bad JSON is refused */
 	memset(&f, 0, sizeof(f));
 	f.client_computer_name = "third";
-	cJSON *fr = cJSON_Parse("{\"result\": 5, \"response\": {\"type\": 1, \"messages\": "
-	                        "[{\"type\": 0, \"name\": \"X\"}]}}");
-	ck_assert_int_eq(wit_admin_force_response(ws, &f, fr, &out, err, sizeof(err)), 0);
-	ck_assert_str_eq(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(out, "message"), "type")->valuestring,
-	    "FORCE_RESPONSE");
-	cJSON_Delete(out);
-	cJSON_Delete(fr);
+	ck_assert_int_eq(wit_admin_force_response(ws, &f, "{not json", &out, err, sizeof(err)),
+	                 WD_EINVAL);
+	ck_assert_int_eq(
+	    wit_admin_force_response(ws, &f,
+	                             "{\"result\": 5, \"response\": {\"type\": 1, "
+	                             "\"messages\": [{\"type\": 0, \"name\": \"X\"}]}}",
+	                             &out, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(out.n, 1);
+	wit_admin_result_free(&out);
 	ck_assert_uint_eq(notify_result(c1, &resp, &present), 5);
 	ck_assert(present);
 	ck_assert_uint_eq(resp.type, 1);
@@ -1360,13 +1356,37 @@ START_TEST(test_admin)
 	witness_notify_response_free(&resp);
 	call_free(c1);
 
+	/* drain: the registrations on 127.0.100.1, round the targets, sorted by uuid */
+	{
+		const char *ips[] = {"127.0.100.1"};
+		struct wit_move_target t[] = {{.node = 0, .ip = NULL}, {.node = 1, .ip = NULL}};
+
+		ck_assert_int_eq(wit_admin_drain(ws, ips, 1, t, 2, 0, true, &out, err, sizeof(err)),
+		                 0);
+		ck_assert_uint_eq(out.n, 2);
+		ck_assert_uint_eq(out.n_moved, 0);
+		wit_admin_result_free(&out);
+		ck_assert_int_eq(
+		    wit_admin_drain(ws, ips, 1, t, 2, 1, false, &out, err, sizeof(err)), 0);
+		ck_assert_uint_eq(out.n, 2);
+		ck_assert(strcmp(out.regs[0].uuid, out.regs[1].uuid) < 0);
+		ck_assert_int_eq(out.regs[0].moved_to, 1); /* offset 1 */
+		ck_assert_int_eq(out.regs[1].moved_to, 0);
+		wit_admin_result_free(&out);
+		ips[0] = "nope";
+		ck_assert_int_eq(
+		    wit_admin_drain(ws, ips, 1, t, 2, 0, false, &out, err, sizeof(err)), WD_EINVAL);
+	}
+
 	/* force-unregister: pending -> NOT_FOUND, UnRegister -> NOT_FOUND */
 	c1 = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h2);
 	memset(&f, 0, sizeof(f));
 	f.ip_address = "127.0.100.2";
 	ck_assert_int_eq(wit_admin_force_unregister(ws, &f, &out, err, sizeof(err)), 0);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(out, "registrations")), 1);
-	cJSON_Delete(out);
+	ck_assert_uint_eq(out.n, 1);
+	/* what matched stays readable after the registration went */
+	ck_assert_str_eq(out.regs[0].client_computer_name, "OTHERBOX");
+	wit_admin_result_free(&out);
 	ck_assert_uint_eq(notify_result(c1, &resp, &present), WERR_NOT_FOUND);
 	ck_assert_uint_eq(unregister(1, &h2), WERR_NOT_FOUND);
 	call_free(c1);
