@@ -301,6 +301,18 @@ class RunningDaemon(unittest.TestCase):
                            "{not json", check=False)
             self.assertEqual(r.returncode, 2)
 
+            # drain on the static backend: this node's registrations on node 1's IPs
+            res = self.d.ctl_json("drain", "1")
+            self.assertEqual(res["message"]["ips"], ["127.0.0.3"])
+            self.assertEqual(res["message"]["targets"], [{"node": 0}, {"node": 2}])
+            self.assertEqual({u: r["moved_to"] for u, r in res["registrations"].items()},
+                             {uuid: {"node": 0}})
+            r = self.d.ctl("drain", "1", "--to", "127.0.0.4")
+            self.assertRegex(r.stdout, r"(?m)^DRAIN: node 1 \(127\.0\.0\.3\) -> 127\.0\.0\.4$")
+            self.assertRegex(r.stdout, r"(?m)^%s +0 +127\.0\.0\.3 +CLIENT-CLI +127\.0\.0\.4$"
+                             % uuid)
+            self.assertEqual(self.d.ctl_json("peers")["nodes"][0]["node"], 0)
+
             r = self.d.ctl("force-unregister", "--registration", uuid)
             self.assertEqual(r.stdout.splitlines()[0], "FORCE_UNREGISTER:")
             wait_for(lambda: len(self.d.ctl_json("list")["registrations"]) == 0, 5,
