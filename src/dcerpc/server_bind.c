@@ -165,8 +165,9 @@ uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_reques
 	if (s->auth_level == AUTH_LEVEL_CONNECT && !req->auth.present)
 		return 0; /* rpcclient and impacket send no trailer ([MS-RPCE] <102>) */
 	if (!req->auth.present) {
+		/* a later fragment without the trailer of its call: Samba proto_error */
 		*disconnect = true;
-		return DCERPC_FAULT_ACCESS_DENIED;
+		return cont ? DCERPC_FAULT_PROTO_ERROR : DCERPC_FAULT_ACCESS_DENIED;
 	}
 	if (!cont && (t->auth_type != s->auth_type || t->auth_level != s->auth_level)) {
 		*disconnect = true;
@@ -196,6 +197,15 @@ uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_reques
 	/* the pad was checked against the space by the parser */
 	*stub_len = req->stub_len - t->auth_pad_length;
 	return 0;
+}
+
+bool dcerpc__auth_trailer_matches(struct conn *c, const struct dcerpc_request *req)
+{
+	if (!req->auth.present)
+		return true;
+	const struct dcerpc_sec_trailer *t = &req->auth.trailer;
+	const struct dcerpc_sec *s = sec_find(c, t->auth_context_id);
+	return s && s->auth_type == t->auth_type && s->auth_level == t->auth_level;
 }
 
 static bool auth_protects(const struct dcerpc_sec *s)

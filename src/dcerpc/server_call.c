@@ -303,8 +303,10 @@ static enum req_step request_framing(struct conn *c, const struct dcerpc_request
 		if (c->reasm_active) {
 			/* a new call while another is half-sent ([MS-RPCE] 3.3.1.5.8) */
 			if (c->conc_mpx)
-				dcerpc__fault_disconnect(c, call_id, 0, DCERPC_FAULT_PROTO_ERROR,
-				                         0);
+				/* the half-sent call's context if it is the same call */
+				dcerpc__fault_disconnect(
+				    c, call_id, call_id == c->reasm_call_id ? c->reasm_ctx : 0,
+				    DCERPC_FAULT_PROTO_ERROR, 0);
 			else
 				dcerpc__fault_disconnect(c, c->reasm_call_id, c->reasm_ctx,
 				                         DCERPC_FAULT_PROTO_ERROR, 0);
@@ -332,11 +334,21 @@ static enum req_step request_framing(struct conn *c, const struct dcerpc_request
 		                         DCERPC_FAULT_PROTO_ERROR, 0);
 		return REQ_STOP;
 	}
-	if (!c->reasm_active && !dcerpc__ctx_find(c, req->context_id)) {
+	/* a later fragment of no call: proto_error; with CONC_MPX and no call
+	 * half-sent, unk_if on an unknown context, else with the fragment's
+	 * context (Samba raw tests _test_generic_auth_middle) */
+	if (c->conc_mpx && !c->reasm_active && !dcerpc__ctx_find(c, req->context_id)) {
 		dcerpc__send_fault(c, call_id, 0, DCERPC_FAULT_UNK_IF, DCERPC_PFC_DID_NOT_EXECUTE);
 		return REQ_DISCARD;
 	}
-	dcerpc__fault_disconnect(c, call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
+	if (c->conc_mpx && !c->reasm_active && !dcerpc__auth_trailer_matches(c, req)) {
+		/* a trailer naming no context of ours, or with another type or level */
+		dcerpc__fault_disconnect(c, call_id, req->context_id, DCERPC_FAULT_ACCESS_DENIED,
+		                         0);
+		return REQ_STOP;
+	}
+	dcerpc__fault_disconnect(c, call_id, c->conc_mpx && !c->reasm_active ? req->context_id : 0,
+	                         DCERPC_FAULT_PROTO_ERROR, 0);
 	return REQ_STOP;
 }
 
@@ -348,12 +360,16 @@ static enum req_step request_verify(struct conn *c, uint8_t *buf, struct dcerpc_
 	uint32_t st = dcerpc__auth_request(c, buf, req, stub_len, &disconnect);
 	if (!st)
 		return REQ_GO;
+	/* a later fragment's fault names its call's context, not the fragment's */
+	bool cont = !(req->hdr.pfc_flags & DCERPC_PFC_FIRST) && c->reasm_active &&
+	            c->reasm_call_id == req->hdr.call_id;
+	uint16_t ctx_id = cont ? c->reasm_ctx : req->context_id;
 	if (disconnect) {
 		/* Samba: auth pull failures carry no DID_NOT_EXECUTE, except
 		 * a request while the auth legs are unfinished */
-		dcerpc__fault_disconnect(c, req->hdr.call_id, req->context_id, st,
-		                         st == DCERPC_FAULT_PROTO_ERROR ? DCERPC_PFC_DID_NOT_EXECUTE
-		                                                        : 0);
+		dcerpc__fault_disconnect(
+		    c, req->hdr.call_id, ctx_id, st,
+		    st == DCERPC_FAULT_PROTO_ERROR && !cont ? DCERPC_PFC_DID_NOT_EXECUTE : 0);
 		return REQ_STOP;
 	}
 	dcerpc__send_fault(c, req->hdr.call_id, 0, st, DCERPC_PFC_DID_NOT_EXECUTE);

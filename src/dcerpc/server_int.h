@@ -286,6 +286,8 @@ const struct auth_session *dcerpc__sec_session(const struct dcerpc_sec *s);
  */
 uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_request *req,
                               size_t *stub_len, bool *disconnect);
+/* True if req has no trailer, or one naming a context of c with its type and level. */
+bool dcerpc__auth_trailer_matches(struct conn *c, const struct dcerpc_request *req);
 /* Bytes a response fragment needs beyond its stub for auth (trailer, signature). */
 size_t dcerpc__auth_response_overhead(const struct dcerpc_sec *s);
 /* Append response fragment r to b, signed or sealed with security context s. */
