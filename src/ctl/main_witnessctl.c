@@ -28,6 +28,7 @@
 #include "witness/auth_passdb.h"
 #include "witness/config.h"
 #include "witness/ctl.h"
+#include "witness/doctor.h"
 #include "witness/err.h"
 #include "witness/log.h"
 
@@ -41,6 +42,7 @@
 #define O_IPSET  0x08u /* --available, --unavailable, --node */
 #define O_USER   0x10u /* --domain, --file */
 #define O_DRAIN  0x20u /* --to, --wait */
+#define O_DOCTOR 0x40u /* --user, --share, --smb-host, --smb-port */
 
 struct opts {
 	const char *socket;
@@ -61,6 +63,11 @@ struct opts {
 	/* drain */
 	const char *to;
 	int wait_s; /* -1 unset */
+	/* doctor */
+	const char *smb_user, *smb_host;
+	const char *shares[16];
+	size_t n_shares;
+	int smb_port;
 };
 
 struct cli_cmd;
@@ -848,6 +855,49 @@ static int read_password(char *pw, size_t len)
 	return 0;
 }
 
+/* ---- doctor ---- */
+
+static int run_doctor(struct opts *o, const struct cli_cmd *c, int argc, char **argv)
+{
+	struct ctl_doctor_opts d = {
+	    .config = o->config ? o->config : DEFAULT_CONFIG,
+	    .socket = o->socket,
+	    .smb_host = o->smb_host,
+	    .smb_port = (uint16_t)o->smb_port,
+	    .user = o->smb_user,
+	    .shares = o->shares,
+	    .n_shares = o->n_shares,
+	    .timeout_ms = o->timeout_s * 1000 > 5000 ? 5000 : o->timeout_s * 1000,
+	    .json = o->json,
+	};
+	char pw[512] = "";
+	int rc;
+
+	(void)c, (void)argv;
+	if (argc != 0)
+		return usage_error("doctor: no arguments expected (shares go with --share)");
+	if (o->smb_user != NULL) {
+		/* the password never comes from argv: stdin, or a prompt on the terminal */
+		if (!isatty(STDIN_FILENO)) {
+			if (!read_line(stdin, pw, sizeof(pw)))
+				return usage_error("--user: no password on stdin");
+		} else {
+			FILE *tty = fopen("/dev/tty", "r+");
+
+			if (tty == NULL || !prompt(tty, "Password: ", pw, sizeof(pw))) {
+				if (tty)
+					fclose(tty);
+				return usage_error("--user: no password given");
+			}
+			fclose(tty);
+		}
+		d.password = pw;
+	}
+	rc = ctl_doctor_run(&d);
+	wd_memzero(pw, sizeof(pw));
+	return rc;
+}
+
 struct list_ctx {
 	bool json;
 	cJSON *arr;
@@ -1040,6 +1090,23 @@ static const struct cli_cmd cli_cmds[] = {
      "Ask every node's witnessd over the ctdb peer messages; lists the nodes that\n"
      "answered, names those that did not (exit status 4).\n",
      run_peers},
+    {"doctor", -1, O_DOCTOR,
+     "[--user [DOMAIN\\]USER [--share NAME]...] [--smb-host ADDR] [--smb-port N]",
+     "check what a witness needs on this node",
+     "Check, each with OK / WARN / FAIL and a remedy: the config parses; the listen\n"
+     "addresses accept on the witness and endpoint mapper ports and ept_map maps\n"
+     "the witness interface to the witness port; the keytab has cifs/ and host/\n"
+     "keys for the netname and its aliases that decrypt a ticket; the NTLM password\n"
+     "file is 0600 with accounts; the interfaces have nodes; with ctdb, ctdbd and\n"
+     "the other nodes' witnessd answer; the SMB server on this node: its dialect,\n"
+     "persistent handles, and with --user (password from stdin or a prompt) the\n"
+     "CLUSTER and CONTINUOUS_AVAILABILITY capabilities of each --share.\n"
+     "Exit status 1 if a check failed. Reads --config (not --socket alone).\n"
+     "  --user [DOMAIN\\]USER  an account of the SMB server, for the tree connects\n"
+     "  --share NAME          a share to tree connect (repeatable, up to 16)\n"
+     "  --smb-host ADDR       the SMB server (default: the first listen address)\n"
+     "  --smb-port N          default 445\n",
+     run_doctor},
     {"user add", -1, O_USER, "NAME [--domain D] [--file PATH]",
      "add an NTLM account (password from stdin or a prompt)",
      "Add an NTLM account to the password file, or change its password. The password\n"
@@ -1103,9 +1170,13 @@ static const struct cli_cmd *find_cmd(int argc, char **argv, int *used)
 }
 
 static const char *const opt_names[] = {
-    [0] = "selectors / --apply-to-all", [1] = "--new-node / --new-ip",
-    [2] = "--forced-response",          [3] = "--available / --unavailable / --node",
-    [4] = "--domain / --file",          [5] = "--to / --wait",
+    [0] = "selectors / --apply-to-all",
+    [1] = "--new-node / --new-ip",
+    [2] = "--forced-response",
+    [3] = "--available / --unavailable / --node",
+    [4] = "--domain / --file",
+    [5] = "--to / --wait",
+    [6] = "--user / --share / --smb-host / --smb-port",
 };
 
 enum {
@@ -1125,6 +1196,10 @@ enum {
 	OPT_FILE,
 	OPT_TO,
 	OPT_WAIT,
+	OPT_SMB_USER,
+	OPT_SHARE,
+	OPT_SMB_HOST,
+	OPT_SMB_PORT,
 	OPT_VERSION,
 };
 
@@ -1161,6 +1236,10 @@ int main(int argc, char **argv)
 	    {"domain", required_argument, NULL, OPT_DOMAIN},
 	    {"file", required_argument, NULL, OPT_FILE},
 	    {"to", required_argument, NULL, OPT_TO},
+	    {"user", required_argument, NULL, OPT_SMB_USER},
+	    {"share", required_argument, NULL, OPT_SHARE},
+	    {"smb-host", required_argument, NULL, OPT_SMB_HOST},
+	    {"smb-port", required_argument, NULL, OPT_SMB_PORT},
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {NULL, 0, NULL, 0},
 	};
@@ -1254,6 +1333,27 @@ int main(int argc, char **argv)
 		case OPT_TO:
 			o.to = optarg;
 			o.given |= O_DRAIN;
+			break;
+		case OPT_SMB_USER:
+			o.smb_user = optarg;
+			o.given |= O_DOCTOR;
+			break;
+		case OPT_SHARE:
+			if (o.n_shares == sizeof(o.shares) / sizeof(o.shares[0]))
+				snprintf(usage_err, sizeof(usage_err), "--share: at most 16");
+			else
+				o.shares[o.n_shares++] = optarg;
+			o.given |= O_DOCTOR;
+			break;
+		case OPT_SMB_HOST:
+			o.smb_host = optarg;
+			o.given |= O_DOCTOR;
+			break;
+		case OPT_SMB_PORT:
+			o.smb_port = atoi(optarg);
+			if (o.smb_port < 1 || o.smb_port > 65535)
+				snprintf(usage_err, sizeof(usage_err), "--smb-port needs 1..65535");
+			o.given |= O_DOCTOR;
 			break;
 		case OPT_WAIT: {
 			char *end;
