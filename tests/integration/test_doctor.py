@@ -255,5 +255,56 @@ class Doctor(unittest.TestCase):
         self.assertIn("0xc00000cc", share[1]["message"])  # STATUS_BAD_NETWORK_NAME
 
 
+@unittest.skipUnless(os.path.exists("/usr/sbin/ctdbd"), "needs Debian's ctdbd")
+class DoctorCluster(unittest.TestCase):
+    """The ctdb checks on ctdblab's 3-node cluster, one witnessd per node."""
+
+    @classmethod
+    def setUpClass(cls):
+        from ctdblab import CtdbLab
+        cls.private = tempfile.mkdtemp(prefix="wddoc-", dir="/var/tmp")
+        cls.lab = CtdbLab(3, public_ips=["10.77.3.%d" % i for i in range(1, 4)])
+        cls.wd = []
+        try:
+            cls.lab.start()
+            for i in range(3):
+                d = Witnessd(netname="WITSRV", backend="ctdb", listen=(cls.lab.node_addrs[i],),
+                             epm_port=0, interfaces=[], name="doc%d" % i,
+                             extra_sections={"ctdb": {"socket": cls.lab.socket(i),
+                                                      "peer timeout": 2}})
+                cls.wd.append(d)
+                d.start()
+            cls.lab.wait_healthy()
+            wait_for(lambda: all(ip["node"] is not None for ip in
+                                 cls.wd[0].ctl_json("ip", "list")["interfaces"])
+                     and len(cls.wd[0].ctl_json("ip", "list")["interfaces"]) == 3,
+                     timeout=30, step=0.2, what="node 0's view of the public IPs")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in getattr(cls, "wd", []):
+            d.cleanup()
+        if hasattr(cls, "lab"):
+            cls.lab.cleanup()
+        shutil.rmtree(cls.private, ignore_errors=True)
+
+    def test_peers_then_stopped_peer(self):
+        rc, out = doctor(self.wd[0], "--smb-port", "1")
+        self.assertTrue(checks(out, "ctdb", "OK"), out)
+        self.assertTrue(checks(out, "interfaces", "OK"), out)
+        self.assertTrue(checks(out, "peers", "OK"), out)
+        self.assertEqual(out["failed"], 0, out)
+        self.wd[1].stop()
+        rc, out = doctor(self.wd[0], "--smb-port", "1")
+        self.assertEqual(rc, 1, out)
+        fail = checks(out, "peers", "FAIL")
+        self.assertEqual(len(fail), 1, out)
+        self.assertIn("node 1: witnessd does not answer", fail[0]["message"])
+        self.assertIn("start witnessd on those nodes", fail[0]["remedy"])
+
+
 if __name__ == "__main__":
     unittest.main()
