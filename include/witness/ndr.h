@@ -134,10 +134,24 @@ void ndr_pull_ptr(struct ndr_pull *p, bool *present);
  */
 void ndr_pull_wstring(struct ndr_pull *p, char **out);
 
-/* UTF-8 <-> UTF-16LE helpers shared by NDR and the auth mechanisms. */
+/*
+ * UTF-8 <-> UTF-16LE, the tree's one pair of converters (NDR strings, the
+ * NTLM names and password hash). Strict both ways: overlong UTF-8 forms
+ * (C0 80, C1 81, E0 80 AF...), encoded surrogates, code points above
+ * U+10FFFF, truncated sequences, unpaired UTF-16 surrogates and (from UTF-16)
+ * NULs are WD_EINVAL.
+ */
 /* Encodes s into a malloc'd UTF-16LE buffer without NUL; *units = code units. */
 int wd_utf8_to_utf16le(const char *s, uint8_t **out, size_t *units);
 /* Decodes n code units of UTF-16LE into a malloc'd NUL-terminated UTF-8 string. */
 int wd_utf16le_to_utf8(const uint8_t *in, size_t units, char **out);
+/*
+ * The same into the caller's buffer: len bytes of UTF-8 (no NUL needed) into
+ * out[out_cap]; out NULL only measures. Returns the number of bytes written
+ * (or needed), WD_EINVAL or WD_ERANGE (out too small, input too long).
+ */
+int wd_utf8_to_utf16le_buf(const char *s, size_t len, uint8_t *out, size_t out_cap);
+/* units code units into out[out_cap] with a NUL; returns the length without it. */
+int wd_utf16le_to_utf8_buf(const uint8_t *in, size_t units, char *out, size_t out_cap);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * auth_crypto.c - the few primitives NTLMSSP needs, on gnutls: MD4, MD5,
  * HMAC-MD5, RC4 (GNUTLS_CIPHER_ARCFOUR_128) and random bytes, plus the
- * UTF-8 <-> UTF-16LE conversions NTLM is defined over.
+ * UTF-8 <-> UTF-16LE conversions NTLM is defined over (ndr.h's strict
+ * converter plus NTLM's upper-casing).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "witness/err.h"
 #include "witness/log.h"
+#include "witness/ndr.h"
 #include "auth_int.h"
 
 /*
@@ -173,100 +175,22 @@ static uint32_t upper_cp(uint32_t c)
 
 int auth_utf8_to_utf16le(const char *in, size_t in_len, bool upper, uint8_t *out, size_t out_cap)
 {
-	const uint8_t *s = (const uint8_t *)in;
-	size_t i = 0, o = 0;
-
-	while (i < in_len) {
-		uint32_t c = s[i];
-		size_t n;
-
-		if (c < 0x80)
-			n = 1;
-		else if ((c & 0xe0) == 0xc0)
-			n = 2, c &= 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			n = 3, c &= 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			n = 4, c &= 0x07;
-		else
-			return WD_EINVAL;
-		if (i + n > in_len)
-			return WD_EINVAL;
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return WD_EINVAL;
-			c = (c << 6) | (s[i + k] & 0x3f);
-		}
-		i += n;
-		if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return WD_EINVAL;
-		if (upper)
-			c = upper_cp(c);
-		if (c >= 0x10000) {
-			uint32_t v = c - 0x10000;
-			uint16_t hi = 0xd800 | (v >> 10), lo = 0xdc00 | (v & 0x3ff);
-			if (out) {
-				if (o + 4 > out_cap)
-					return WD_ERANGE;
-				out[o] = hi & 0xff, out[o + 1] = hi >> 8;
-				out[o + 2] = lo & 0xff, out[o + 3] = lo >> 8;
-			}
-			o += 4;
-		} else {
-			if (out) {
-				if (o + 2 > out_cap)
-					return WD_ERANGE;
-				out[o] = c & 0xff, out[o + 1] = (c >> 8) & 0xff;
-			}
-			o += 2;
-		}
-		if (o > 0x7fffffff)
-			return WD_ERANGE;
+	/* the strict converter of the NDR layer: one decoder for the tree */
+	int n = wd_utf8_to_utf16le_buf(in, in_len, out, out_cap);
+	if (n <= 0 || !upper || !out)
+		return n;
+	for (int i = 0; i < n; i += 2) {
+		/* surrogate halves are above U+00FF and stay as they are */
+		uint16_t c = (uint16_t)upper_cp((uint32_t)(out[i] | out[i + 1] << 8));
+		out[i] = (uint8_t)c;
+		out[i + 1] = (uint8_t)(c >> 8);
 	}
-	return (int)o;
+	return n;
 }
 
 int auth_utf16le_to_utf8(const uint8_t *in, size_t in_len, char *out, size_t out_cap)
 {
-	size_t o = 0;
-
 	if (in_len % 2 || out_cap == 0)
 		return WD_EINVAL;
-	for (size_t i = 0; i < in_len; i += 2) {
-		uint32_t c = in[i] | (in[i + 1] << 8);
-		uint8_t tmp[4];
-		size_t n;
-
-		if (c >= 0xd800 && c <= 0xdbff) {
-			uint32_t lo;
-			if (i + 4 > in_len)
-				return WD_EINVAL;
-			lo = in[i + 2] | (in[i + 3] << 8);
-			if (lo < 0xdc00 || lo > 0xdfff)
-				return WD_EINVAL;
-			c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-			i += 2;
-		} else if (c >= 0xdc00 && c <= 0xdfff) {
-			return WD_EINVAL;
-		}
-		if (c == 0)
-			return WD_EINVAL; /* embedded NUL in a name */
-		if (c < 0x80) {
-			tmp[0] = c, n = 1;
-		} else if (c < 0x800) {
-			tmp[0] = 0xc0 | (c >> 6), tmp[1] = 0x80 | (c & 0x3f), n = 2;
-		} else if (c < 0x10000) {
-			tmp[0] = 0xe0 | (c >> 12), tmp[1] = 0x80 | ((c >> 6) & 0x3f);
-			tmp[2] = 0x80 | (c & 0x3f), n = 3;
-		} else {
-			tmp[0] = 0xf0 | (c >> 18), tmp[1] = 0x80 | ((c >> 12) & 0x3f);
-			tmp[2] = 0x80 | ((c >> 6) & 0x3f), tmp[3] = 0x80 | (c & 0x3f), n = 4;
-		}
-		if (o + n + 1 > out_cap)
-			return WD_ERANGE;
-		memcpy(out + o, tmp, n);
-		o += n;
-	}
-	out[o] = '\0';
-	return (int)o;
+	return wd_utf16le_to_utf8_buf(in, in_len / 2, out, out_cap);
 }

@@ -33,9 +33,10 @@ void auth_rc4_free(struct auth_rc4 *h);
 int auth_rc4k(const uint8_t *key, size_t key_len, uint8_t *buf, size_t len);
 
 /*
- * UTF-8 -> UTF-16LE, optionally upper-cased (ASCII and Latin-1 only; other
- * code points are kept). Returns the byte length written, or a negative
- * WD_E* code (invalid UTF-8, out too small). out may be NULL to measure.
+ * UTF-8 -> UTF-16LE through ndr.h's strict converter, optionally upper-cased
+ * (ASCII and Latin-1 only; other code points are kept). Returns the byte
+ * length written, or a negative WD_E* code (invalid UTF-8, overlong forms
+ * included; out too small). out may be NULL to measure.
  */
 int auth_utf8_to_utf16le(const char *in, size_t in_len, bool upper, uint8_t *out, size_t out_cap);
 /* UTF-16LE -> UTF-8 into out (NUL-terminated). Returns length or WD_E*. */

@@ -438,11 +438,12 @@ void ndr_pull_wstring(struct ndr_pull *p, char **out)
 /* --------------------------------------------------------- UTF-8/UTF-16 */
 
 /*
- * Decodes one UTF-8 sequence at s; returns its length (1-4) and the code
- * point, or 0 for invalid input (overlong forms, surrogates, > U+10FFFF,
- * truncated sequences).
+ * Decodes one UTF-8 sequence at s (avail bytes left); returns its length
+ * (1-4) and the code point, or 0 for invalid input (overlong forms such as
+ * C1 81, surrogates, > U+10FFFF, truncated sequences). This is the tree's
+ * one UTF-8 decoder: the auth mechanisms convert through it as well.
  */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
+static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp)
 {
 	unsigned char c = s[0];
 	size_t n;
@@ -466,9 +467,11 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
 	} else {
 		return 0;
 	}
+	if (n > avail)
+		return 0;
 	for (size_t i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
-			return 0; /* also stops at the NUL terminator */
+			return 0;
 		v = v << 6 | (s[i] & 0x3f);
 	}
 	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
@@ -477,106 +480,120 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
-int wd_utf8_to_utf16le(const char *s, uint8_t **out, size_t *units)
+int wd_utf8_to_utf16le_buf(const char *s, size_t len, uint8_t *out, size_t out_cap)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t n = 0, len, i;
-	uint32_t cp;
-	uint8_t *buf;
+	size_t o = 0;
 
-	if (s == NULL || out == NULL || units == NULL)
-		return WD_EINVAL;
-	len = strlen(s);
-	if (len > NDR_PUSH_MAX)
-		return WD_ERANGE;
-	/* First pass: validate and count. */
-	for (i = 0; i < len;) {
-		size_t k = utf8_decode(u + i, &cp);
+	if ((s == NULL && len > 0) || len > NDR_PUSH_MAX)
+		return s == NULL ? WD_EINVAL : WD_ERANGE;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t k = utf8_decode(u + i, len - i, &cp);
 		if (k == 0)
 			return WD_EINVAL;
-		n += cp >= 0x10000 ? 2 : 1;
 		i += k;
+		uint16_t w[2];
+		size_t nw = 1;
+		if (cp >= 0x10000) {
+			w[0] = (uint16_t)(0xd800 | ((cp - 0x10000) >> 10));
+			w[1] = (uint16_t)(0xdc00 | ((cp - 0x10000) & 0x3ff));
+			nw = 2;
+		} else {
+			w[0] = (uint16_t)cp;
+		}
+		if (out && o + 2 * nw > out_cap)
+			return WD_ERANGE;
+		for (size_t j = 0; j < nw; j++, o += 2)
+			if (out) {
+				out[o] = (uint8_t)w[j];
+				out[o + 1] = (uint8_t)(w[j] >> 8);
+			}
 	}
-	buf = malloc(n * 2 + 1);
+	return (int)o;
+}
+
+int wd_utf8_to_utf16le(const char *s, uint8_t **out, size_t *units)
+{
+	if (s == NULL || out == NULL || units == NULL)
+		return WD_EINVAL;
+	size_t len = strlen(s);
+	int n = wd_utf8_to_utf16le_buf(s, len, NULL, 0); /* validate and count */
+	if (n < 0)
+		return n;
+	uint8_t *buf = malloc((size_t)n + 1);
 	if (buf == NULL)
 		return WD_ENOMEM;
-	size_t o = 0;
-	for (i = 0; i < len;) {
-		i += utf8_decode(u + i, &cp);
-		if (cp >= 0x10000) {
-			uint32_t v = cp - 0x10000;
-			uint16_t hi = (uint16_t)(0xd800 | (v >> 10));
-			uint16_t lo = (uint16_t)(0xdc00 | (v & 0x3ff));
-			buf[o++] = (uint8_t)hi;
-			buf[o++] = (uint8_t)(hi >> 8);
-			buf[o++] = (uint8_t)lo;
-			buf[o++] = (uint8_t)(lo >> 8);
-		} else {
-			buf[o++] = (uint8_t)cp;
-			buf[o++] = (uint8_t)(cp >> 8);
-		}
-	}
+	wd_utf8_to_utf16le_buf(s, len, buf, (size_t)n);
 	*out = buf;
-	*units = n;
+	*units = (size_t)n / 2;
 	return 0;
+}
+
+int wd_utf16le_to_utf8_buf(const uint8_t *in, size_t units, char *out, size_t out_cap)
+{
+	size_t o = 0;
+
+	if ((in == NULL && units > 0) || units > NDR_PUSH_MAX)
+		return in == NULL ? WD_EINVAL : WD_ERANGE;
+	for (size_t i = 0; i < units; i++) {
+		uint32_t c = (uint32_t)(in[2 * i] | in[2 * i + 1] << 8);
+		if (c == 0)
+			return WD_EINVAL; /* embedded NUL */
+		if (c >= 0xd800 && c <= 0xdbff) {
+			if (i + 1 >= units)
+				return WD_EINVAL;
+			uint32_t d = (uint32_t)(in[2 * i + 2] | in[2 * i + 3] << 8);
+			if (d < 0xdc00 || d > 0xdfff)
+				return WD_EINVAL;
+			c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+			i++;
+		} else if (c >= 0xdc00 && c <= 0xdfff) {
+			return WD_EINVAL;
+		}
+		uint8_t t[4];
+		size_t n;
+		if (c < 0x80) {
+			t[0] = (uint8_t)c, n = 1;
+		} else if (c < 0x800) {
+			t[0] = (uint8_t)(0xc0 | c >> 6), t[1] = (uint8_t)(0x80 | (c & 0x3f)), n = 2;
+		} else if (c < 0x10000) {
+			t[0] = (uint8_t)(0xe0 | c >> 12),
+			t[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+			t[2] = (uint8_t)(0x80 | (c & 0x3f)), n = 3;
+		} else {
+			t[0] = (uint8_t)(0xf0 | c >> 18),
+			t[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+			t[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f)),
+			t[3] = (uint8_t)(0x80 | (c & 0x3f));
+			n = 4;
+		}
+		if (out) {
+			if (o + n + 1 > out_cap)
+				return WD_ERANGE;
+			memcpy(out + o, t, n);
+		}
+		o += n;
+	}
+	if (out) {
+		if (o + 1 > out_cap)
+			return WD_ERANGE;
+		out[o] = '\0';
+	}
+	return (int)o;
 }
 
 int wd_utf16le_to_utf8(const uint8_t *in, size_t units, char **out)
 {
-	size_t need = 0, i;
-	char *s;
-
 	if ((in == NULL && units > 0) || out == NULL)
 		return WD_EINVAL;
-	if (units > NDR_PUSH_MAX)
-		return WD_ERANGE;
-	/* First pass: validate and size. */
-	for (i = 0; i < units; i++) {
-		uint16_t c = (uint16_t)(in[2 * i] | in[2 * i + 1] << 8);
-		if (c == 0)
-			return WD_EINVAL;
-		if (c >= 0xd800 && c <= 0xdbff) {
-			if (i + 1 >= units)
-				return WD_EINVAL;
-			uint16_t d = (uint16_t)(in[2 * i + 2] | in[2 * i + 3] << 8);
-			if (d < 0xdc00 || d > 0xdfff)
-				return WD_EINVAL;
-			need += 4;
-			i++;
-		} else if (c >= 0xdc00 && c <= 0xdfff) {
-			return WD_EINVAL;
-		} else {
-			need += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
-		}
-	}
-	s = malloc(need + 1);
+	int n = wd_utf16le_to_utf8_buf(in, units, NULL, 0); /* validate and size */
+	if (n < 0)
+		return n;
+	char *s = malloc((size_t)n + 1);
 	if (s == NULL)
 		return WD_ENOMEM;
-	size_t o = 0;
-	for (i = 0; i < units; i++) {
-		uint32_t c = (uint32_t)(in[2 * i] | in[2 * i + 1] << 8);
-		if (c >= 0xd800 && c <= 0xdbff) {
-			uint32_t d = (uint32_t)(in[2 * i + 2] | in[2 * i + 3] << 8);
-			c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-			i++;
-		}
-		if (c < 0x80) {
-			s[o++] = (char)c;
-		} else if (c < 0x800) {
-			s[o++] = (char)(0xc0 | c >> 6);
-			s[o++] = (char)(0x80 | (c & 0x3f));
-		} else if (c < 0x10000) {
-			s[o++] = (char)(0xe0 | c >> 12);
-			s[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			s[o++] = (char)(0x80 | (c & 0x3f));
-		} else {
-			s[o++] = (char)(0xf0 | c >> 18);
-			s[o++] = (char)(0x80 | ((c >> 12) & 0x3f));
-			s[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			s[o++] = (char)(0x80 | (c & 0x3f));
-		}
-	}
-	s[o] = '\0';
+	wd_utf16le_to_utf8_buf(in, units, s, (size_t)n + 1);
 	*out = s;
 	return 0;
 }

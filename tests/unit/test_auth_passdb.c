@@ -44,6 +44,18 @@ static char *slurp(const char *p)
 	return buf;
 }
 
+/* The NT hash goes through the strict converter: an overlong form is refused. */
+START_TEST(test_nthash_strict_utf8)
+{
+	uint8_t a[16], b[16];
+	ck_assert_int_eq(auth_passdb_nthash("A", a), 0);
+	ck_assert_int_eq(auth_passdb_nthash("\xc1\x81", b), WD_EINVAL);     /* overlong 'A' */
+	ck_assert_int_eq(auth_passdb_nthash("\xed\xa0\x80", b), WD_EINVAL); /* surrogate */
+	ck_assert_int_eq(auth_passdb_nthash("p\xc3", b), WD_EINVAL);        /* truncated */
+	ck_assert_int_eq(auth_passdb_nthash("\xc3\xa9", b), 0);
+}
+END_TEST
+
 START_TEST(test_parse_line)
 {
 	struct auth_passdb_entry e;
@@ -260,6 +272,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_parse_line);
+	tcase_add_test(tc, test_nthash_strict_utf8);
 	tcase_add_test(tc, test_add_del_list);
 	tcase_add_test(tc, test_add_keeps_owner_and_mode);
 	tcase_add_test(tc, test_comments_kept);

@@ -199,6 +199,63 @@ START_TEST(test_utf_conversions)
 }
 END_TEST
 
+/* The one converter of the tree, bounded form: overlong, surrogates, truncated. */
+START_TEST(test_utf_buf_strict)
+{
+	uint8_t out[16];
+	static const struct {
+		const char *s;
+		size_t len;
+	} bad[] = {
+	    {"\xc1\x81", 2},                 /* overlong 'A' (auth_crypto.c used to take it) */
+	    {"\xc0\x80", 2},                 /* overlong NUL */
+	    {"\xe0\x80\x80", 3},             /* overlong, 3 bytes */
+	    {"\xe0\x9f\xbf", 3},             /* overlong U+07FF */
+	    {"\xf0\x80\x80\x80", 4},         /* overlong, 4 bytes */
+	    {"\xf0\x8f\xbf\xbf", 4},         /* overlong U+FFFF */
+	    {"\xed\xa0\x80", 3},             /* high surrogate U+D800 */
+	    {"\xed\xbf\xbf", 3},             /* low surrogate U+DFFF */
+	    {"\xed\xa0\xbd\xed\xb8\x80", 6}, /* CESU-8 pair */
+	    {"\xf4\x90\x80\x80", 4},         /* U+110000 */
+	    {"\xf8\x88\x80\x80\x80", 5},     /* 5-byte form */
+	    {"\xe2\x82\xac", 2},             /* truncated by the length */
+	    {"\xf0\x9d\x84", 3},             /* truncated 4-byte */
+	    {"a\xc3", 2},                    /* lead byte at the end */
+	    {"\x80", 1},                     /* continuation without lead */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(wd_utf8_to_utf16le_buf(bad[i].s, bad[i].len, NULL, 0), WD_EINVAL);
+		ck_assert_int_eq(wd_utf8_to_utf16le_buf(bad[i].s, bad[i].len, out, sizeof(out)),
+		                 WD_EINVAL);
+	}
+	/* the edges that are valid */
+	ck_assert_int_eq(wd_utf8_to_utf16le_buf("\xc2\x80", 2, out, sizeof(out)), 2);
+	ck_assert_int_eq(wd_utf8_to_utf16le_buf("\xed\x9f\xbf", 3, out, sizeof(out)), 2);
+	ck_assert_int_eq(wd_utf8_to_utf16le_buf("\xee\x80\x80", 3, out, sizeof(out)), 2);
+	ck_assert_int_eq(wd_utf8_to_utf16le_buf("\xf4\x8f\xbf\xbf", 4, out, sizeof(out)), 4);
+	static const uint8_t max[] = {0xff, 0xdb, 0xff, 0xdf};
+	ck_assert_mem_eq(out, max, 4);
+	/* measure, then too small */
+	ck_assert_int_eq(wd_utf8_to_utf16le_buf("abc", 3, NULL, 0), 6);
+	ck_assert_int_eq(wd_utf8_to_utf16le_buf("abc", 3, out, 5), WD_ERANGE);
+	ck_assert_int_eq(wd_utf8_to_utf16le_buf("", 0, out, 0), 0);
+	/* the malloc form rejects the same: C1 81 inside a string */
+	uint8_t *u16 = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(wd_utf8_to_utf16le("x\xc1\x81y", &u16, &n), WD_EINVAL);
+	ck_assert_ptr_null(u16);
+
+	/* UTF-16 -> UTF-8, bounded */
+	char s8[8];
+	static const uint8_t pair[] = {0x34, 0xd8, 0x1e, 0xdd};
+	ck_assert_int_eq(wd_utf16le_to_utf8_buf(pair, 2, s8, sizeof(s8)), 4);
+	ck_assert_str_eq(s8, "\xf0\x9d\x84\x9e");
+	ck_assert_int_eq(wd_utf16le_to_utf8_buf(pair, 2, s8, 4), WD_ERANGE); /* no room for NUL */
+	ck_assert_int_eq(wd_utf16le_to_utf8_buf(pair, 1, s8, sizeof(s8)), WD_EINVAL);
+	ck_assert_int_eq(wd_utf16le_to_utf8_buf(pair + 2, 1, s8, sizeof(s8)), WD_EINVAL);
+}
+END_TEST
+
 START_TEST(test_wstring_push)
 {
 	struct ndr_push p;
@@ -349,6 +406,7 @@ static Suite *ndr_suite(void)
 	tcase_add_test(tc, test_pull_scalars_short);
 	tcase_add_test(tc, test_guid_roundtrip);
 	tcase_add_test(tc, test_utf_conversions);
+	tcase_add_test(tc, test_utf_buf_strict);
 	tcase_add_test(tc, test_wstring_push);
 	tcase_add_test(tc, test_wstring_pull);
 	tcase_add_test(tc, test_wstring_roundtrip_random);
