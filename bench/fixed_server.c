@@ -266,7 +266,7 @@ static void build(const char *ip, const char *group)
 	struct ndr_push p;
 	struct witness_interface_info ifc;
 	struct witness_interface_list l = {1, &ifc};
-	struct dcerpc_wire_handle h;
+	struct ndr_policy_handle h;
 	struct witness_notify_response resp;
 
 	memset(&a, 0, sizeof(a));

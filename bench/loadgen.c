@@ -50,7 +50,7 @@ struct conn {
 	struct rpcc rpc;
 	uint8_t *rbuf;
 	size_t rlen, rcap;
-	struct dcerpc_wire_handle handle;
+	struct ndr_policy_handle handle;
 	uint64_t t_start, t_notify;
 	bool open, notified, storm_done;
 };

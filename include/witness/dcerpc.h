@@ -26,6 +26,7 @@
 
 #include "witness/auth.h"
 #include "witness/guid.h"
+#include "witness/ndr.h"
 
 struct dcerpc_syntax_id {
 	struct wd_guid uuid;
@@ -52,11 +53,11 @@ typedef struct dcerpc_server dcerpc_server_t;
 typedef struct dcerpc_call dcerpc_call_t;
 typedef struct dcerpc_handle dcerpc_handle_t;
 
-/* A context handle on the wire ([MS-RPCE] 2.2.4.2, policy_handle). */
-struct dcerpc_wire_handle {
-	uint32_t handle_type;
-	struct wd_guid uuid;
-};
+/*
+ * The wire form of a context handle is NDR's policy_handle (ndr.h). The old
+ * name stays an alias for the modules that still spell it so.
+ */
+#define dcerpc_wire_handle ndr_policy_handle
 
 struct dcerpc_iface {
 	const char *name; /* for logs: "witness", "epmapper", "mgmt" */
@@ -197,13 +198,13 @@ typedef void (*dcerpc_handle_destroy_cb)(void *data);
  */
 int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
                          dcerpc_handle_destroy_cb destroy, dcerpc_handle_t **out,
-                         struct dcerpc_wire_handle *wire);
+                         struct ndr_policy_handle *wire);
 /* Look up in the call's association group: data, or NULL. */
-void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct dcerpc_wire_handle *wire,
+void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct ndr_policy_handle *wire,
                            uint32_t handle_type, dcerpc_handle_t **out);
 /* Remove the handle from its group and run destroy(data). */
 void dcerpc_handle_close(dcerpc_handle_t *h);
-const struct dcerpc_wire_handle *dcerpc_handle_wire(const dcerpc_handle_t *h);
+const struct ndr_policy_handle *dcerpc_handle_wire(const dcerpc_handle_t *h);
 
 /* Close every connection whose local IP is ip (CTDB released that IP). */
 unsigned dcerpc_server_drop_local_ip(dcerpc_server_t *srv, const char *ip);

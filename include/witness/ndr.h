@@ -135,6 +135,15 @@ void ndr_pull_ptr(struct ndr_pull *p, bool *present);
 void ndr_pull_wstring(struct ndr_pull *p, char **out);
 
 /*
+ * A context handle on the wire ([MS-RPCE] 2.2.4.2; Samba's policy_handle in
+ * misc.idl): 20 bytes, handle_type then a UUID.
+ */
+struct ndr_policy_handle {
+	uint32_t handle_type;
+	struct wd_guid uuid;
+};
+
+/*
  * UTF-8 <-> UTF-16LE, the tree's one pair of converters (NDR strings, the
  * NTLM names and password hash). Strict both ways: overlong UTF-8 forms
  * (C0 80, C1 81, E0 80 AF...), encoded surrogates, code points above

@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "witness/dcerpc.h"
 #include "witness/ndr.h"
 
 #define WITNESS_UUID       "ccd8c074-d0e5-4a40-92b4-d074faa6ba28"
@@ -144,13 +143,13 @@ int ndr_witness_register_in_pull(struct ndr_pull *p, struct witness_register_in 
 int ndr_witness_register_ex_in_push(struct ndr_push *p, const struct witness_register_in *r);
 int ndr_witness_register_ex_in_pull(struct ndr_pull *p, struct witness_register_in *r);
 /* Register / RegisterEx / UnRegisterEx responses: handle + result */
-int ndr_witness_handle_out_push(struct ndr_push *p, const struct dcerpc_wire_handle *h,
+int ndr_witness_handle_out_push(struct ndr_push *p, const struct ndr_policy_handle *h,
                                 uint32_t result);
-int ndr_witness_handle_out_pull(struct ndr_pull *p, struct dcerpc_wire_handle *h, uint32_t *result);
+int ndr_witness_handle_out_pull(struct ndr_pull *p, struct ndr_policy_handle *h, uint32_t *result);
 
 /* opnum 2, 3 and 5 requests are a single context handle */
-int ndr_witness_handle_in_push(struct ndr_push *p, const struct dcerpc_wire_handle *h);
-int ndr_witness_handle_in_pull(struct ndr_pull *p, struct dcerpc_wire_handle *h);
+int ndr_witness_handle_in_push(struct ndr_push *p, const struct ndr_policy_handle *h);
+int ndr_witness_handle_in_pull(struct ndr_pull *p, struct ndr_policy_handle *h);
 /* opnum 2 response: result only */
 int ndr_witness_result_out_push(struct ndr_push *p, uint32_t result);
 int ndr_witness_result_out_pull(struct ndr_pull *p, uint32_t *result);

@@ -107,7 +107,7 @@ void dcerpc__groups_free_all(dcerpc_server_t *srv)
 
 int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
                          dcerpc_handle_destroy_cb destroy, dcerpc_handle_t **out,
-                         struct dcerpc_wire_handle *wire)
+                         struct ndr_policy_handle *wire)
 {
 	if (!call || !call->conn || !call->conn->group)
 		return WD_ESTATE;
@@ -134,7 +134,7 @@ int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
 	return 0;
 }
 
-void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct dcerpc_wire_handle *wire,
+void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct ndr_policy_handle *wire,
                            uint32_t handle_type, dcerpc_handle_t **out)
 {
 	if (out)
@@ -170,7 +170,7 @@ void dcerpc_handle_close(dcerpc_handle_t *h)
 		d(data);
 }
 
-const struct dcerpc_wire_handle *dcerpc_handle_wire(const dcerpc_handle_t *h)
+const struct ndr_policy_handle *dcerpc_handle_wire(const dcerpc_handle_t *h)
 {
 	return &h->wire;
 }

@@ -62,7 +62,7 @@ struct assoc_group {
 struct dcerpc_handle {
 	struct dcerpc_handle *next, *prev;
 	struct assoc_group *group;
-	struct dcerpc_wire_handle wire;
+	struct ndr_policy_handle wire;
 	void *data;
 	dcerpc_handle_destroy_cb destroy;
 };

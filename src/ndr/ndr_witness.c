@@ -309,30 +309,30 @@ int ndr_witness_register_ex_in_pull(struct ndr_pull *p, struct witness_register_
  * [out] PPCONTEXT_HANDLE of Register/RegisterEx and the [in,out] one of
  * UnRegisterEx are top-level [ref] pointers, which NDR does not marshal.
  */
-static void push_handle(struct ndr_push *p, const struct dcerpc_wire_handle *h)
+static void push_handle(struct ndr_push *p, const struct ndr_policy_handle *h)
 {
 	ndr_push_align(p, 4);
 	ndr_push_u32(p, h->handle_type);
 	ndr_push_guid(p, &h->uuid);
 }
 
-static void pull_handle(struct ndr_pull *p, struct dcerpc_wire_handle *h)
+static void pull_handle(struct ndr_pull *p, struct ndr_policy_handle *h)
 {
 	ndr_pull_align(p, 4);
 	ndr_pull_u32(p, &h->handle_type);
 	ndr_pull_guid(p, &h->uuid);
 }
 
-int ndr_witness_handle_out_push(struct ndr_push *p, const struct dcerpc_wire_handle *h,
+int ndr_witness_handle_out_push(struct ndr_push *p, const struct ndr_policy_handle *h,
                                 uint32_t result)
 {
 	push_handle(p, h);
 	return push_result(p, result);
 }
 
-int ndr_witness_handle_out_pull(struct ndr_pull *p, struct dcerpc_wire_handle *h, uint32_t *result)
+int ndr_witness_handle_out_pull(struct ndr_pull *p, struct ndr_policy_handle *h, uint32_t *result)
 {
-	struct dcerpc_wire_handle t;
+	struct ndr_policy_handle t;
 	uint32_t res = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -345,15 +345,15 @@ int ndr_witness_handle_out_pull(struct ndr_pull *p, struct dcerpc_wire_handle *h
 	return 0;
 }
 
-int ndr_witness_handle_in_push(struct ndr_push *p, const struct dcerpc_wire_handle *h)
+int ndr_witness_handle_in_push(struct ndr_push *p, const struct ndr_policy_handle *h)
 {
 	push_handle(p, h);
 	return ndr_push_finish(p);
 }
 
-int ndr_witness_handle_in_pull(struct ndr_pull *p, struct dcerpc_wire_handle *h)
+int ndr_witness_handle_in_pull(struct ndr_pull *p, struct ndr_policy_handle *h)
 {
-	struct dcerpc_wire_handle t;
+	struct ndr_policy_handle t;
 
 	memset(&t, 0, sizeof(t));
 	pull_handle(p, &t);
@@ -748,14 +748,14 @@ int ndr_witness_stub_repush_flags(int kind, const uint8_t *in, size_t len, uint3
 		break;
 	}
 	case WITNESS_STUB_HANDLE_IN: {
-		struct dcerpc_wire_handle h;
+		struct ndr_policy_handle h;
 		rc = ndr_witness_handle_in_pull(&pull, &h);
 		if (rc == 0)
 			rc = ndr_witness_handle_in_push(out, &h);
 		break;
 	}
 	case WITNESS_STUB_HANDLE_OUT: {
-		struct dcerpc_wire_handle h;
+		struct ndr_policy_handle h;
 		uint32_t result;
 		rc = ndr_witness_handle_out_pull(&pull, &h, &result);
 		if (rc == 0)

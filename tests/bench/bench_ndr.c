@@ -223,7 +223,7 @@ static void gen_one(int kind, int idx)
 	}
 	case WITNESS_STUB_HANDLE_IN:
 	case WITNESS_STUB_HANDLE_OUT: {
-		struct dcerpc_wire_handle h;
+		struct ndr_policy_handle h;
 		uint8_t g[16];
 		uint32_t result = rnd_result();
 		h.handle_type = rnd_below(3) == 2 ? rnd() : rnd_below(2);
@@ -439,7 +439,7 @@ static void bench_one(const struct sample *s)
 				break;
 			}
 			default: {
-				struct dcerpc_wire_handle h;
+				struct ndr_policy_handle h;
 				ndr_witness_handle_in_pull(&q, &h);
 			}
 			}
@@ -480,7 +480,7 @@ static int bench_mode(void)
 	ndr_witness_register_ex_in_push(&p, &r);
 	take(&s[0], "RegisterEx request", WITNESS_STUB_REGISTER_EX_IN, &p);
 
-	struct dcerpc_wire_handle h = {.handle_type = 1};
+	struct ndr_policy_handle h = {.handle_type = 1};
 	wd_guid_random(&h.uuid);
 	ndr_push_init(&p);
 	ndr_witness_handle_in_push(&p, &h);

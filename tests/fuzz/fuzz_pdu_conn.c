@@ -43,7 +43,7 @@ static void dispatch(void *ctx, dcerpc_call_t *call, uint16_t opnum, const uint8
 		return;
 	}
 	if (opnum == 2) {
-		struct dcerpc_wire_handle w;
+		struct ndr_policy_handle w;
 		if (dcerpc_handle_create(call, 1, malloc(8), on_destroy, NULL, &w) < 0) {
 			dcerpc_call_fault(call, DCERPC_FAULT_REMOTE_NO_MEMORY);
 			return;

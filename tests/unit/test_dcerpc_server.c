@@ -84,7 +84,7 @@ static void echo_dispatch(void *ctx, dcerpc_call_t *call, uint16_t opnum, const 
 		break;
 	}
 	case OP_HANDLE_NEW: {
-		struct dcerpc_wire_handle w;
+		struct ndr_policy_handle w;
 		ck_assert_int_eq(
 		    dcerpc_handle_create(call, 7, malloc(1), on_destroy, &st.last_handle, &w), 0);
 		uint8_t out[20];
@@ -95,7 +95,7 @@ static void echo_dispatch(void *ctx, dcerpc_call_t *call, uint16_t opnum, const 
 	}
 	case OP_HANDLE_CHECK:
 	case OP_HANDLE_CLOSE: {
-		struct dcerpc_wire_handle w;
+		struct ndr_policy_handle w;
 		if (len < 20) {
 			dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
 			return;

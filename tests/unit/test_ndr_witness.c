@@ -198,7 +198,7 @@ static void check_register(const struct vec *v, bool ex)
 	witness_register_in_free(&want);
 }
 
-static void kv_handle(const struct vec *v, struct dcerpc_wire_handle *h)
+static void kv_handle(const struct vec *v, struct ndr_policy_handle *h)
 {
 	uint8_t g[16];
 	h->handle_type = kv_u32(v, "htype");
@@ -208,7 +208,7 @@ static void kv_handle(const struct vec *v, struct dcerpc_wire_handle *h)
 
 static void check_handle_in(const struct vec *v)
 {
-	struct dcerpc_wire_handle want, got;
+	struct ndr_policy_handle want, got;
 	kv_handle(v, &want);
 	struct ndr_pull q;
 	ndr_pull_init(&q, v->data, v->len);
@@ -225,7 +225,7 @@ static void check_handle_in(const struct vec *v)
 
 static void check_handle_out(const struct vec *v)
 {
-	struct dcerpc_wire_handle want, got;
+	struct ndr_policy_handle want, got;
 	uint32_t result = 0;
 	kv_handle(v, &want);
 	struct ndr_pull q;
