@@ -2,12 +2,16 @@
  * err.h - the one project-wide error space.
  *
  * Every function that can fail returns 0 on success or one of the negative
- * WD_E* codes below. Wire status codes (WERROR, DCERPC faults, bind_nak
- * reasons) are made only at the RPC edge, from one table in src/dcerpc and
- * src/witness; no module below that edge knows them.
+ * WD_E* codes below. Wire status codes (WERROR, DCERPC faults) are made
+ * only at the RPC edge (src/dcerpc, src/witness), from the one table in
+ * err.c; no module below that edge uses them. A protocol's own answers to a
+ * peer (a bind_nak reason, Samba's fault for a bad auth leg) are protocol
+ * decisions, not translations of a WD_E* code, and stay where they are made.
  */
 #ifndef WITNESS_ERR_H
 #define WITNESS_ERR_H
+
+#include <stdint.h>
 
 enum wd_err {
 	WD_OK = 0,
@@ -34,5 +38,13 @@ enum wd_err {
 
 /* Static string for a WD_E* code; never NULL. */
 const char *wd_strerror(int err);
+/*
+ * The WERROR a witness call returns when it fails locally with err
+ * ([MS-ERREF] 2.2), and the DCERPC fault status of a call the server cannot
+ * complete because of err ([MS-RPCE] 2.2.2.7). 0 for WD_OK; an unknown code
+ * gives ERROR_NO_SYSTEM_RESOURCES and nca_s_fault_cant_perform (0x6d8).
+ */
+uint32_t wd_err_werror(int err);
+uint32_t wd_err_fault(int err);
 
 #endif

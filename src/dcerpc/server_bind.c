@@ -238,10 +238,13 @@ int dcerpc__auth_response_push(struct dcerpc_sec *s, struct dcerpc_buf *b,
 	size_t pdu_len = b->len - start - sig;
 	size_t body_len = pdu_len - DCERPC_TRAILER_LEN - DCERPC_RESP_HDR_LEN;
 	if (s->auth_level == AUTH_LEVEL_PRIVACY)
-		return auth_ctx_seal(s->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len,
-		                     pdu + pdu_len, sig);
-	return auth_ctx_sign(s->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len, pdu + pdu_len,
-	                     sig);
+		rc = auth_ctx_seal(s->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len,
+		                   pdu + pdu_len, sig);
+	else
+		rc = auth_ctx_sign(s->auth, pdu, pdu_len, DCERPC_RESP_HDR_LEN, body_len,
+		                   pdu + pdu_len, sig);
+	/* whatever the mechanism's reason, the reply is failed with sec_pkg_error */
+	return rc < 0 ? WD_ESIG : 0;
 }
 
 /*

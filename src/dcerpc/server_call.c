@@ -125,10 +125,7 @@ int dcerpc_call_reply(dcerpc_call_t *call, const uint8_t *stub, size_t len)
 		wd_log(WD_LOG_ERR, "dcerpc.reply.failed", "call_id=%u err=%s", call->call_id,
 		       wd_strerror(rc));
 		dcerpc_buf_free(&b);
-		dcerpc__send_fault(c, call->call_id, call->context_id,
-		                   rc == WD_ERANGE ? DCERPC_FAULT_REMOTE_NO_MEMORY
-		                                   : DCERPC_FAULT_SEC_PKG_ERROR,
-		                   0);
+		dcerpc__send_fault(c, call->call_id, call->context_id, wd_err_fault(rc), 0);
 	} else {
 		rc = dcerpc__conn_send(c, &b);
 	}

@@ -1003,7 +1003,7 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 	if (rc != 0) {
 		client_drop_unused(ws, cc);
 		free(r);
-		werr = WERR_NO_SYSTEM_RESOURCES;
+		werr = wd_err_werror(rc);
 		goto refuse;
 	}
 	wd_guid_format(&r->wire.uuid, r->uuid);
@@ -1030,12 +1030,12 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 		memcpy(sr.uuid, r->uuid, sizeof(sr.uuid));
 		rc = store_insert(ws->store, &sr);
 		if (rc != 0) {
-			/* Samba: TDB store failure -> WERR_NO_SYSTEM_RESOURCES. */
+			/* Samba: TDB store failure -> WERR_NO_SYSTEM_RESOURCES (WD_EIO). */
 			wd_log(WD_LOG_ERR, "witness.store_failed", "uuid=%s err=%s", r->uuid,
 			       wd_strerror(rc));
 			client_drop_unused(ws, cc);
 			ws->rpc->handle_close(r->handle); /* destroy frees r (not linked) */
-			werr = WERR_NO_SYSTEM_RESOURCES;
+			werr = wd_err_werror(rc);
 			goto refuse;
 		}
 		r->stored = true;

@@ -27,6 +27,35 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+/* err.h's one table: every code has a string and wire codes. */
+START_TEST(test_err_table)
+{
+	for (int e = WD_OK; e >= WD_EVERSION; e--) {
+		ck_assert_str_ne(wd_strerror(e), "unknown error");
+		if (e != WD_OK) {
+			ck_assert_uint_ne(wd_err_werror(e), 0);
+			ck_assert_uint_ne(wd_err_fault(e), 0);
+		}
+	}
+	ck_assert_uint_eq(wd_err_werror(WD_OK), 0);
+	ck_assert_uint_eq(wd_err_fault(WD_OK), 0);
+	ck_assert_uint_eq(wd_err_werror(WD_ENOMEM), 0x8);   /* ERROR_NOT_ENOUGH_MEMORY */
+	ck_assert_uint_eq(wd_err_werror(WD_EIO), 0x5aa);    /* ERROR_NO_SYSTEM_RESOURCES */
+	ck_assert_uint_eq(wd_err_werror(WD_ELIMIT), 0x5aa); /* ERROR_NO_SYSTEM_RESOURCES */
+	ck_assert_uint_eq(wd_err_werror(WD_ENOTFOUND), 0x490);
+	ck_assert_uint_eq(wd_err_werror(WD_EINVAL), 0x57);
+	ck_assert_uint_eq(wd_err_werror(WD_ETIMEDOUT), 0x5b4);
+	ck_assert_uint_eq(wd_err_fault(WD_ERANGE), 0x1c00001b); /* nca_s_fault_remote_no_memory */
+	ck_assert_uint_eq(wd_err_fault(WD_ESIG), 0x721);        /* sec_pkg_error */
+	ck_assert_uint_eq(wd_err_fault(WD_EACCES), 0x5);
+	/* outside the space */
+	ck_assert_str_eq(wd_strerror(1), "unknown error");
+	ck_assert_str_eq(wd_strerror(-1000), "unknown error");
+	ck_assert_uint_eq(wd_err_werror(-1000), 0x5aa);
+	ck_assert_uint_eq(wd_err_fault(42), 0x6d8);
+}
+END_TEST
+
 START_TEST(test_escape)
 {
 	char out[64];
@@ -241,6 +270,7 @@ static Suite *common_suite(void)
 	Suite *s = suite_create("common");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_strerror);
+	tcase_add_test(tc, test_err_table);
 	tcase_add_test(tc, test_escape);
 	tcase_add_test(tc, test_memzero);
 	tcase_add_test(tc, test_log_stderr);
