@@ -31,8 +31,6 @@
 
 #include "witness/cluster.h"
 
-struct wd_config;
-
 /* ---- constants (ctdb/protocol/protocol.h, samba-4.17.12) ---- */
 
 #define CTDB_MAGIC        0x43544442u /* "CTDB" */
@@ -419,12 +417,20 @@ int ctdb_client_send_message(ctdb_client_t *c, uint32_t destnode, uint64_t srvid
 
 /* ---- the backend ---- */
 
+/* What the backend needs from the [ctdb] section of the config. */
+struct ctdb_backend_opts {
+	const char *socket;       /* NULL or "": $CTDB_SOCKET, else ctdbd's default */
+	bool include_node_ips;    /* the nodes' own addresses as interfaces */
+	bool include_public_ips;  /* ctdb's public IPs as interfaces */
+	uint32_t reread_interval; /* seconds between full re-reads; 0: events only */
+};
+
 /*
- * The CTDB cluster backend (`cluster backend = ctdb`). Reads cfg->ctdb_*
- * (copied; cfg can go after the call). The returned cluster_t is freed with
+ * The CTDB cluster backend (`cluster backend = ctdb`). opts is copied (it
+ * can go after the call). The returned cluster_t is freed with
  * cluster_free(); cluster_start() connects.
  */
-int ctdb_cluster_new(uv_loop_t *loop, const struct wd_config *cfg, cluster_t **out);
+int ctdb_cluster_new(uv_loop_t *loop, const struct ctdb_backend_opts *opts, cluster_t **out);
 
 /*
  * Pure view building (unit-tested): from this node's PNN, the nodemap and

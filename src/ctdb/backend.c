@@ -38,7 +38,6 @@
 #include <sys/socket.h>
 
 #include "witness/cluster.h"
-#include "witness/config.h"
 #include "witness/ctdb.h"
 #include "witness/err.h"
 #include "witness/log.h"
@@ -1118,18 +1117,18 @@ static const struct cluster_ops ctdb_ops = {
 };
 
 /* Ownership: *out is freed with cluster_free (which frees the backend). */
-int ctdb_cluster_new(uv_loop_t *loop, const struct wd_config *cfg, cluster_t **out)
+int ctdb_cluster_new(uv_loop_t *loop, const struct ctdb_backend_opts *opts, cluster_t **out)
 {
 	struct backend *b;
 	const char *sock;
 
 	*out = NULL;
-	if (loop == NULL || cfg == NULL)
+	if (loop == NULL || opts == NULL)
 		return WD_EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return WD_ENOMEM;
-	sock = cfg->ctdb_socket;
+	sock = opts->socket;
 	if (sock == NULL || sock[0] == 0)
 		sock = getenv("CTDB_SOCKET");
 	if (sock == NULL || sock[0] == 0)
@@ -1140,9 +1139,9 @@ int ctdb_cluster_new(uv_loop_t *loop, const struct wd_config *cfg, cluster_t **o
 		return WD_ENOMEM;
 	}
 	b->loop = loop;
-	b->include_node_ips = cfg->ctdb_include_node_ips;
-	b->include_public_ips = cfg->ctdb_include_public_ips;
-	b->reread_ms = cfg->ctdb_reread_interval * 1000u;
+	b->include_node_ips = opts->include_node_ips;
+	b->include_public_ips = opts->include_public_ips;
+	b->reread_ms = opts->reread_interval * 1000u;
 	b->pnn = CTDB_UNKNOWN_PNN;
 	uv_timer_init(loop, &b->reread_timer);
 	uv_timer_init(loop, &b->refresh_timer);

@@ -332,7 +332,14 @@ static int make_cluster(struct daemon *d)
 	int rc;
 
 	if (c->cluster_backend == WD_BACKEND_CTDB) {
-		rc = ctdb_cluster_new(&d->loop, c, &d->cluster);
+		struct ctdb_backend_opts co = {
+		    .socket = c->ctdb_socket,
+		    .include_node_ips = c->ctdb_include_node_ips,
+		    .include_public_ips = c->ctdb_include_public_ips,
+		    .reread_interval = c->ctdb_reread_interval,
+		};
+
+		rc = ctdb_cluster_new(&d->loop, &co, &d->cluster);
 		if (rc != 0)
 			fprintf(stderr,
 			        "witnessd: cannot set up the ctdb backend (socket %s): %s\n",

@@ -151,7 +151,7 @@ static bool view_ready(void)
 
 static void setup(void)
 {
-	struct wd_config cfg;
+	struct ctdb_backend_opts cfg;
 
 	L = malloc(sizeof(*L));
 	uv_loop_init(L);
@@ -171,9 +171,9 @@ static void setup(void)
 	released[0] = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.ctdb_socket = F.path;
-	cfg.ctdb_include_public_ips = true;
-	cfg.ctdb_reread_interval = 0; /* only events drive refreshes here */
+	cfg.socket = F.path;
+	cfg.include_public_ips = true;
+	cfg.reread_interval = 0; /* only events drive refreshes here */
 	ck_assert_int_eq(ctdb_cluster_new(L, &cfg, &CL), 0);
 	ck_assert_str_eq(cluster_backend_name(CL), "ctdb");
 	cluster_subscribe(CL, on_event, NULL);
