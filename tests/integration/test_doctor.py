@@ -10,9 +10,12 @@ compared with what doctor reports.
 
 What smbd 4.17 announces: dialect 3.1.1; SMB2_GLOBAL_CAP_PERSISTENT_HANDLES
 never (persistent handles are not implemented before 4.25); share caps 0 on
-a standalone server. The parametric "smb3 share cap:CLUSTER" / ":CONTINUOUS
-AVAILABILITY" options of 4.20 are not known to 4.17 (testparm: ignored), so
-the tree-connect check is negative here, and the test asserts the negative.
+a standalone server, and also with "clustering = yes" over ctdblab's ctdbd
+(test_clustered_smbd_share_caps): 4.17 sets no SMB2_SHARE_CAP_CLUSTER,
+SCALEOUT or CONTINUOUS_AVAILABILITY in any configuration; the parametric
+"smb3 share cap:CLUSTER" / ":CONTINUOUS AVAILABILITY" options came with 4.20
+and 4.17 ignores them. So the tree-connect checks are negative, and the
+tests assert the negative.
 """
 import json
 import os
@@ -49,7 +52,7 @@ def checks(out, name, status=None):
 class Smbd:
     """Debian's smbd on 127.0.0.1:445 with a throwaway config and one tdbsam user."""
 
-    def __init__(self, tmp, extra_shares=""):
+    def __init__(self, tmp, extra_shares="", extra_global=""):
         self.dir = os.path.join(tmp, "smbd")
         for sub in ("share", "priv", "lock", "state", "cache", "pid", "log", "ncalrpc"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
@@ -72,11 +75,13 @@ class Smbd:
  server role = standalone server
  load printers = no
  disable spoolss = yes
+%(global)s
 [data]
  path = %(d)s/share
  read only = no
 %(extra)s
-""" % {"d": self.dir, "dom": DOMAIN, "extra": extra_shares})
+""" % {"d": self.dir, "dom": DOMAIN, "extra": extra_shares,
+               "global": extra_global})
         subprocess.run(["smbpasswd", "-c", self.conf, "-a", "-s", "root"],
                        input="%s\n%s\n" % (PASSWORD, PASSWORD), text=True, check=True,
                        capture_output=True)
@@ -304,6 +309,29 @@ class DoctorCluster(unittest.TestCase):
         self.assertEqual(len(fail), 1, out)
         self.assertIn("node 1: witnessd does not answer", fail[0]["message"])
         self.assertIn("start witnessd on those nodes", fail[0]["remedy"])
+
+    def test_clustered_smbd_share_caps(self):
+        """smbd 4.17 with clustering = yes over node 0's ctdbd: still no share caps."""
+        tmp = tempfile.mkdtemp(dir=self.private)
+        smbd = Smbd(tmp, extra_global=" clustering = yes\n ctdbd socket = %s\n"
+                    " rpc start on demand helpers = no\n" % self.lab.socket(0),
+                    extra_shares="[ca]\n path = %s\n"
+                    " smb3 share cap:CONTINUOUS AVAILABILITY = yes\n"
+                    " smb3 share cap:CLUSTER = yes\n" % tmp)
+        try:
+            rc, out = doctor(self.wd[0], "--smb-host", "127.0.0.1", "--user",
+                             "%s\\root" % DOMAIN, "--share", "data", "--share", "ca",
+                             password=PASSWORD)
+        finally:
+            smbd.stop()
+        # clustered: its locking database lives in ctdb, not in its lock directory
+        self.assertFalse(os.path.exists(os.path.join(smbd.dir, "lock", "locking.tdb")))
+        share = checks(out, "share")
+        self.assertEqual(len(share), 2, out)
+        for c in share:
+            self.assertEqual(c["status"], "WARN", c)
+            self.assertIn("capabilities 0x00000000: SMB2_SHARE_CAP_CLUSTER no, "
+                          "SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY no", c["message"])
 
 
 if __name__ == "__main__":
