@@ -71,11 +71,6 @@ int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_
 	dcerpc_server_set_limits(srv, limits);
 	srv->full_level = AUTH_LEVEL_CONNECT;
 	srv->auth = auth;
-	struct wd_guid g;
-	if (wd_guid_random(&g) == 0)
-		srv->next_group_id = (g.time_low & 0x00ffffff) | 0x1000;
-	else
-		srv->next_group_id = 0x1234;
 	*out = srv;
 	return 0;
 }

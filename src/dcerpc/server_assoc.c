@@ -13,30 +13,89 @@
 #include "witness/err.h"
 #include "server_int.h"
 
+/*
+ * Groups are found by id in a chained hash table (a bind naming a group, and
+ * the check that a new random id is free): O(1), where a walk of every group
+ * made set-up quadratic. Ids are random, so their low bits are the hash.
+ */
+static struct assoc_group **group_slot(dcerpc_server_t *srv, uint32_t id)
+{
+	return &srv->group_table[id & (srv->group_buckets - 1)];
+}
+
 static struct assoc_group *group_find(dcerpc_server_t *srv, uint32_t id)
 {
-	for (struct assoc_group *g = srv->groups; g; g = g->next)
+	if (!srv->group_table)
+		return NULL;
+	for (struct assoc_group *g = *group_slot(srv, id); g; g = g->hnext)
 		if (g->id == id)
 			return g;
 	return NULL;
+}
+
+/* Keep at most one group per bucket on average: double the table. */
+static int group_table_grow(dcerpc_server_t *srv)
+{
+	unsigned n = srv->group_buckets ? srv->group_buckets * 2 : 64;
+	if (srv->group_buckets && srv->stats.assoc_groups < srv->group_buckets)
+		return 0;
+	struct assoc_group **t = calloc(n, sizeof(*t));
+	if (!t)
+		return srv->group_table ? 0 : WD_ENOMEM; /* a full table still works */
+	free(srv->group_table);
+	srv->group_table = t;
+	srv->group_buckets = n;
+	for (struct assoc_group *g = srv->groups; g; g = g->next) {
+		struct assoc_group **slot = group_slot(srv, g->id);
+		g->hnext = *slot;
+		*slot = g;
+	}
+	return 0;
+}
+
+/*
+ * A new id: random ([MS-RPCE] 3.3.1.5.7 leaves it to the server; a
+ * sequential id lets a peer guess another client's group), nonzero and not
+ * in use.
+ */
+static int group_new_id(dcerpc_server_t *srv, uint32_t *out)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		struct wd_guid r;
+		int rc = wd_guid_random(&r); /* getrandom(2), the kernel's CSPRNG */
+		if (rc < 0)
+			return rc;
+		uint32_t id = r.time_low;
+		if (id != 0 && !group_find(srv, id)) {
+			*out = id;
+			return 0;
+		}
+	}
+	return WD_ELIMIT;
 }
 
 static struct assoc_group *group_new(dcerpc_server_t *srv, const char *remote_ip)
 {
 	if (srv->stats.assoc_groups >= srv->limits.max_assoc_groups)
 		return NULL;
+	if (group_table_grow(srv) < 0)
+		return NULL;
 	struct assoc_group *g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
-	do {
-		g->id = srv->next_group_id++;
-	} while (g->id == 0 || group_find(srv, g->id));
+	if (group_new_id(srv, &g->id) < 0) {
+		free(g);
+		return NULL;
+	}
 	g->srv = srv;
 	snprintf(g->remote_ip, sizeof(g->remote_ip), "%s", remote_ip);
 	g->next = srv->groups;
 	if (srv->groups)
 		srv->groups->prev = g;
 	srv->groups = g;
+	struct assoc_group **slot = group_slot(srv, g->id);
+	g->hnext = *slot;
+	*slot = g;
 	srv->stats.assoc_groups++;
 	return g;
 }
@@ -53,6 +112,10 @@ static void group_free(struct assoc_group *g)
 		srv->groups = g->next;
 	if (g->next)
 		g->next->prev = g->prev;
+	struct assoc_group **pp = group_slot(srv, g->id);
+	while (*pp != g)
+		pp = &(*pp)->hnext;
+	*pp = g->hnext;
 	srv->stats.assoc_groups--;
 	free(g);
 }
@@ -101,6 +164,9 @@ void dcerpc__groups_free_all(dcerpc_server_t *srv)
 {
 	while (srv->groups)
 		group_free(srv->groups);
+	free(srv->group_table);
+	srv->group_table = NULL;
+	srv->group_buckets = 0;
 }
 
 /* ---- context handles ([MS-RPCE] 3.3.1.4.1; Samba's dcesrv_handles.c) ---- */

@@ -52,6 +52,7 @@ struct dcerpc_epm_entry {
 
 struct assoc_group {
 	struct assoc_group *next, *prev;
+	struct assoc_group *hnext; /* chain in the server's table by id */
 	dcerpc_server_t *srv;
 	uint32_t id;
 	unsigned conns;
@@ -192,7 +193,8 @@ struct dcerpc_server {
 	struct listener *listeners;
 	struct conn *conns;
 	struct assoc_group *groups;
-	uint32_t next_group_id;
+	struct assoc_group **group_table; /* by id; size group_buckets (a power of 2) */
+	unsigned group_buckets;
 	struct ip_count *ip_counts[IP_BUCKETS];
 	struct dcerpc_stats stats;
 	struct dcerpc_budget budget;

@@ -698,6 +698,22 @@ START_TEST(test_assoc_groups_and_handles)
 	dcerpc_server_stats(srv, &s);
 	ck_assert_uint_eq(s.assoc_groups, 0);
 	ck_assert_uint_eq(s.connections_open, 0);
+	/* group ids are random: nonzero, distinct, neither sequential nor close */
+	uint32_t ids[8], lo = UINT32_MAX, hi = 0;
+	int fds[8];
+	for (int i = 0; i < 8; i++) {
+		fds[i] = cli_connect();
+		ids[i] = bind_echo(fds[i], 3, 0);
+		ck_assert_uint_ne(ids[i], 0);
+		for (int j = 0; j < i; j++)
+			ck_assert_uint_ne(ids[i], ids[j]);
+		lo = ids[i] < lo ? ids[i] : lo;
+		hi = ids[i] > hi ? ids[i] : hi;
+	}
+	ck_assert_uint_gt(hi - lo, 1u << 20);
+	for (int i = 0; i < 8; i++)
+		close(fds[i]);
+	pump(30);
 	/* an unknown group: bind_nak */
 	int d = cli_connect();
 	send_bind(d, DCERPC_PKT_BIND, 3, 1, gid, &echo_syntax, &dcerpc_ndr32_syntax, false);
