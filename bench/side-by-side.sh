@@ -97,7 +97,6 @@ interfaces = 127.0.0.2@0, 127.0.0.3@1
 EOF
 printf '%s\n' "$WITNESS_BENCH_PASSWORD" |
 	"$build/witnessctl" user add bench --domain BENCH --file "$work/ntlm.passwd" >/dev/null || exit 1
-inw "$build/witnessd" --config "$work/witnessd.conf" --foreground 2> "$work/witnessd.log" &
 inw "$build/witnessd-fixed-server" --port 5007 --admin-socket "$work/fixed.sock" 2> "$work/fixed.log" &
 
 # ---- samba-dcerpcd ----
@@ -138,10 +137,24 @@ wait_port() { # ns port
 	echo "side-by-side: nothing listens on port $2 in $1" >&2
 	return 1
 }
-wait_port "$nsw" 5006 && wait_port "$nsw" 5007 && wait_port "$nsw" 135 && wait_port "$nss" 135 || {
-	tail -5 "$work/witnessd.log" "$work/fixed.log" "$work/samba/dcerpcd.log" >&2; exit 1; }
-wpid=$(inw sh -c "ss -Hltnp 'sport = :5006'" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+wait_port "$nsw" 5007 && wait_port "$nss" 135 || {
+	tail -5 "$work/fixed.log" "$work/samba/dcerpcd.log" >&2; exit 1; }
 fpid=$(inw sh -c "ss -Hltnp 'sport = :5007'" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+
+# A fresh witnessd for every measurement, so that RSS per client is what
+# that measurement's clients cost (freed memory that malloc keeps would
+# hide the next one's) and no state carries over.
+wpid=""
+fresh_witnessd() {
+	if [ -n "$wpid" ]; then
+		kill "$wpid" 2>/dev/null
+		while kill -0 "$wpid" 2>/dev/null; do sleep 0.1; done
+	fi
+	rm -rf "$work/state"; mkdir -p "$work/state"
+	inw "$build/witnessd" --config "$work/witnessd.conf" --foreground 2>> "$work/witnessd.log" &
+	wait_port "$nsw" 5006 && wait_port "$nsw" 135 || { tail -5 "$work/witnessd.log" >&2; exit 1; }
+	wpid=$(inw sh -c "ss -Hltnp 'sport = :5006'" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+}
 
 lg() { inw "$build/witnessd-loadgen" --timeout 120 "$@" 2>>"$work/loadgen.log" >>"$results"; }
 echo "side-by-side: load $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; clients: $clients; runs: $runs" >&2
@@ -153,14 +166,17 @@ while [ "$r" -le "$runs" ]; do
 		[ "$first" = 1 ] && idle_opt="--idle-seconds $idle"
 		first=0
 		echo "side-by-side: run $r, $n clients" >&2
+		fresh_witnessd
 		lg --label witnessd --run "$r" --port 5006 --clients "$n" \
 			--admin-socket "$work/witnessd.sock" --pid "$wpid" $idle_opt || echo "side-by-side: witnessd run failed (see $work/loadgen.log)" >&2
 		lg --label limit --run "$r" --port 5007 --clients "$n" \
 			--admin-socket "$work/fixed.sock" --pid "$fpid" || echo "side-by-side: limit run failed" >&2
+		fresh_witnessd
 		lg --label witnessd-ntlm --run "$r" --port 5006 --clients "$n" --auth integrity \
 			--user bench --domain BENCH --admin-socket "$work/witnessd.sock" --pid "$wpid" ||
 			echo "side-by-side: witnessd NTLMSSP run failed" >&2
 	done
+	fresh_witnessd
 	lg --label witnessd-epm --run "$r" --port 135 --handshakes "$handshakes" --epm \
 		--concurrency "$concurrency" --auth integrity --user bench --domain BENCH ||
 		echo "side-by-side: witnessd handshakes failed" >&2
