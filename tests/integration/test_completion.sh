@@ -27,7 +27,7 @@ complete_words() {
 }
 
 got=$(complete_words witnessctl "" | tr '\n' ' ')
-for c in status ip list client-move share-move force-unregister force-response drain peers user; do
+for c in status metrics doctor ip list client-move share-move force-unregister force-response drain peers user; do
 	case " $got " in *" $c "*) ;; *) fail "commands: no $c in: $got" ;; esac
 done
 [ "$(complete_words witnessctl ip "" | tr "\n" " ")" = "list reset set " ] || fail "ip subcommands"
@@ -37,4 +37,5 @@ done
 case " $(complete_words witnessctl list --n | tr '\n' ' ') " in *" --net-name "*) ;; *) fail "list selectors" ;; esac
 [ -z "$(complete_words witnessctl list --new | tr -d '\n')" ] || fail "list offers move options"
 case " $(complete_words witnessctl --j | tr '\n' ' ') " in *" --json "*) ;; *) fail "global --json" ;; esac
+[ "$(complete_words witnessctl doctor --sh | tr '\n' ' ')" = "--share " ] || fail "doctor --share"
 echo "completion: ok"
