@@ -14,10 +14,12 @@
  *    share name -> IP) and codes; handle_type 1; the store row is written
  *    before the registration exists in memory (failure: NO_SYSTEM_RESOURCES,
  *    also for the max_registrations limits).
- *  - UnRegister: unknown -> NOT_FOUND; pending AsyncNotify calls -> NOT_FOUND.
- *    UnRegisterEx (opnum 5, [MS-SWN] 3.1.4.6): unknown -> INVALID_PARAMETER.
+ *  - UnRegister / UnRegisterEx (opnum 5): a context not (or no longer)
+ *    registered -> INVALID_PARAMETER ([MS-SWN] 3.1.4.3, 3.1.4.6; Windows
+ *    Server 2012 R2 and later); pending AsyncNotify calls -> NOT_FOUND.
  *  - AsyncNotify: FIFO of pending calls per registration; KeepAliveTimeout
- *    -> WERR_TIMEOUT with a NULL response; RESOURCE_CHANGE named with the
+ *    (RegisterEx only; 0 = at once, 3.1.5.2) -> WERR_TIMEOUT with a NULL
+ *    response; RESOURCE_CHANGE named with the
  *    registered IP, UNAVAILABLE sticky until delivered, a move = UNAVAILABLE
  *    then AVAILABLE; changes while no call is pending are queued.
  *  - Timers: unused registrations expire after unused_timeout_ms without a

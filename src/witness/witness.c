@@ -58,7 +58,7 @@ struct wit_reg {
 	dcerpc_handle_t *handle;
 	struct dcerpc_wire_handle wire;
 	char uuid[WD_GUID_STRLEN];
-	uint32_t version, flags, timeout; /* timeout: KeepAliveTimeout seconds, 0 = none */
+	uint32_t version, flags, timeout; /* timeout: KeepAliveTimeout seconds (RegisterEx) */
 	uint32_t metrics_node;            /* node of the IP at registration (metrics) */
 	int family;
 	uint8_t ip_bytes[16];
@@ -992,7 +992,7 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 	r->refs = 1;
 	r->version = in.version;
 	r->flags = in.flags;     /* not validated, like Samba; IP_NOTIFICATION stored, unused */
-	r->timeout = in.timeout; /* KeepAliveTimeout, seconds ([MS-SWN] 3.1.4.5); 0 = none */
+	r->timeout = in.timeout; /* KeepAliveTimeout, seconds ([MS-SWN] 3.1.4.5); 0 = at once */
 	r->family = ip->family;
 	memcpy(r->ip_bytes, ip->bytes, 16);
 	r->registration_time_us = now_us();
@@ -1101,12 +1101,14 @@ static void op_unregister(wit_service_t *ws, dcerpc_call_t *call, const uint8_t 
 		return;
 	}
 	/*
-	 * Unknown handle: NOT_FOUND like Samba and Windows Server 2012 ([MS-SWN]
-	 * <5>); the spec's SHOULD is INVALID_PARAMETER, and Samba's tests expect
-	 * NOT_FOUND after a forced unregistration.
+	 * [MS-SWN] 3.1.4.3: a context that is not (or no longer) registered ->
+	 * ERROR_INVALID_PARAMETER, as Windows Server 2012 R2 and later answer
+	 * (<5>: only Windows Server 2012 returned ERROR_NOT_FOUND, which is also
+	 * Samba's answer in srv_witness_nt.c). The same after an expiry or a
+	 * forced unregistration.
 	 */
 	if (r == NULL) {
-		reply_result(ws, call, WERR_NOT_FOUND);
+		reply_result(ws, call, WERR_INVALID_PARAMETER);
 		return;
 	}
 	reg_close(r, "unregister"); /* pending AsyncNotify calls get NOT_FOUND first */
@@ -1175,7 +1177,15 @@ static void op_async_notify(wit_service_t *ws, dcerpc_call_t *call, const uint8_
 	ws->rpc->set_cancel(call, on_notify_cancel, n);
 	/* v2: LastUseTime = now, IsAsyncNotifyRegistered = TRUE (3.1.4.4). */
 	reg_touch_unused(r);
-	if (r->timeout > 0 &&
+	/*
+	 * [MS-SWN] 3.1.5.2: a RegisterEx registration fails its pending call with
+	 * ERROR_TIMEOUT once LastUseTime + KeepAliveTime has passed, so a
+	 * KeepAliveTimeout of 0 is due at once (Samba's srv_witness_nt.c treats 0
+	 * as "no timeout"). A 0 delay fires on the next loop turn, so a message
+	 * already queued is still delivered first (reg_deliver below). A Register (v1) registration
+	 * has no KeepAliveTime (3.1.4.2) and waits.
+	 */
+	if (r->version == WITNESS_V2 &&
 	    wit_timer_arm(&ws->heap, &n->keepalive, (uint64_t)r->timeout * 1000) != 0) {
 		/* Cannot time it out: answer now rather than hold it forever. */
 		call = notify_take(r, n);

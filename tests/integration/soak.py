@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
 from harness import SanitizedWitnessd, Witnessd, wait_for  # noqa: E402
-from test_faults import RawClient, recv_pdu, WERR_NOT_FOUND  # noqa: E402
+from test_faults import RawClient, recv_pdu, WERR_INVALID_PARAMETER  # noqa: E402
 
 from samba.dcerpc import witness  # noqa: E402
 from samba.ndr import ndr_pack_in, ndr_unpack_out  # noqa: E402
@@ -119,7 +119,7 @@ class Churner(threading.Thread):
         st.add("connections")
         try:
             ip = rnd.choice(IPS)[0]
-            rc = c.register(ip, "soak-%d.example.com" % self.i, rnd.choice([0, 0, 0, 3, 7]))
+            rc = c.register(ip, "soak-%d.example.com" % self.i, rnd.choice([60, 60, 60, 3, 7]))
             if rc != 0:
                 st.add("refused")
                 return
@@ -155,7 +155,8 @@ class Churner(threading.Thread):
                     raise RuntimeError("UnRegister: fault 0x%x" % struct.unpack_from("<I", p, 24)[0])
                 ndr_unpack_out(u, p[24:])
                 werr = u.result[0] & 0xffffffff
-                if werr not in (0, WERR_NOT_FOUND):
+                # [MS-SWN] 3.1.4.3: a context no longer registered -> INVALID_PARAMETER
+                if werr not in (0, WERR_INVALID_PARAMETER):
                     raise RuntimeError("UnRegister 0x%x" % werr)
                 st.add("unregistered" if werr == 0 else "unregister_not_found")
             elif plan == "reset":

@@ -9,7 +9,7 @@ and that the log holds no sanitizer report):
   a. SIGKILL with 100 registered clients, restart: every client sees its
      connection end; the store's rows of the killed run are cleared at start
      (witnessd(8): "rows left by an earlier run are cleared at start"), old
-     handles are unknown (WERR_NOT_FOUND), 100 new clients are served.
+     handles are unknown (WERR_INVALID_PARAMETER, [MS-SWN] 3.1.4.3), 100 new clients are served.
   b. Vanished clients (their veth and network namespace deleted without a FIN)
      with a pending AsyncNotify: idle ones are found by TCP keepalive (60 s idle
      + 6 x 10 s probes) and their registration and descriptor go; ones whose
@@ -54,6 +54,7 @@ NDR32_UUID = "8a885d04-1ceb-11c9-9fe8-08002b104860"
 NETNAME = "WITSRV"
 LOCAL_IP, IP1, IP2 = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 WERR_NOT_FOUND = 0x490
+WERR_INVALID_PARAMETER = 0x57
 WERR_NO_SYSTEM_RESOURCES = 0x5AA
 
 # the daemon's constants (src/dcerpc/server_int.h) the timings below rest on
@@ -99,7 +100,7 @@ def recv_pdu(s):
     return hdr + recv_exact(s, struct.unpack_from("<H", hdr, 8)[0] - 16)
 
 
-def register_stub(ip, client, timeout=0):
+def register_stub(ip, client, timeout=120):
     r = witness.RegisterEx()
     r.in_version, r.in_net_name, r.in_share_name = witness.WITNESS_V2, NETNAME, None
     r.in_ip_address, r.in_client_computer_name = ip, client
@@ -136,7 +137,7 @@ class RawClient:
             raise RuntimeError("ptype %d status 0x%x" % (p[2], struct.unpack_from("<I", p, 24)[0]))
         return p[24:]
 
-    def register(self, ip, client, timeout=0):
+    def register(self, ip, client, timeout=120):
         r = witness.RegisterEx()
         ndr_unpack_out(r, self.call(4, register_stub(ip, client, timeout)))
         if r.result[0] == 0:
@@ -262,7 +263,7 @@ class Faults(unittest.TestCase):
         procs = {}
         for kind, (here, there) in VANISH.items():
             ns = "%s%s" % (cls.tag, kind)
-            timeout = KA_TIMEOUT if kind == "unacked" else 0
+            timeout = KA_TIMEOUT if kind == "unacked" else 3600  # idle: no answer during the test
             procs[kind] = subprocess.Popen(
                 ["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.abspath(__file__),
                  "--vanish-client", here, str(cls.port), IP1, str(N_VANISH), str(timeout)],
@@ -400,7 +401,7 @@ class Faults(unittest.TestCase):
         self.assertEqual(d.ctl_json("status")["registrations"], 0)
         probe = RawClient("127.0.0.1", port)
         for c in old[:5]:
-            self.assertEqual(probe.unregister(c.handle), WERR_NOT_FOUND)
+            self.assertEqual(probe.unregister(c.handle), WERR_INVALID_PARAMETER)
         probe.close()
         new = hundred()
         self.agree(d, [c.uuid for c in new])

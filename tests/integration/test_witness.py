@@ -194,7 +194,7 @@ class WitnessTest(unittest.TestCase):
         self.assertIsNone(reg["share_name"])
         self.assertEqual(reg["timeout"], 0)
         c.UnRegister(h)
-        self.assertWerr(WERR_NOT_FOUND, c.UnRegister, h)  # Samba / WS2012 ([MS-SWN] <5>)
+        self.assertWerr(WERR_INVALID_PARAMETER, c.UnRegister, h)  # [MS-SWN] 3.1.4.3
         self.assertEqual(self.list_json(), {})
 
     def test_register_ex_with_and_without_share(self):
@@ -248,7 +248,7 @@ class WitnessTest(unittest.TestCase):
             out, err = child.communicate(timeout=20)
         self.assertGreaterEqual(time.monotonic() - t0, 0.5)  # it really was pending
         self.assertEqual((child.returncode, out.strip()), (0, "UnRegister OK"), err)
-        self.assertWerr(WERR_NOT_FOUND, c.UnRegister, h)
+        self.assertWerr(WERR_INVALID_PARAMETER, c.UnRegister, h)  # [MS-SWN] 3.1.4.3
         sock.close()
 
     def test_bad_version(self):
@@ -307,7 +307,7 @@ class WitnessTest(unittest.TestCase):
         waited = time.monotonic() - t_delivered
         self.assertGreaterEqual(waited, REREGISTER_DELAY - 0.3)
         self.assertLess(waited, REREGISTER_DELAY + 2)
-        self.assertWerr(WERR_NOT_FOUND, c.UnRegister, h)
+        self.assertWerr(WERR_INVALID_PARAMETER, c.UnRegister, h)  # [MS-SWN] 3.1.4.3
         self.assertEqual(self.list_json(), {})
 
     def test_move_unavailable_then_available(self):
@@ -353,7 +353,7 @@ class WitnessTest(unittest.TestCase):
         while time.monotonic() < t_end:
             self.assertWerr(WERR_TIMEOUT, c.AsyncNotify, h2)
         self.assertEqual(set(self.list_json()), {str(h2.uuid)})
-        self.assertWerr(WERR_NOT_FOUND, c.UnRegister, h1)
+        self.assertWerr(WERR_INVALID_PARAMETER, c.UnRegister, h1)  # [MS-SWN] 3.1.4.3
         c.UnRegister(h2)
 
     def test_list_json_and_store(self):
@@ -472,7 +472,7 @@ class WitnessTest(unittest.TestCase):
         ctl = self.delayed_ctl(0.5, "force-unregister", "--witness-registration", str(h2.uuid))
         self.assertWerr(WERR_NOT_FOUND, c.AsyncNotify, h2)
         self.finish(ctl)
-        self.assertWerr(WERR_NOT_FOUND, c.UnRegister, h2)
+        self.assertWerr(WERR_INVALID_PARAMETER, c.UnRegister, h2)  # [MS-SWN] 3.1.4.3
 
     def test_admin_share_move_and_force_response(self):
         c = self.conn()
@@ -504,7 +504,7 @@ class WitnessTest(unittest.TestCase):
         self.assertIn(str(h_plain.uuid), self.list_json())
         # the share move to another IP dropped h_share after the reregister delay
         wait_for(lambda: str(h_share.uuid) not in self.list_json(), timeout=REREGISTER_DELAY + 2)
-        self.assertWerr(WERR_NOT_FOUND, c.UnRegister, h_share)
+        self.assertWerr(WERR_INVALID_PARAMETER, c.UnRegister, h_share)  # [MS-SWN] 3.1.4.3
         c.UnRegister(h_plain)
 
     def test_samba_disabled_before_enabled_after(self):

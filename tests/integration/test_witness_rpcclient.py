@@ -104,7 +104,7 @@ class RpcclientWitnessTest(unittest.TestCase):
         for cmd, werr in (("Register --net=NOSUCH --ip=127.0.0.3", "WERR_INVALID_PARAMETER"),
                           ("Register --V2 --net=WITSRV --ip=127.0.0.3", "WERR_REVISION_MISMATCH"),
                           ("RegisterEx --net=WITSRV --ip=10.1.1.1", "WERR_INVALID_STATE"),
-                          ("UnRegister 1:0579a47e-a8ec-4cf4-961d-10a5ee583692", "WERR_NOT_FOUND"),
+                          ("UnRegister 1:0579a47e-a8ec-4cf4-961d-10a5ee583692", "WERR_INVALID_PARAMETER"),
                           ("AsyncNotify 1:0579a47e-a8ec-4cf4-961d-10a5ee583692", "WERR_NOT_FOUND")):
             r = rpcclient(cmd)
             self.assertNotEqual(r.returncode, 0)
@@ -140,11 +140,11 @@ class RpcclientWitnessTest(unittest.TestCase):
             if ln == "127.0.0.3 -> Unavailable":
                 # rpcclient 4.17 prints each RESOURCE_CHANGE (later versions #if 0 it)
                 ln = s.line()
-            self.assertEqual(ln, "result was WERR_NOT_FOUND")
+            self.assertEqual(ln, "result was WERR_INVALID_PARAMETER")  # [MS-SWN] 3.1.4.3
             # h1 is force-unregistered after the reregister delay (2 s)
             time.sleep(2.5)
             s.send("UnRegister " + h1)
-            self.assertEqual(s.line(), "result was WERR_NOT_FOUND")
+            self.assertEqual(s.line(), "result was WERR_INVALID_PARAMETER")
             self.assertEqual(self.d.ctl_json("list")["registrations"], {})
         finally:
             s.close()

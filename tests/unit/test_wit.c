@@ -500,6 +500,40 @@ START_TEST(test_keepalive_timeout)
 }
 END_TEST
 
+START_TEST(test_keepalive_zero)
+{
+	struct dcerpc_wire_handle h, h1;
+	struct witness_notify_response resp;
+	bool present = true;
+	dcerpc_call_t *c, *c1;
+
+	/* [MS-SWN] 3.1.5.2: LastUseTime + a KeepAliveTime of 0 is due at once. */
+	ck_assert_uint_eq(
+	    do_register(1, true, WITNESS_V2, "witsrv", NULL, "127.0.100.1", "C", 0, &h), WERR_OK);
+	/* Register (v1) has no KeepAliveTime (3.1.4.2): its call waits. */
+	ck_assert_uint_eq(
+	    do_register(1, false, WITNESS_V1, "witsrv", NULL, "127.0.100.1", "C", 0, &h1), WERR_OK);
+	c = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h);
+	c1 = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h1);
+	/* UV_RUN_NOWAIT: the unused timers are 30 s away and UV_RUN_ONCE would wait for them. */
+	for (int i = 0; i < 1000 && !c->done; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (!c->done)
+			usleep(1000);
+	}
+	ck_assert(c->done);
+	ck_assert_uint_eq(notify_result(c, &resp, &present), WERR_TIMEOUT);
+	ck_assert(!present);
+	ck_assert(!c1->done);
+	ck_assert_uint_eq(stats_regs(), 2);
+	ck_assert_uint_eq(unregister(1, &h), WERR_OK);
+	ck_assert_uint_eq(unregister(1, &h1), WERR_OK);
+	ck_assert_uint_eq(notify_result(c1, &resp, &present), WERR_NOT_FOUND);
+	call_free(c);
+	call_free(c1);
+}
+END_TEST
+
 START_TEST(test_unregister_pending)
 {
 	struct dcerpc_wire_handle h;
@@ -515,12 +549,12 @@ START_TEST(test_unregister_pending)
 	ck_assert(!c1->done && !c2->done);
 	ck_assert_uint_eq(stats_pending(), 2);
 	/* Another association group does not see the handle. */
-	ck_assert_uint_eq(unregister(2, &h), WERR_NOT_FOUND);
+	ck_assert_uint_eq(unregister(2, &h), WERR_INVALID_PARAMETER);
 	ck_assert_uint_eq(unregister(1, &h), WERR_OK);
 	ck_assert_uint_eq(notify_result(c1, &resp, &present), WERR_NOT_FOUND);
 	ck_assert(!present);
 	ck_assert_uint_eq(notify_result(c2, &resp, &present), WERR_NOT_FOUND);
-	ck_assert_uint_eq(unregister(1, &h), WERR_NOT_FOUND);
+	ck_assert_uint_eq(unregister(1, &h), WERR_INVALID_PARAMETER);
 	ck_assert_uint_eq(stats_regs(), 0);
 	ck_assert_uint_eq(store_rows(), 0);
 	/* AsyncNotify on an unknown handle */
@@ -629,7 +663,7 @@ START_TEST(test_unavailable_then_reregister)
 	ck_assert_uint_eq(notify_result(c, &resp, &present), WERR_NOT_FOUND);
 	ck_assert_uint_ge(ms, 250);
 	ck_assert_uint_lt(ms, 2000);
-	ck_assert_uint_eq(unregister(1, &h), WERR_NOT_FOUND);
+	ck_assert_uint_eq(unregister(1, &h), WERR_INVALID_PARAMETER);
 	ck_assert_uint_eq(store_rows(), 0);
 	call_free(c);
 }
@@ -952,7 +986,7 @@ START_TEST(test_unused_expiry)
 	run_until(NULL, 700);
 	ck_assert_uint_eq(stats_regs(), 1);
 	ck_assert(!c->done);
-	ck_assert_uint_eq(unregister(1, &h), WERR_NOT_FOUND);
+	ck_assert_uint_eq(unregister(1, &h), WERR_INVALID_PARAMETER);
 	ck_assert_uint_eq(store_rows(), 1);
 	ck_assert_uint_eq(unregister(1, &h2), WERR_OK);
 	call_free(c);
@@ -1388,7 +1422,7 @@ START_TEST(test_admin)
 	ck_assert_str_eq(out.regs[0].client_computer_name, "OTHERBOX");
 	wit_admin_result_free(&out);
 	ck_assert_uint_eq(notify_result(c1, &resp, &present), WERR_NOT_FOUND);
-	ck_assert_uint_eq(unregister(1, &h2), WERR_NOT_FOUND);
+	ck_assert_uint_eq(unregister(1, &h2), WERR_INVALID_PARAMETER);
 	call_free(c1);
 	ck_assert_uint_eq(stats_regs(), 2);
 }
@@ -1464,6 +1498,7 @@ static Suite *wit_suite(void)
 	tcase_add_test(tc, test_interface_list);
 	tcase_add_test(tc, test_register_validation);
 	tcase_add_test(tc, test_keepalive_timeout);
+	tcase_add_test(tc, test_keepalive_zero);
 	tcase_add_test(tc, test_unregister_pending);
 	tcase_add_test(tc, test_unregister_ex);
 	tcase_add_test(tc, test_unavailable_then_reregister);
