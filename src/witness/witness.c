@@ -839,7 +839,38 @@ static void op_get_interface_list(wit_service_t *ws, dcerpc_call_t *call)
 	reply_stub(ws, call, &p);
 }
 
-/* Validation in Samba's order (notes swn.md 3.4); 0 or a WERROR. */
+/*
+ * Register / RegisterEx in four steps with one cleanup path in op_register:
+ * parse the stub, validate (the [MS-SWN] rules, then our limits), create the
+ * registration and its context handle, commit (store row, then the lists).
+ * A step that fails returns a WERROR and leaves nothing behind but the
+ * client's count bucket, which op_register drops.
+ */
+
+/* Parse: 0, or a DCERPC fault status. in is filled and must be freed either way. */
+static uint32_t register_parse(const wit_service_t *ws, const dcerpc_call_t *call,
+                               const uint8_t *stub, size_t len, bool ex,
+                               struct witness_register_in *in)
+{
+	struct ndr_pull pl;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	ndr_pull_init_flags(&pl, stub, len, call_ndr_flags(ws, call));
+	rc = ex ? ndr_witness_register_ex_in_pull(&pl, in) : ndr_witness_register_in_pull(&pl, in);
+	if (rc != 0)
+		return DCERPC_FAULT_BAD_STUB_DATA;
+	if (!ex) {
+		/* Register(v1) = RegisterEx without share, flags 0, timeout 0 (Samba). */
+		free(in->share_name);
+		in->share_name = NULL;
+		in->flags = 0;
+		in->timeout = 0;
+	}
+	return 0;
+}
+
+/* Validation in Samba's order (Samba's srv_witness_nt.c); 0 or a WERROR. */
 static uint32_t validate_register(wit_service_t *ws, const struct witness_register_in *in, bool ex,
                                   const struct cluster_ip **ip_out)
 {
@@ -869,6 +900,33 @@ static uint32_t validate_register(wit_service_t *ws, const struct witness_regist
 	return 0;
 }
 
+/*
+ * Limits ([MS-SWN] leaves them to the implementation): NO_SYSTEM_RESOURCES
+ * like Samba's store failure. *cc is the client's count bucket (maybe just
+ * created, even on failure); op_register drops it if the registration fails.
+ */
+static uint32_t register_limits(wit_service_t *ws, const char *remote_ip, struct client_count **cc)
+{
+	if (ws->cfg.max_registrations > 0 && ws->stats.registrations >= ws->cfg.max_registrations) {
+		wd_log(WD_LOG_WARNING, "witness.limit", "what=registrations max=%u",
+		       ws->cfg.max_registrations);
+		metrics_refused(METRICS_REFUSED_LIMITS);
+		return WERR_NO_SYSTEM_RESOURCES;
+	}
+	*cc = client_get(ws, remote_ip, true);
+	if (*cc == NULL)
+		return WERR_NOT_ENOUGH_MEMORY;
+	if (ws->cfg.max_registrations_per_client > 0 &&
+	    (*cc)->n >= ws->cfg.max_registrations_per_client) {
+		wd_log(WD_LOG_WARNING, "witness.limit",
+		       "what=registrations_per_client client=%s max=%u", remote_ip,
+		       ws->cfg.max_registrations_per_client);
+		metrics_refused(METRICS_REFUSED_LIMITS);
+		return WERR_NO_SYSTEM_RESOURCES;
+	}
+	return 0;
+}
+
 static char *put_str(char **cursor, const char *s)
 {
 	char *d = *cursor;
@@ -887,127 +945,81 @@ static int64_t now_us(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub, size_t len,
-                        bool ex)
+/*
+ * Create: the registration with its strings in one allocation and its
+ * context handle. Ownership: on success *out is owned by the handle (its
+ * destroy callback drops the last reference); on failure nothing is left.
+ */
+static uint32_t reg_create(wit_service_t *ws, dcerpc_call_t *call,
+                           const struct witness_register_in *in, const struct cluster_ip *ip,
+                           struct wit_reg **out)
 {
-	struct witness_register_in in;
-	struct ndr_pull pl;
-	const struct cluster_ip *ip = NULL;
 	const struct dcerpc_peer *peer = ws->rpc->peer(call);
 	const struct auth_session *as = peer != NULL ? peer->auth : NULL;
-	char esc[256];
-	uint32_t werr;
-	struct wit_reg *r = NULL;
-	struct client_count *cc = NULL;
-	const char *remote_ip = peer != NULL && peer->remote_ip != NULL ? peer->remote_ip : "";
+	const char *acct = as != NULL ? as->account : "";
+	const char *dom = as != NULL ? as->domain : "";
+	const char *sid = as != NULL ? as->sid : "";
+	const char *la = peer != NULL && peer->local_addr ? peer->local_addr : "";
+	const char *ra = peer != NULL && peer->remote_addr ? peer->remote_addr : "";
+	char ccn[1024];
+	struct wit_reg *r;
+	size_t need;
 	int rc;
+	char *cur;
 
-	memset(&in, 0, sizeof(in));
-	ndr_pull_init_flags(&pl, stub, len, call_ndr_flags(ws, call));
-	rc =
-	    ex ? ndr_witness_register_ex_in_pull(&pl, &in) : ndr_witness_register_in_pull(&pl, &in);
-	if (rc != 0) {
-		ws->rpc->fault(call, DCERPC_FAULT_BAD_STUB_DATA);
-		return;
+	/* An unauthenticated bind is Samba's anonymous session (min auth level = none). */
+	if (as == NULL || (as->auth_type == AUTH_TYPE_NONE && as->account[0] == '\0')) {
+		acct = "ANONYMOUS LOGON";
+		dom = "NT AUTHORITY";
+		sid = "S-1-5-7";
 	}
-	if (!ex) {
-		/* Register(v1) = RegisterEx without share, flags 0, timeout 0 (Samba). */
-		free(in.share_name);
-		in.share_name = NULL;
-		in.flags = 0;
-		in.timeout = 0;
-	}
-	werr = validate_register(ws, &in, ex, &ip);
-	if (werr != 0) {
-		wd_log(
-		    WD_LOG_INFO, "witness.register_refused", "werr=0x%x net_name=%s ip=%s", werr,
-		    wd_log_escape(in.net_name != NULL ? in.net_name : "(null)", esc, sizeof(esc)),
-		    in.ip_address != NULL ? "given" : "(null)");
-		goto refuse;
-	}
-	/* Limits ([MS-SWN] leaves them to the implementation): NO_SYSTEM_RESOURCES like Samba's
-	 * store failure. */
-	if (ws->cfg.max_registrations > 0 && ws->stats.registrations >= ws->cfg.max_registrations) {
-		werr = WERR_NO_SYSTEM_RESOURCES;
-		metrics_refused(METRICS_REFUSED_LIMITS);
-		wd_log(WD_LOG_WARNING, "witness.limit", "what=registrations max=%u",
-		       ws->cfg.max_registrations);
-		goto refuse;
-	}
-	cc = client_get(ws, remote_ip, true);
-	if (cc == NULL) {
-		werr = WERR_NOT_ENOUGH_MEMORY;
-		goto refuse;
-	}
-	if (ws->cfg.max_registrations_per_client > 0 &&
-	    cc->n >= ws->cfg.max_registrations_per_client) {
-		werr = WERR_NO_SYSTEM_RESOURCES;
-		metrics_refused(METRICS_REFUSED_LIMITS);
-		wd_log(WD_LOG_WARNING, "witness.limit",
-		       "what=registrations_per_client client=%s max=%u", remote_ip,
-		       ws->cfg.max_registrations_per_client);
-		client_drop_unused(ws, cc);
-		goto refuse;
-	}
-	{
-		/* Samba stores the client computer name log-escaped (notes swn.md 3.4 step 7). */
-		char ccn[1024];
-		const char *acct = as != NULL ? as->account : "";
-		const char *dom = as != NULL ? as->domain : "";
-		const char *sid = as != NULL ? as->sid : "";
-		/* An unauthenticated bind is Samba's anonymous session (min auth level = none). */
-		if (as == NULL || (as->auth_type == AUTH_TYPE_NONE && as->account[0] == '\0')) {
-			acct = "ANONYMOUS LOGON";
-			dom = "NT AUTHORITY";
-			sid = "S-1-5-7";
-		}
-		const char *la = peer != NULL && peer->local_addr ? peer->local_addr : "";
-		const char *ra = peer != NULL && peer->remote_addr ? peer->remote_addr : "";
-		size_t need;
-		char *cur;
-
-		wit_name_escape(in.client_computer_name, ccn, sizeof(ccn));
-		need = strlen(in.net_name) + 1 + (in.share_name ? strlen(in.share_name) + 1 : 0) +
-		       strlen(ip->addr) + 1 + strlen(ccn) + 1 + strlen(acct) + 1 + strlen(dom) + 1 +
-		       strlen(sid) + 1 + strlen(la) + 1 + strlen(ra) + 1;
-		r = calloc(1, sizeof(*r) + need);
-		if (r == NULL) {
-			werr = WERR_NOT_ENOUGH_MEMORY;
-			client_drop_unused(ws, cc);
-			goto refuse;
-		}
-		cur = r->strs;
-		r->net_name = put_str(&cur, in.net_name);
-		r->share_name = in.share_name ? put_str(&cur, in.share_name) : NULL;
-		/* The interface's canonical address ("ip = the interface's address", Samba). */
-		r->ip_address = put_str(&cur, ip->addr);
-		r->client_computer_name = put_str(&cur, ccn);
-		r->account_name = put_str(&cur, acct);
-		r->domain_name = put_str(&cur, dom);
-		r->account_sid = put_str(&cur, sid);
-		r->local_address = put_str(&cur, la);
-		r->remote_address = put_str(&cur, ra);
-	}
+	/* Samba stores the client computer name log-escaped (srv_witness_nt.c). */
+	wit_name_escape(in->client_computer_name, ccn, sizeof(ccn));
+	need = strlen(in->net_name) + 1 + (in->share_name ? strlen(in->share_name) + 1 : 0) +
+	       strlen(ip->addr) + 1 + strlen(ccn) + 1 + strlen(acct) + 1 + strlen(dom) + 1 +
+	       strlen(sid) + 1 + strlen(la) + 1 + strlen(ra) + 1;
+	r = calloc(1, sizeof(*r) + need);
+	if (r == NULL)
+		return WERR_NOT_ENOUGH_MEMORY;
+	cur = r->strs;
+	r->net_name = put_str(&cur, in->net_name);
+	r->share_name = in->share_name ? put_str(&cur, in->share_name) : NULL;
+	/* The interface's canonical address ("ip = the interface's address", Samba). */
+	r->ip_address = put_str(&cur, ip->addr);
+	r->client_computer_name = put_str(&cur, ccn);
+	r->account_name = put_str(&cur, acct);
+	r->domain_name = put_str(&cur, dom);
+	r->account_sid = put_str(&cur, sid);
+	r->local_address = put_str(&cur, la);
+	r->remote_address = put_str(&cur, ra);
 	r->ws = ws;
 	r->refs = 1;
-	r->version = in.version;
-	r->flags = in.flags;     /* not validated, like Samba; IP_NOTIFICATION stored, unused */
-	r->timeout = in.timeout; /* KeepAliveTimeout, seconds ([MS-SWN] 3.1.4.5); 0 = at once */
+	r->version = in->version;
+	r->flags = in->flags;     /* not validated, like Samba */
+	r->timeout = in->timeout; /* KeepAliveTimeout, seconds ([MS-SWN] 3.1.4.5); 0 = at once */
 	r->family = ip->family;
 	memcpy(r->ip_bytes, ip->bytes, 16);
+	r->metrics_node = ip->node;
 	r->registration_time_us = now_us();
 	wit_timer_init(&r->unused_timer, on_unused_timer);
 	wit_timer_init(&r->reregister_timer, on_reregister_timer);
-
 	rc = ws->rpc->handle_create(call, WIT_HANDLE_TYPE, r, reg_destroy, &r->handle, &r->wire);
 	if (rc != 0) {
-		client_drop_unused(ws, cc);
 		free(r);
-		werr = wd_err_werror(rc);
-		goto refuse;
+		return wd_err_werror(rc);
 	}
 	wd_guid_format(&r->wire.uuid, r->uuid);
-	/* The store row first: a failed write must not leave a registration in memory. */
+	*out = r;
+	return 0;
+}
+
+/*
+ * Commit: the store row first, so that a failed write does not leave a
+ * registration in memory (the handle is closed and its destroy frees r,
+ * which is not linked yet); then the service list and the client's count.
+ */
+static uint32_t reg_commit(wit_service_t *ws, struct wit_reg *r, struct client_count *cc)
+{
 	if (ws->store != NULL) {
 		struct store_registration sr = {
 		    .version = r->version,
@@ -1027,16 +1039,16 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 		    .remote_address = r->remote_address,
 		    .registration_time_us = r->registration_time_us,
 		};
+		int rc;
+
 		memcpy(sr.uuid, r->uuid, sizeof(sr.uuid));
 		rc = store_insert(ws->store, &sr);
 		if (rc != 0) {
 			/* Samba: TDB store failure -> WERR_NO_SYSTEM_RESOURCES (WD_EIO). */
 			wd_log(WD_LOG_ERR, "witness.store_failed", "uuid=%s err=%s", r->uuid,
 			       wd_strerror(rc));
-			client_drop_unused(ws, cc);
 			ws->rpc->handle_close(r->handle); /* destroy frees r (not linked) */
-			werr = wd_err_werror(rc);
-			goto refuse;
+			return wd_err_werror(rc);
 		}
 		r->stored = true;
 	}
@@ -1051,25 +1063,64 @@ static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *s
 	ws->regs_tail = r;
 	ws->stats.registrations++;
 	ws->stats.registrations_total++;
-	metrics_registration(r->version, r->metrics_node = ip->node, +1);
+	metrics_registration(r->version, r->metrics_node, +1);
 	reg_touch_unused(r);
-	{
-		char esc_client[256];
+	return 0;
+}
 
-		wd_log(WD_LOG_INFO, "registration.add",
-		       "uuid=%s version=0x%08x net_name=%s share=%s ip=%s client=%s timeout=%u "
-		       "remote=%s",
-		       r->uuid, r->version, wd_log_escape(r->net_name, esc, sizeof(esc)),
-		       r->share_name ? "yes" : "no", r->ip_address,
-		       wd_log_escape(r->client_computer_name, esc_client, sizeof(esc_client)),
-		       r->timeout, r->remote_address);
+static void announce_registration(const struct wit_reg *r)
+{
+	char esc_net[256], esc_client[256];
+
+	wd_log(WD_LOG_INFO, "registration.add",
+	       "uuid=%s version=0x%08x net_name=%s share=%s ip=%s client=%s timeout=%u "
+	       "remote=%s",
+	       r->uuid, r->version, wd_log_escape(r->net_name, esc_net, sizeof(esc_net)),
+	       r->share_name ? "yes" : "no", r->ip_address,
+	       wd_log_escape(r->client_computer_name, esc_client, sizeof(esc_client)), r->timeout,
+	       r->remote_address);
+}
+
+static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub, size_t len,
+                        bool ex)
+{
+	const struct dcerpc_peer *peer = ws->rpc->peer(call);
+	const char *remote_ip = peer != NULL && peer->remote_ip != NULL ? peer->remote_ip : "";
+	struct witness_register_in in;
+	const struct cluster_ip *ip = NULL;
+	struct client_count *cc = NULL;
+	struct wit_reg *r = NULL;
+	uint32_t werr, fault;
+	char esc[256];
+
+	fault = register_parse(ws, call, stub, len, ex, &in);
+	if (fault != 0) {
+		witness_register_in_free(&in);
+		ws->rpc->fault(call, fault);
+		return;
 	}
+	werr = validate_register(ws, &in, ex, &ip);
+	if (werr != 0)
+		wd_log(
+		    WD_LOG_INFO, "witness.register_refused", "werr=0x%x net_name=%s ip=%s", werr,
+		    wd_log_escape(in.net_name != NULL ? in.net_name : "(null)", esc, sizeof(esc)),
+		    in.ip_address != NULL ? "given" : "(null)");
+	if (werr == 0)
+		werr = register_limits(ws, remote_ip, &cc);
+	if (werr == 0)
+		werr = reg_create(ws, call, &in, ip, &r);
+	if (werr == 0)
+		werr = reg_commit(ws, r, cc);
+	witness_register_in_free(&in);
+	if (werr != 0) {
+		/* The one cleanup path: a bucket created for a refused registration goes. */
+		if (cc != NULL)
+			client_drop_unused(ws, cc);
+		reply_handle(ws, call, NULL, werr);
+		return;
+	}
+	announce_registration(r);
 	reply_handle(ws, call, &r->wire, WERR_OK);
-	witness_register_in_free(&in);
-	return;
-refuse:
-	witness_register_in_free(&in);
-	reply_handle(ws, call, NULL, werr);
 }
 
 static struct wit_reg *lookup(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub,
