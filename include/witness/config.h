@@ -50,6 +50,12 @@ struct wd_config {
 	char *realm;              /* krb5 realm / DNS domain, optional */
 	char *workgroup;          /* NetBIOS domain for NTLM, default "WORKGROUP" */
 	unsigned auth_methods;    /* AUTH_METHOD_* bits, default all available */
+	/* [MS-SWN] choices: 3.1.4.1 wait, 3.1.4.5 shares, 3.1.1.2 group names */
+	uint32_t interface_list_wait; /* seconds, default 120; 0 = no wait */
+	char **shares;                /* scale-out shares; none: any ShareName */
+	size_t n_shares;
+	char **interface_group_names; /* "NAME@node" items */
+	size_t n_interface_group_names;
 	/* [static] */
 	uint32_t static_local_node;
 	struct wd_static_ip *static_interfaces;

@@ -7,11 +7,13 @@
  * Behaviour (the choices, with the client each is for, are commented in
  * src/witness/witness.c):
  *  - GetInterfaceList: every IP of the cluster view (no 127.0.0.1 filter:
- *    the static list is explicit), one group name (group_name or netname),
- *    version 0x00020000 like Samba, WITNESS_IF only on IPs not local to this
- *    node; an empty view -> ERROR_NO_MORE_ITEMS; never blocks.
+ *    the static list is explicit), the hosting node's group name, version
+ *    0x00020000 like Samba, WITNESS_IF only on IPs not local to this node; an
+ *    empty view -> ERROR_NO_MORE_ITEMS; while none is AVAILABLE the call
+ *    waits (at most interface_wait_ms, cancellable), [MS-SWN] 3.1.4.1.
  *  - Register/RegisterEx: Samba's order (version -> NULLs -> NetName ->
- *    share name -> IP) and codes; handle_type 1; the store row is written
+ *    share name -> IP) and codes, plus the scale-out share check of
+ *    [MS-SWN] 3.1.4.5 when shares are configured; handle_type 1; the store row is written
  *    before the registration exists in memory (failure: NO_SYSTEM_RESOURCES,
  *    also for the max_registrations limits).
  *  - UnRegister / UnRegisterEx (opnum 5): a context not (or no longer)
@@ -41,11 +43,26 @@
 
 typedef struct wit_service wit_service_t;
 
+/* InterfaceGroupName of one node ([MS-SWN] 3.1.1.2). */
+struct wit_group_name {
+	const char *name;
+	uint32_t node;
+};
+
 struct wit_config {
 	const char *netname;        /* ServerGlobalName ("witsrv" or "witsrv.example.com") */
 	const char *const *aliases; /* further NetBIOS names accepted before the first '.' */
 	size_t n_aliases;
-	const char *group_name;     /* InterfaceGroupName; NULL: netname */
+	const char *group_name; /* InterfaceGroupName of IPs no node hosts; NULL: netname */
+	const struct wit_group_name *group_names; /* per node; others: "<netname label>-<node>" */
+	size_t n_group_names;
+	/* Scale-out shares ([MS-SWN] 3.1.4.5): a RegisterEx ShareName must be one
+	 * of them (case-insensitive); none: any name. */
+	const char *const *shares;
+	size_t n_shares;
+	/* GetInterfaceList waits at most this long for an AVAILABLE interface
+	 * ([MS-SWN] 3.1.4.1); 0 = answer at once like Samba. */
+	uint32_t interface_wait_ms;
 	uint8_t min_auth_level;     /* AUTH_LEVEL_*; for the witness iface */
 	uint32_t unused_timeout_ms; /* [MS-SWN] <7>: 30000; 0 = never */
 	uint32_t
@@ -72,6 +89,11 @@ unsigned wit_service_stop(wit_service_t *ws);
  */
 void wit_service_set_limits(wit_service_t *ws, const struct wit_config *cfg);
 const struct dcerpc_iface *wit_service_iface(wit_service_t *ws);
+/*
+ * Answers every GetInterfaceList call that waits for an AVAILABLE interface
+ * with the list as it is now (graceful stop; wit_service_free does it too).
+ */
+void wit_service_answer_interface_waits(wit_service_t *ws);
 
 struct wit_stats {
 	uint32_t registrations;

@@ -49,6 +49,9 @@ enum key_id {
 	K_MIN_AUTH_LEVEL,
 	K_UNUSED_REGISTRATION_TIMEOUT,
 	K_REREGISTER_DELAY,
+	K_INTERFACE_LIST_WAIT,
+	K_SHARES,
+	K_INTERFACE_GROUP_NAMES,
 	K_MAX_CONNECTIONS,
 	K_MAX_CONNECTIONS_PER_CLIENT,
 	K_MAX_REGISTRATIONS_PER_CLIENT,
@@ -94,6 +97,9 @@ static const struct key_def keys[] = {
     {SEC_GLOBAL, "min auth level", K_MIN_AUTH_LEVEL},
     {SEC_GLOBAL, "unused registration timeout", K_UNUSED_REGISTRATION_TIMEOUT},
     {SEC_GLOBAL, "reregister delay", K_REREGISTER_DELAY},
+    {SEC_GLOBAL, "interface list wait", K_INTERFACE_LIST_WAIT},
+    {SEC_GLOBAL, "shares", K_SHARES},
+    {SEC_GLOBAL, "interface group names", K_INTERFACE_GROUP_NAMES},
     {SEC_GLOBAL, "max connections", K_MAX_CONNECTIONS},
     {SEC_GLOBAL, "max connections per client", K_MAX_CONNECTIONS_PER_CLIENT},
     {SEC_GLOBAL, "max registrations per client", K_MAX_REGISTRATIONS_PER_CLIENT},
@@ -292,6 +298,42 @@ static bool valid_name(const char *s)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * A share name for `shares`: 1-80 bytes (Windows' limit), no white space or
+ * comma (list separators), no control character and none of \ / : * ? " < > |
+ * which Windows forbids in share names.
+ */
+static bool valid_share(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 80)
+		return false;
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || strchr("\\/:*?\"<>|", *s) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* NAME@NODE for `interface group names`: NAME a valid name, NODE a number. */
+static bool valid_group_item(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	char name[CFG_MAX_NAME + 1];
+	char *end;
+	unsigned long node;
+
+	if (at == NULL || at == s || (size_t)(at - s) > CFG_MAX_NAME || at[1] == '\0')
+		return false;
+	memcpy(name, s, (size_t)(at - s));
+	name[at - s] = '\0';
+	errno = 0;
+	node = strtoul(at + 1, &end, 10);
+	return valid_name(name) && *end == '\0' && errno == 0 && isdigit((unsigned char)at[1]) &&
+	       node < 0xFFFFFFFFul;
 }
 
 static void free_list(char **l, size_t n)
@@ -594,6 +636,39 @@ static int set_value(struct parser *p, const struct key_def *k, const char *v)
 		if ((rc = parse_uint(p, key, v, 3600, &n)) == 0)
 			c->reregister_delay = (uint32_t)n;
 		return rc;
+	case K_INTERFACE_LIST_WAIT:
+		if ((rc = parse_uint(p, key, v, 86400, &n)) == 0)
+			c->interface_list_wait = (uint32_t)n;
+		return rc;
+	case K_SHARES:
+	case K_INTERFACE_GROUP_NAMES: {
+		bool shares = k->id == K_SHARES;
+		char **items;
+		size_t ni;
+
+		if ((rc = split_list(p, key, v, &items, &ni)) != 0)
+			return rc;
+		for (size_t i = 0; i < ni; i++) {
+			if (shares ? !valid_share(items[i]) : !valid_group_item(items[i])) {
+				rc = fail(p,
+				          shares ? "%s: \"%s\" is not a valid share name"
+				                 : "%s: \"%s\" is not NAME@node",
+				          key, items[i]);
+				free_list(items, ni);
+				return rc;
+			}
+		}
+		if (shares) {
+			free_list(c->shares, c->n_shares);
+			c->shares = items;
+			c->n_shares = ni;
+		} else {
+			free_list(c->interface_group_names, c->n_interface_group_names);
+			c->interface_group_names = items;
+			c->n_interface_group_names = ni;
+		}
+		return 0;
+	}
 	case K_MAX_CONNECTIONS:
 		if ((rc = parse_uint(p, key, v, 1000000, &n)) == 0) {
 			if (n == 0)
@@ -801,6 +876,7 @@ void wd_config_defaults(struct wd_config *c)
 	c->min_auth_level = AUTH_LEVEL_INTEGRITY;
 	c->unused_registration_timeout = 30; /* [MS-SWN] <7>, Samba unused_timeout_secs */
 	c->reregister_delay = 5;             /* Samba: forced unregistration after 5 s */
+	c->interface_list_wait = 120;        /* under Windows' 180 s RPC call timeout */
 	c->max_connections = 16384;
 	c->max_connections_per_client = 256;
 	c->max_registrations_per_client = 64;
@@ -999,6 +1075,8 @@ void wd_config_free(struct wd_config *c)
 	free(c->netname);
 	free_list(c->netname_aliases, c->n_netname_aliases);
 	free_list(c->listen_addresses, c->n_listen_addresses);
+	free_list(c->shares, c->n_shares);
+	free_list(c->interface_group_names, c->n_interface_group_names);
 	free(c->state_directory);
 	free(c->admin_socket);
 	free(c->metrics_listen);
@@ -1136,6 +1214,9 @@ int wd_config_format(const struct wd_config *c, char **out)
 	sb_printf(&b, "\tmin auth level = %s\n", wd_config_auth_level_name(c->min_auth_level));
 	sb_printf(&b, "\tunused registration timeout = %u\n", c->unused_registration_timeout);
 	sb_printf(&b, "\treregister delay = %u\n", c->reregister_delay);
+	sb_printf(&b, "\tinterface list wait = %u\n", c->interface_list_wait);
+	sb_list(&b, "shares", c->shares, c->n_shares);
+	sb_list(&b, "interface group names", c->interface_group_names, c->n_interface_group_names);
 	sb_printf(&b, "\tmax connections = %u\n", c->max_connections);
 	sb_printf(&b, "\tmax connections per client = %u\n", c->max_connections_per_client);
 	sb_printf(&b, "\tmax registrations per client = %u\n", c->max_registrations_per_client);

@@ -655,6 +655,9 @@ static void wit_config_from(const struct daemon *d, const struct wd_config *c,
 	    .aliases = (const char *const *)c->netname_aliases,
 	    .n_aliases = c->n_netname_aliases,
 	    .group_name = NULL,
+	    .shares = (const char *const *)c->shares,
+	    .n_shares = c->n_shares,
+	    .interface_wait_ms = c->interface_list_wait * 1000u,
 	    .min_auth_level = c->min_auth_level,
 	    .unused_timeout_ms = c->unused_registration_timeout * 1000u,
 	    .reregister_delay_ms = c->reregister_delay * 1000u,
@@ -668,10 +671,33 @@ static void wit_config_from(const struct daemon *d, const struct wd_config *c,
 
 static int make_wit(struct daemon *d)
 {
+	const struct wd_config *c = &d->cfg;
+	/* "NAME@node" items, checked by the config parser; wit_service_new copies them. */
+	struct wit_group_name *gn = calloc(c->n_interface_group_names + 1, sizeof(*gn));
 	struct wit_config wc;
+	int rc = 0;
 
-	wit_config_from(d, &d->cfg, &wc);
-	return wit_service_new(&d->loop, &wc, d->cluster, d->store, &d->wit);
+	if (gn == NULL)
+		return WD_ENOMEM;
+	for (size_t i = 0; i < c->n_interface_group_names && rc == 0; i++) {
+		const char *item = c->interface_group_names[i];
+		const char *at = strrchr(item, '@');
+
+		gn[i].name = strndup(item, (size_t)(at - item));
+		gn[i].node = (uint32_t)strtoul(at + 1, NULL, 10);
+		if (gn[i].name == NULL)
+			rc = WD_ENOMEM;
+	}
+	if (rc == 0) {
+		wit_config_from(d, c, &wc);
+		wc.group_names = gn;
+		wc.n_group_names = c->n_interface_group_names;
+		rc = wit_service_new(&d->loop, &wc, d->cluster, d->store, &d->wit);
+	}
+	for (size_t i = 0; i < c->n_interface_group_names; i++)
+		free((char *)gn[i].name);
+	free(gn);
+	return rc;
 }
 
 static int check_semantics(const struct wd_config *c, const char *path)

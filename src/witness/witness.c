@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -43,6 +44,14 @@ struct wit_forced {
 	bool has_resp;
 	uint32_t result;
 	struct witness_notify_response resp;
+};
+
+/* A GetInterfaceList call waiting for an AVAILABLE interface ([MS-SWN] 3.1.4.1). */
+struct wit_ifwait {
+	struct wit_ifwait *next, *prev;
+	wit_service_t *ws;
+	dcerpc_call_t *call;
+	struct wit_timer timer; /* interface_wait_ms */
 };
 
 struct client_count {
@@ -85,6 +94,8 @@ struct wit_service {
 	struct wit_config cfg;
 	char **aliases;
 	char *netname, *group_name;
+	char **shares;
+	struct wit_group_name *group_names;
 	cluster_t *cluster;
 	store_t *store;
 	struct dcerpc_iface iface;
@@ -92,6 +103,8 @@ struct wit_service {
 	struct wit_heap heap;
 	struct wit_timer store_retry_timer;
 	struct wit_reg *regs_head, *regs_tail;
+	struct wit_ifwait *ifwait_head;
+	unsigned n_ifwait;
 	struct client_count *clients[CLIENT_BUCKETS];
 	struct wit_stats stats;
 	uint64_t unique_id; /* server_id.unique_id in the JSON */
@@ -782,15 +795,64 @@ static void on_cluster_event(void *arg, const struct cluster_event *ev)
 	}
 	/* Replies may close connections and destroy registrations: deliver after the walk. */
 	fanout_run(ws);
+	/* [MS-SWN] 3.1.6.1: awaken the GetInterfaceList calls waiting for this. */
+	if (ev->type == CLUSTER_IP_AVAILABLE && ws->ifwait_head != NULL)
+		wit_service_answer_interface_waits(ws);
 }
 
 /* ---- opnums ---- */
 
-static void op_get_interface_list(wit_service_t *ws, dcerpc_call_t *call)
+/* ---- GetInterfaceList ---- */
+
+/*
+ * InterfaceGroupName ([MS-SWN] 3.1.1.2: the name of the interface group, a
+ * NetBIOS-style name) names the node that hosts the IP (or that it is
+ * pinned to), as Windows Server names each group after its cluster node.
+ * Configured per node (`interface group names`); the default is the
+ * netname's first label, '-' and the node number ("WITSRV-1"): every node of
+ * the cluster derives the same names without configuration (CTDB knows nodes
+ * by number only), they tell nodes apart, and they show which server they
+ * belong to. An IP that no node hosts gets group_name, else the netname.
+ */
+static void group_name_of(const wit_service_t *ws, const struct cluster_ip *ip, char *buf,
+                          size_t len)
+{
+	uint32_t node = ip->node != CLUSTER_NODE_NONE ? ip->node : ip->pinned_node;
+	size_t label = strcspn(ws->netname, ".");
+
+	if (node == CLUSTER_NODE_NONE) {
+		snprintf(buf, len, "%s", ws->group_name != NULL ? ws->group_name : ws->netname);
+		return;
+	}
+	for (size_t i = 0; i < ws->cfg.n_group_names; i++) {
+		if (ws->cfg.group_names[i].node == node) {
+			snprintf(buf, len, "%s", ws->cfg.group_names[i].name);
+			return;
+		}
+	}
+	/* 240 + '-' + 10 digits stays under WCHAR[260] (netname is ASCII). */
+	snprintf(buf, len, "%.*s-%u", (int)(label < 240 ? label : 240), ws->netname, node);
+}
+
+static bool ip_state_available(const struct cluster_ip *ip)
+{
+	return ip->available && ip->node != CLUSTER_NODE_NONE;
+}
+
+static bool view_any_available(const struct cluster_view *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		if (ip_state_available(&v->ips[i]))
+			return true;
+	}
+	return false;
+}
+
+/* The current list ([MS-SWN] 3.1.4.1); ERROR_NO_MORE_ITEMS when it is empty. */
+static void reply_interface_list(wit_service_t *ws, dcerpc_call_t *call)
 {
 	const struct cluster_view *v = cluster_view(ws->cluster);
 	struct witness_interface_list list;
-	const char *group = ws->group_name != NULL ? ws->group_name : ws->netname;
 	struct ndr_push p;
 
 	list.num = (uint32_t)v->n;
@@ -800,25 +862,20 @@ static void op_get_interface_list(wit_service_t *ws, dcerpc_call_t *call)
 		return;
 	}
 	/*
-	 * [MS-SWN] 3.1.4.1. Every configured IP is listed: the static backend's
-	 * list is explicit, so unlike Samba (which drops exactly 127.0.0.1 from
-	 * ctdb's node IPs, notes samba-observed.md) nothing is filtered, and the
-	 * loopback test setups may use any 127.x address. Samba never blocks and
-	 * never fails with an empty list; we return ERROR_NO_MORE_ITEMS for an
-	 * empty list as the spec says, and do not block when none is AVAILABLE
-	 * (Windows clients would time out the call after 180 s anyway, <9>).
+	 * Every configured IP is listed: the static backend's list is explicit,
+	 * so unlike Samba (srv_witness_nt.c drops exactly 127.0.0.1 from ctdb's
+	 * node IPs) nothing is filtered, and loopback test setups may use any
+	 * 127.x address.
 	 */
 	for (size_t i = 0; i < v->n; i++) {
 		const struct cluster_ip *ip = &v->ips[i];
 		struct witness_interface_info *ii = &list.interfaces[i];
 
-		/* One group name for all, like Samba ("does not make real use of it"). */
-		snprintf(ii->group_name, sizeof(ii->group_name), "%s", group);
-		/* Samba sends 0x00020000; Windows 0xFFFFFFFF (notes swn.md 1.3). */
+		group_name_of(ws, ip, ii->group_name, sizeof(ii->group_name));
+		/* Samba sends 0x00020000; Windows 0xFFFFFFFF (doc/swn-conformance.md). */
 		ii->version = WITNESS_V2;
-		ii->state = ip->available && ip->node != CLUSTER_NODE_NONE
-		                ? WITNESS_STATE_AVAILABLE
-		                : WITNESS_STATE_UNAVAILABLE;
+		ii->state =
+		    ip_state_available(ip) ? WITNESS_STATE_AVAILABLE : WITNESS_STATE_UNAVAILABLE;
 		if (ip->family == AF_INET) {
 			memcpy(ii->ipv4, ip->bytes, 4);
 			ii->flags = WITNESS_INFO_IPV4_VALID;
@@ -837,6 +894,103 @@ static void op_get_interface_list(wit_service_t *ws, dcerpc_call_t *call)
 		ndr_witness_get_interface_list_out_push(&p, &list, WERR_OK);
 	free(list.interfaces);
 	reply_stub(ws, call, &p);
+}
+
+static void ifwait_unlink(wit_service_t *ws, struct wit_ifwait *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		ws->ifwait_head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->next = w->prev = NULL;
+	ws->n_ifwait--;
+	wit_timer_disarm(&ws->heap, &w->timer);
+}
+
+/* Answers one waiting call with the list as it is now. */
+static void ifwait_answer(wit_service_t *ws, struct wit_ifwait *w)
+{
+	dcerpc_call_t *call = w->call;
+
+	ifwait_unlink(ws, w);
+	ws->rpc->set_cancel(call, NULL, NULL);
+	free(w);
+	reply_interface_list(ws, call);
+}
+
+/*
+ * The maximum wait passed and still no interface is AVAILABLE: the list as
+ * it is (every entry UNAVAILABLE) with ERROR_SUCCESS, the answer Samba gives
+ * at once. A client finds no interface to register on and retries later
+ * ([MS-SWN] 3.2.4.1; Windows every 60 s, <15>), instead of having its call
+ * cancelled by its own RPC call timeout (Windows: 180 s, <9>).
+ */
+static void on_ifwait_timer(struct wit_timer *t)
+{
+	struct wit_ifwait *w =
+	    (struct wit_ifwait *)((char *)t - offsetof(struct wit_ifwait, timer));
+
+	wd_log(WD_LOG_INFO, "witness.interface_list_wait", "result=max_wait");
+	ifwait_answer(w->ws, w);
+}
+
+/* CO_CANCEL, orphaned, or the connection closed: the core answers and frees the call. */
+static void on_ifwait_cancel(dcerpc_call_t *call, void *arg, enum dcerpc_cancel_reason reason)
+{
+	struct wit_ifwait *w = arg;
+
+	(void)call;
+	wd_log(WD_LOG_DEBUG, "witness.interface_list_cancel", "reason=%d", (int)reason);
+	ifwait_unlink(w->ws, w);
+	free(w);
+}
+
+void wit_service_answer_interface_waits(wit_service_t *ws)
+{
+	while (ws->ifwait_head != NULL)
+		ifwait_answer(ws, ws->ifwait_head);
+}
+
+static void op_get_interface_list(wit_service_t *ws, dcerpc_call_t *call)
+{
+	const struct cluster_view *v = cluster_view(ws->cluster);
+	struct wit_ifwait *w;
+
+	/*
+	 * [MS-SWN] 3.1.4.1: "If no entry in the InterfaceList has a State of
+	 * AVAILABLE, the server MUST wait until at least one entry enters that
+	 * State" (Samba answers at once). The call is parked like an
+	 * AsyncNotify (no thread), answered as soon as an interface becomes
+	 * available (3.1.6.1), when interface_wait_ms passes, or at stop; the
+	 * client may cancel it. An empty list is ERROR_NO_MORE_ITEMS at once.
+	 */
+	if (v->n == 0 || view_any_available(v) || ws->cfg.interface_wait_ms == 0) {
+		reply_interface_list(ws, call);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		reply_interface_list(ws, call);
+		return;
+	}
+	w->ws = ws;
+	w->call = call;
+	wit_timer_init(&w->timer, on_ifwait_timer);
+	if (wit_timer_arm(&ws->heap, &w->timer, ws->cfg.interface_wait_ms) != 0) {
+		free(w);
+		reply_interface_list(ws, call); /* cannot bound the wait: do not start it */
+		return;
+	}
+	w->next = ws->ifwait_head;
+	if (w->next != NULL)
+		w->next->prev = w;
+	ws->ifwait_head = w;
+	ws->n_ifwait++;
+	ws->rpc->set_cancel(call, on_ifwait_cancel, w);
+	wd_log(WD_LOG_DEBUG, "witness.interface_list_wait", "result=parked waiting=%u",
+	       ws->n_ifwait);
 }
 
 /*
@@ -870,6 +1024,25 @@ static uint32_t register_parse(const wit_service_t *ws, const dcerpc_call_t *cal
 	return 0;
 }
 
+/*
+ * A ShareName against the configured scale-out shares, compared without
+ * case as Windows and Samba look shares up (ASCII folding). Clients send the
+ * bare name (Windows and Microsoft's test suite send the share as it is
+ * configured, the Linux kernel the share part of its tree name); the UNC
+ * form never gets here, since Samba's escape rule (step 4) already refuses
+ * a backslash.
+ */
+static bool share_known(const wit_service_t *ws, const char *name)
+{
+	if (ws->cfg.n_shares == 0)
+		return true;
+	for (size_t i = 0; i < ws->cfg.n_shares; i++) {
+		if (strcasecmp(ws->cfg.shares[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Validation in Samba's order (Samba's srv_witness_nt.c); 0 or a WERROR. */
 static uint32_t validate_register(wit_service_t *ws, const struct witness_register_in *in, bool ex,
                                   const struct cluster_ip **ip_out)
@@ -891,6 +1064,14 @@ static uint32_t validate_register(wit_service_t *ws, const struct witness_regist
 	 * a name that would need escaping is INVALID_STATE like Samba.
 	 */
 	if (ex && in->share_name != NULL && !wit_share_name_ok(in->share_name))
+		return WERR_INVALID_STATE;
+	/*
+	 * [MS-SWN] 3.1.4.5: when scale-out shares exist, a ShareName that is not
+	 * one of them is ERROR_INVALID_STATE (Windows Server; Samba checks no
+	 * share). We know the shares only when configured; without, any name
+	 * is accepted (the spec's "no STYPE_CLUSTER_SOFS share: ignore it").
+	 */
+	if (ex && in->share_name != NULL && !share_known(ws, in->share_name))
 		return WERR_INVALID_STATE;
 	/* 5. The IP must be one of our interfaces, any state (3.1.4.2: INVALID_STATE). */
 	ip = cluster_view_find(cluster_view(ws->cluster), in->ip_address);
@@ -1286,6 +1467,50 @@ static char *xstrdup(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
+static void free_lists(wit_service_t *ws)
+{
+	for (size_t i = 0; ws->shares != NULL && i < ws->cfg.n_shares; i++)
+		free(ws->shares[i]);
+	free(ws->shares);
+	for (size_t i = 0; ws->group_names != NULL && i < ws->cfg.n_group_names; i++)
+		free((char *)ws->group_names[i].name);
+	free(ws->group_names);
+	ws->shares = NULL;
+	ws->group_names = NULL;
+}
+
+/* Copies cfg's shares and group names into ws (ws->cfg points at the copies). */
+static int copy_lists(wit_service_t *ws, const struct wit_config *cfg)
+{
+	ws->shares = calloc(cfg->n_shares + 1, sizeof(char *));
+	ws->group_names = calloc(cfg->n_group_names + 1, sizeof(*ws->group_names));
+	if (ws->shares == NULL || ws->group_names == NULL)
+		return WD_ENOMEM;
+	for (size_t i = 0; i < cfg->n_shares; i++) {
+		if ((ws->shares[i] = strdup(cfg->shares[i])) == NULL)
+			return WD_ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_group_names; i++) {
+		ws->group_names[i].node = cfg->group_names[i].node;
+		if ((ws->group_names[i].name = strdup(cfg->group_names[i].name)) == NULL)
+			return WD_ENOMEM;
+	}
+	ws->cfg.shares = (const char *const *)ws->shares;
+	ws->cfg.group_names = ws->group_names;
+	return 0;
+}
+
+/* InterfaceGroupName is WCHAR[260] on the wire ([MS-SWN] 2.2.2.5). */
+static bool group_name_fits(const char *name)
+{
+	uint8_t *u16 = NULL;
+	size_t units = 0;
+	bool ok = wd_utf8_to_utf16le(name, &u16, &units) == 0 && units < WITNESS_GROUP_NAME_CHARS;
+
+	free(u16);
+	return ok;
+}
+
 /* Ownership: cfg strings are copied; cluster and store are borrowed. */
 int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cluster,
                     store_t *store, wit_service_t **out)
@@ -1296,20 +1521,17 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 	if (cfg == NULL || cfg->netname == NULL || cluster == NULL)
 		return WD_EINVAL;
 	{
-		/* InterfaceGroupName is WCHAR[260] on the wire ([MS-SWN] 2.2.2.1). */
-		const char *gname = cfg->group_name != NULL ? cfg->group_name : cfg->netname;
-		uint8_t *u16 = NULL;
-		size_t units = 0;
+		bool fits =
+		    group_name_fits(cfg->group_name != NULL ? cfg->group_name : cfg->netname);
 
-		if (wd_utf8_to_utf16le(gname, &u16, &units) != 0 ||
-		    units >= WITNESS_GROUP_NAME_CHARS) {
-			free(u16);
+		for (size_t i = 0; i < cfg->n_group_names; i++)
+			fits = fits && group_name_fits(cfg->group_names[i].name);
+		if (!fits) {
 			wd_log(WD_LOG_ERR, "witness.config",
 			       "msg=\"group name must be valid UTF-8 of "
 			       "at most 259 UTF-16 units\"");
 			return WD_EINVAL;
 		}
-		free(u16);
 	}
 	ws = calloc(1, sizeof(*ws));
 	if (ws == NULL)
@@ -1327,6 +1549,8 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 		if (ws->aliases[i] == NULL)
 			goto nomem;
 	}
+	if (copy_lists(ws, cfg) != 0)
+		goto nomem;
 	ws->cfg.netname = ws->netname;
 	ws->cfg.group_name = ws->group_name;
 	ws->cfg.aliases = (const char *const *)ws->aliases;
@@ -1360,6 +1584,7 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 	*out = ws;
 	return 0;
 nomem:
+	free_lists(ws);
 	if (ws->aliases != NULL) {
 		for (size_t i = 0; i < cfg->n_aliases; i++)
 			free(ws->aliases[i]);
@@ -1390,6 +1615,7 @@ void wit_service_free(wit_service_t *ws)
 		return;
 	ws->freeing = true;
 	cluster_subscribe(ws->cluster, NULL, NULL);
+	wit_service_answer_interface_waits(ws);
 	while (ws->regs_head != NULL) {
 		struct wit_reg *r = ws->regs_head;
 
@@ -1423,6 +1649,7 @@ void wit_service_free(wit_service_t *ws)
 	free(ws->aliases);
 	free(ws->netname);
 	free(ws->group_name);
+	free_lists(ws);
 	/* The heap's uv timer is closed asynchronously: the service memory goes with it. */
 	for (size_t i = 0; i < ws->heap.n; i++)
 		ws->heap.a[i]->idx = WIT_TIMER_IDLE;

@@ -260,7 +260,8 @@ class CtdbCluster(unittest.TestCase):
             for ip, holder in want.items():
                 itf = got[ip]
                 self.assertEqual(itf.state, witness.WITNESS_STATE_AVAILABLE, ip)
-                self.assertEqual(itf.group_name, NETNAME)
+                # InterfaceGroupName names the hosting node ([MS-SWN] 3.1.1.2)
+                self.assertEqual(itf.group_name, "%s-%d" % (NETNAME, holder))
                 # [MS-SWN] 3.1.4.1: WITNESS_IF on IPs not hosted by this node
                 flags = itf.flags & ~(witness.WITNESS_INFO_IPv4_VALID |
                                       witness.WITNESS_INFO_IPv6_VALID)

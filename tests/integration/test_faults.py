@@ -255,7 +255,7 @@ class Faults(unittest.TestCase):
         d = cls.d
         # an unaffected client in the main namespace, AsyncNotify pending on IP2
         cls.survivor = RawClient("127.0.0.1", cls.port)
-        assert cls.survivor.register(IP2, "survivor.example.com") == 0
+        assert cls.survivor.register(IP2, "survivor.example.com", 3600) == 0
         cls.survivor.async_notify()
         time.sleep(0.3)
         cls.fd_base = d.fd_count()

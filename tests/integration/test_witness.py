@@ -167,8 +167,10 @@ class WitnessTest(unittest.TestCase):
         self.assertEqual(r.num_interfaces, 3)
         by_ip = {i.ipv4: i for i in r.interfaces}
         self.assertEqual(sorted(by_ip), [LOCAL_IP, IP1, IP2])
+        # InterfaceGroupName names the hosting node ([MS-SWN] 3.1.1.2; witnessd.conf(5))
+        self.assertEqual({ip: i.group_name for ip, i in by_ip.items()},
+                         {LOCAL_IP: NETNAME + "-0", IP1: NETNAME + "-1", IP2: NETNAME + "-2"})
         for i in r.interfaces:
-            self.assertEqual(i.group_name, NETNAME)
             self.assertEqual(i.version, 0x00020000)  # like Samba
             self.assertEqual(i.state, witness.WITNESS_STATE_AVAILABLE)
             self.assertEqual(i.ipv6, "0000:0000:0000:0000:0000:0000:0000:0000")
@@ -182,6 +184,7 @@ class WitnessTest(unittest.TestCase):
         by_ip = {i.ipv4: i for i in c.GetInterfaceList().interfaces}
         self.assertEqual(by_ip[IP2].state, witness.WITNESS_STATE_UNAVAILABLE)
         self.assertEqual(by_ip[IP1].flags, witness.WITNESS_INFO_IPv4_VALID)
+        self.assertEqual(by_ip[IP1].group_name, NETNAME + "-0")
 
     def test_register_v1(self):
         c = self.conn()

@@ -95,10 +95,10 @@ class RpcclientWitnessTest(unittest.TestCase):
         r = rpcclient("GetInterfaceList")
         self.assertEqual(r.returncode, 0, r.stderr)
         # "<'*' if WITNESS_IF><'+' available> group ipv4 V2"
-        self.assertEqual(r.stdout.splitlines(), [" + WITSRV 127.0.0.2 V2", "*+ WITSRV 127.0.0.3 V2"])
+        self.assertEqual(r.stdout.splitlines(), [" + WITSRV-0 127.0.0.2 V2", "*+ WITSRV-1 127.0.0.3 V2"])
         self.d.ctl("ip", "set", "127.0.0.3", "--unavailable")
         r = rpcclient("GetInterfaceList")
-        self.assertIn("*- WITSRV 127.0.0.3 V2", r.stdout.splitlines())
+        self.assertIn("*- WITSRV-1 127.0.0.3 V2", r.stdout.splitlines())
 
     def test_errors(self):
         for cmd, werr in (("Register --net=NOSUCH --ip=127.0.0.3", "WERR_INVALID_PARAMETER"),

@@ -392,10 +392,13 @@ START_TEST(test_interface_list)
 	ck_assert_uint_eq(res, WERR_OK);
 	ck_assert(present);
 	ck_assert_uint_eq(l.num, 4);
-	for (uint32_t i = 0; i < l.num; i++) {
-		ck_assert_str_eq(l.interfaces[i].group_name, "witsrv.testdom");
+	/* InterfaceGroupName names the hosting node (netname label, '-', node). */
+	ck_assert_str_eq(l.interfaces[0].group_name, "witsrv-1");
+	ck_assert_str_eq(l.interfaces[1].group_name, "witsrv-0");
+	ck_assert_str_eq(l.interfaces[2].group_name, "witsrv-2");
+	ck_assert_str_eq(l.interfaces[3].group_name, "witsrv-1");
+	for (uint32_t i = 0; i < l.num; i++)
 		ck_assert_uint_eq(l.interfaces[i].version, WITNESS_V2);
-	}
 	/* 127.0.100.1 on node 1: not local -> WITNESS_IF */
 	ck_assert_uint_eq(l.interfaces[0].flags, WITNESS_INFO_IPV4_VALID | WITNESS_INFO_WITNESS_IF);
 	ck_assert_uint_eq(l.interfaces[0].state, WITNESS_STATE_AVAILABLE);
@@ -468,6 +471,106 @@ START_TEST(test_register_validation)
 	    do_register(1, true, WITNESS_V2, "witsrv", NULL, "127.0.0.2", "C", 0, NULL), WERR_OK);
 	ck_assert_uint_eq(stats_regs(), 5);
 	ck_assert_uint_eq(store_rows(), 5);
+}
+END_TEST
+
+static uint32_t interface_list_result(dcerpc_call_t *c, uint32_t *num)
+{
+	struct ndr_pull pl;
+	struct witness_interface_list l;
+	bool present = false;
+	uint32_t res = 0xdead;
+
+	ck_assert(c->done && !c->faulted);
+	ndr_pull_init(&pl, c->reply, c->reply_len);
+	ck_assert_int_eq(ndr_witness_get_interface_list_out_pull(&pl, &l, &present, &res), 0);
+	*num = present ? l.num : 0;
+	if (present)
+		free(l.interfaces);
+	return res;
+}
+
+START_TEST(test_interface_list_wait)
+{
+	struct wit_config cfg = base_cfg();
+	struct ndr_push p;
+	dcerpc_call_t *c, *c2, *c3;
+	uint32_t num = 0;
+
+	stop();
+	cfg.interface_wait_ms = 400;
+	start(&cfg, false);
+	/* Every interface down: [MS-SWN] 3.1.4.1 says wait. */
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.1", 0, CLUSTER_NODE_NONE), 0);
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.2", 0, CLUSTER_NODE_NONE), 0);
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.0.2", 0, CLUSTER_NODE_NONE), 0);
+	c = mkcall(1);
+	ndr_push_init(&p);
+	dispatch(c, WITNESS_OP_GET_INTERFACE_LIST, &p);
+	c2 = mkcall(1);
+	ndr_push_init(&p);
+	dispatch(c2, WITNESS_OP_GET_INTERFACE_LIST, &p);
+	ck_assert(!c->done && !c2->done);
+	/* The client cancels the second one: nothing is answered, nothing leaks. */
+	ck_assert_ptr_nonnull(c2->cancel);
+	c2->cancel(c2, c2->cancel_arg, DCERPC_CANCEL_CO_CANCEL);
+	/* One interface back: the first is answered at once, with the list. */
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.2", 1, CLUSTER_NODE_NONE), 0);
+	ck_assert(c->done);
+	ck_assert_uint_eq(interface_list_result(c, &num), WERR_OK);
+	ck_assert_uint_eq(num, 4);
+	ck_assert(!c2->done);
+	call_free(c);
+	call_free(c2);
+	/* Down again: after the maximum wait, the list as it is (all UNAVAILABLE). */
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.2", 0, CLUSTER_NODE_NONE), 0);
+	c = mkcall(1);
+	ndr_push_init(&p);
+	dispatch(c, WITNESS_OP_GET_INTERFACE_LIST, &p);
+	ck_assert(!c->done);
+	run_until(c, 3000);
+	ck_assert(c->done);
+	ck_assert_uint_eq(interface_list_result(c, &num), WERR_OK);
+	ck_assert_uint_eq(num, 4);
+	call_free(c);
+	/* Graceful stop answers what still waits. */
+	c3 = mkcall(1);
+	ndr_push_init(&p);
+	dispatch(c3, WITNESS_OP_GET_INTERFACE_LIST, &p);
+	ck_assert(!c3->done);
+	wit_service_answer_interface_waits(ws);
+	ck_assert(c3->done);
+	ck_assert_uint_eq(interface_list_result(c3, &num), WERR_OK);
+	call_free(c3);
+}
+END_TEST
+
+START_TEST(test_scale_out_shares)
+{
+	static const char *const shares[] = {"Share1", "data$"};
+	struct wit_config cfg = base_cfg();
+	struct dcerpc_wire_handle h;
+
+	stop();
+	cfg.shares = shares;
+	cfg.n_shares = 2;
+	start(&cfg, false);
+	/* [MS-SWN] 3.1.4.5: an unknown scale-out share -> ERROR_INVALID_STATE. */
+	ck_assert_uint_eq(
+	    do_register(1, true, WITNESS_V2, "witsrv", "NOSHARE", "127.0.100.1", "C", 10, NULL),
+	    WERR_INVALID_STATE);
+	/* case-insensitive; the UNC form is refused (Samba's escape rule); NULL is fine */
+	ck_assert_uint_eq(
+	    do_register(1, true, WITNESS_V2, "witsrv", "SHARE1", "127.0.100.1", "C", 10, &h),
+	    WERR_OK);
+	ck_assert_uint_eq(
+	    do_register(1, true, WITNESS_V2, "witsrv", "DATA$", "127.0.100.1", "C", 10, &h),
+	    WERR_OK);
+	ck_assert_uint_eq(do_register(1, true, WITNESS_V2, "witsrv", "\\\\witsrv\\data$",
+	                              "127.0.100.1", "C", 10, &h),
+	                  WERR_INVALID_STATE);
+	ck_assert_uint_eq(
+	    do_register(1, true, WITNESS_V2, "witsrv", NULL, "127.0.100.1", "C", 10, &h), WERR_OK);
 }
 END_TEST
 
@@ -1499,6 +1602,8 @@ static Suite *wit_suite(void)
 	tcase_add_test(tc, test_register_validation);
 	tcase_add_test(tc, test_keepalive_timeout);
 	tcase_add_test(tc, test_keepalive_zero);
+	tcase_add_test(tc, test_interface_list_wait);
+	tcase_add_test(tc, test_scale_out_shares);
 	tcase_add_test(tc, test_unregister_pending);
 	tcase_add_test(tc, test_unregister_ex);
 	tcase_add_test(tc, test_unavailable_then_reregister);
