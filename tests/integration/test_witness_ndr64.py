@@ -67,7 +67,7 @@ class WitnessNdr64(unittest.TestCase):
         ifs = c.GetInterfaceList()
         self.assertEqual(ifs.num_interfaces, 3)
         by_ip = {i.ipv4: i for i in ifs.interfaces}
-        self.assertEqual(by_ip[IP1].group_name, NETNAME)
+        self.assertEqual(by_ip[IP1].group_name, NETNAME + "-1")  # the hosting node ([MS-SWN] 3.1.1.2)
         self.assertEqual(by_ip[IP1].state, witness.WITNESS_STATE_AVAILABLE)
         self.assertEqual(by_ip[IP1].flags, witness.WITNESS_INFO_IPv4_VALID |
                          witness.WITNESS_INFO_WITNESS_IF)
