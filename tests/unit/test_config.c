@@ -35,6 +35,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.min_auth_level, AUTH_LEVEL_INTEGRITY);
 	ck_assert_uint_eq(c.unused_registration_timeout, 30);
 	ck_assert_uint_eq(c.reregister_delay, 5);
+	ck_assert_uint_eq(c.interface_list_wait, 120);
+	ck_assert_uint_eq(c.n_shares, 0);
 	ck_assert_uint_eq(c.max_connections, 16384);
 	ck_assert_uint_eq(c.max_connections_per_client, 256);
 	ck_assert_uint_eq(c.max_registrations_per_client, 64);
@@ -71,6 +73,9 @@ static const char full[] = "# a full config\n"
                            "\tmin auth level = privacy\n"
                            "\tunused registration timeout = 60\n"
                            "\treregister delay = 2\n"
+                           "\tinterface list wait = 7\n"
+                           "\tshares = data, Profiles$\n"
+                           "\tinterface group names = FS-A@0, fs-b.example.com@1\n"
                            "\tmax connections = 100\n"
                            "\tmax connections per client = 10\n"
                            "\tmax registrations per client = 7\n"
@@ -98,6 +103,11 @@ START_TEST(test_every_key)
 	char err[256];
 
 	ck_assert_msg(parse(full, &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c.interface_list_wait, 7);
+	ck_assert_uint_eq(c.n_shares, 2);
+	ck_assert_str_eq(c.shares[1], "Profiles$");
+	ck_assert_uint_eq(c.n_interface_group_names, 2);
+	ck_assert_str_eq(c.interface_group_names[1], "fs-b.example.com@1");
 	ck_assert_str_eq(c.netname, "witsrv.example.com");
 	ck_assert_uint_eq(c.n_netname_aliases, 3);
 	ck_assert_str_eq(c.netname_aliases[0], "WITSRV");
@@ -333,6 +343,14 @@ START_TEST(test_errors)
 	     "t.conf:3: ", "not one of static, ctdb"},
 	    {"[global]\nnetname = n\nmin auth level = call\n", "t.conf:3: ", "min auth level"},
 	    {"[global]\nnetname = n\nmin auth level = high\n", "t.conf:3: ", "min auth level"},
+	    {"[global]\nnetname = n\nshares = a, b|c\n",
+	     "t.conf:3: ", "\"b|c\" is not a valid share"},
+	    {"[global]\nnetname = n\ninterface group names = FSA\n", "t.conf:3: ", "not NAME@node"},
+	    {"[global]\nnetname = n\ninterface group names = FSA@x\n",
+	     "t.conf:3: ", "not NAME@node"},
+	    {"[global]\nnetname = n\ninterface group names = @1\n", "t.conf:3: ", "not NAME@node"},
+	    {"[global]\nnetname = n\ninterface list wait = 99999\n",
+	     "t.conf:3: ", "interface list wait"},
 	    {"[global]\nnetname = n\nlisten addresses = 127.0.0.1, localhost\n",
 	     "t.conf:3: ", "\"localhost\" is not an IPv4 or IPv6 address"},
 	    {"[global]\nnetname = n\nlisten addresses = 1.2.3.4 1.2.3.4\n",
