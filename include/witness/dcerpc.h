@@ -199,7 +199,12 @@ typedef void (*dcerpc_handle_destroy_cb)(void *data);
 int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
                          dcerpc_handle_destroy_cb destroy, dcerpc_handle_t **out,
                          struct ndr_policy_handle *wire);
-/* Look up in the call's association group: data, or NULL. */
+/*
+ * Look up in the call's association group: data, or NULL. A handle is bound
+ * to the identity (SID, else domain and account, else anonymous) and the auth
+ * level of the call that created it: a caller with another identity or a
+ * lower level gets NULL, as for an unknown handle (Samba's dcesrv_handles.c).
+ */
 void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct ndr_policy_handle *wire,
                            uint32_t handle_type, dcerpc_handle_t **out);
 /* Remove the handle from its group and run destroy(data). */

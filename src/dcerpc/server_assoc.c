@@ -171,6 +171,33 @@ void dcerpc__groups_free_all(dcerpc_server_t *srv)
 
 /* ---- context handles ([MS-RPCE] 3.3.1.4.1; Samba's dcesrv_handles.c) ---- */
 
+/*
+ * The identity a handle is bound to, as Samba's dcesrv_handles.c binds it to
+ * the creator's SID: the SID when the mechanism gives one, else the
+ * authenticated domain and account (upper-cased: NTLM names compare
+ * case-insensitively), else "" for anonymous. malloc'd; NULL on no memory.
+ */
+static char *handle_owner(const struct auth_session *a)
+{
+	char buf[600];
+	if (!a || a->auth_type == AUTH_TYPE_NONE)
+		buf[0] = 0;
+	else if (a->sid[0])
+		snprintf(buf, sizeof(buf), "S:%s", a->sid);
+	else
+		snprintf(buf, sizeof(buf), "U:%s\\%s", a->domain, a->account);
+	for (char *p = buf; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return strdup(buf);
+}
+
+static uint8_t call_level(const dcerpc_call_t *call)
+{
+	const struct auth_session *a = call->peer.auth;
+	return a ? a->auth_level : AUTH_LEVEL_NONE;
+}
+
 int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
                          dcerpc_handle_destroy_cb destroy, dcerpc_handle_t **out,
                          struct ndr_policy_handle *wire)
@@ -185,6 +212,12 @@ int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
 		free(h);
 		return rc;
 	}
+	h->owner = handle_owner(call->peer.auth);
+	if (!h->owner) {
+		free(h);
+		return WD_ENOMEM;
+	}
+	h->min_level = call_level(call);
 	h->wire.handle_type = handle_type;
 	h->data = data;
 	h->destroy = destroy;
@@ -210,6 +243,16 @@ void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct ndr_policy_handle *
 	for (struct dcerpc_handle *h = call->conn->group->handles; h; h = h->next) {
 		if (h->wire.handle_type == handle_type &&
 		    wd_guid_equal(&h->wire.uuid, &wire->uuid)) {
+			/*
+			 * Another identity, or a lower auth level than the
+			 * creator's, gets the answer of an unknown handle
+			 * (Samba's dcesrv_handles.c: the SID and the level).
+			 */
+			char *who = handle_owner(call->peer.auth);
+			bool same = who && strcmp(who, h->owner) == 0;
+			free(who);
+			if (!same || call_level(call) < h->min_level)
+				return NULL;
 			if (out)
 				*out = h;
 			return h->data;
@@ -231,6 +274,7 @@ void dcerpc_handle_close(dcerpc_handle_t *h)
 		h->next->prev = h->prev;
 	dcerpc_handle_destroy_cb d = h->destroy;
 	void *data = h->data;
+	free(h->owner);
 	free(h);
 	if (d)
 		d(data);

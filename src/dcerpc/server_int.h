@@ -66,6 +66,8 @@ struct dcerpc_handle {
 	struct ndr_policy_handle wire;
 	void *data;
 	dcerpc_handle_destroy_cb destroy;
+	char *owner;       /* who created it (handle_owner() in server_assoc.c) */
+	uint8_t min_level; /* the auth level it was created at */
 };
 
 struct pres_ctx {
