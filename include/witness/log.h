@@ -49,7 +49,8 @@ void wd_log_at(const char *file, int line, const char *func, int level, const ch
  * fields is the formatted field string, or NULL.
  *
  * Events with an id: registration.add, registration.close (by reason),
- * witness.notify and notification.sent (notification sent), cluster.event
+ * notification.sent (the summary line of one event's notifications; the
+ * per-registration witness.notify lines at debug carry none), cluster.event
  * (interface state change), ctdb.connected / ctdb.reconnected / ctdb.down /
  * ctdb.unreachable, auth refusals (auth.*.refused, auth.refused,
  * dcerpc.bind.auth_failed, dcerpc.auth3.failed), limits (witness.limit,

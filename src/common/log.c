@@ -74,7 +74,6 @@ static const struct {
     {"registration.close", "reason=unregister_ex", MID_REG_UNREGISTERED},
     {"registration.close", "reason=force-unregister", MID_REG_FORCED},
     {"registration.close", "reason=reregister", MID_REG_REREGISTER},
-    {"witness.notify", NULL, MID_NOTIFY_SENT},
     {"notification.sent", NULL, MID_NOTIFY_SENT},
     {"cluster.event", NULL, MID_IFACE_CHANGE},
     {"cluster.static.set_ip", NULL, MID_IFACE_CHANGE},
