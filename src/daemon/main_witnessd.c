@@ -256,6 +256,10 @@ static void daemon_stop(struct daemon *d, int exit_code)
 	 */
 	unsigned answered = d->wit != NULL ? wit_service_stop(d->wit) : 0;
 
+	/* GetInterfaceList calls waiting for an AVAILABLE interface get the list as it is */
+	if (d->wit != NULL)
+		wit_service_answer_interface_waits(d->wit);
+
 	wd_log(WD_LOG_INFO, "daemon.stopping", "exit=%d notifies_answered=%u", exit_code, answered);
 	uv_timer_stop(&d->watchdog);
 	uv_timer_stop(&d->status_timer);

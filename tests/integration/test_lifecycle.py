@@ -173,6 +173,43 @@ class GracefulStop(unittest.TestCase):
             d.cleanup()
 
 
+IFLIST_CHILD = r"""
+import sys, time
+sys.path.insert(0, %r)
+from harness import samba_witness
+c = samba_witness(sys.argv[1])
+print("calling", flush=True)
+t0 = time.monotonic()
+r = c.GetInterfaceList()
+print("interfaces=%%d after=%%.2f" %% (r.num_interfaces, time.monotonic() - t0), flush=True)
+""" % HERE
+
+
+class GracefulStopInterfaceWait(unittest.TestCase):
+    def test_waiting_get_interface_list_answered_on_sigterm(self):
+        d = Witnessd(name="stopif")
+        try:
+            d.start()
+            for ip in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+                d.ctl("ip", "set", ip, "--unavailable")
+            p = subprocess.Popen([sys.executable, "-c", IFLIST_CHILD,
+                                  "ncacn_ip_tcp:127.0.0.1[%d]" % d.witness_port],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                self.assertEqual(p.stdout.readline().strip(), "calling")
+                time.sleep(1.0)  # [MS-SWN] 3.1.4.1: no AVAILABLE interface, the call waits
+                self.assertIsNone(p.poll())
+                d.proc.send_signal(signal.SIGTERM)
+                self.assertEqual(d.proc.wait(10), 0)
+                out, _ = p.communicate(timeout=10)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+            self.assertRegex(out, r"interfaces=3 after=")
+        finally:
+            d.cleanup()
+
+
 class Reload(unittest.TestCase):
     def setUp(self):
         self.d = Witnessd(name="reload", min_auth="integrity", reregister_delay=30,
