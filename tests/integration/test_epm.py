@@ -8,12 +8,13 @@ Run with /usr/bin/python3 inside its own netns (tests/integration/run.sh).
 import os
 import socket
 import struct
+import subprocess
 import sys
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Witnessd, samba_witness  # noqa: E402
+from harness import Witnessd, samba_creds, samba_lp, samba_witness  # noqa: E402
 
 from impacket.dcerpc.v5 import epm, mgmt, transport  # noqa: E402
 from impacket.dcerpc.v5.rpcrt import DCERPCException  # noqa: E402
@@ -160,6 +161,133 @@ class Epm(unittest.TestCase):
         r = mgmt.hinq_princ_name(dce, princ_name_size=1)  # too small
         self.assertEqual(r["status"], 122)               # ERROR_INSUFFICIENT_BUFFER
         dce.disconnect()
+
+
+    # ---- iteration: entry handles, max_ents, the end ([C706] ept_lookup) ----
+
+    def _epm_dce(self):
+        t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[135]")
+        dce = t.get_dce_rpc()
+        dce.connect()
+        dce.bind(epm.MSRPC_UUID_PORTMAP)
+        return dce
+
+    @staticmethod
+    def _lookup(dce, handle, max_ents):
+        req = epm.ept_lookup()
+        req["inquiry_type"] = epm.RPC_C_EP_ALL_ELTS
+        req["object"] = epm.NULL
+        req["Ifid"] = epm.NULL
+        req["vers_option"] = epm.RPC_C_VERS_ALL
+        req["entry_handle"] = handle
+        req["max_ents"] = max_ents
+        return dce.request(req, checkError=False)
+
+    @staticmethod
+    def _key(tower):
+        """An endpoint: interface UUID, port and IP floors of an EPMTower."""
+        f = tower["Floors"]
+        return (bytes(f[0]["InterfaceUUID"]), bytes(f[3]["RelatedData"]),
+                bytes(f[4]["RelatedData"]))
+
+    @classmethod
+    def _raw_key(cls, entry):
+        return cls._key(epm.EPMTower(b"".join(entry["tower"]["tower_octet_string"])))
+
+    def test_rpcclient_epmlookup_ends(self):
+        """rpcclient asks for one entry at a time until EPT_S_NOT_REGISTERED."""
+        r = subprocess.run(["rpcclient", "ncacn_ip_tcp:127.0.0.1", "-U%", "-c", "epmlookup"],
+                           capture_output=True, text=True, timeout=20)
+        lines = [ln for ln in r.stdout.splitlines() if WITNESS_UUID in ln.lower()]
+        self.assertEqual(len(lines), 1, r.stdout + r.stderr)
+        self.assertIn("ncacn_ip_tcp:127.0.0.1[%d," % self.d.witness_port, lines[0])
+        self.assertIn("witness", lines[0])
+        self.assertIn("no more entries", r.stderr)
+
+    def test_impacket_hept_lookup_once(self):
+        entries = epm.hept_lookup("127.0.0.1")
+        towers = [self._key(e["tower"]) for e in entries]
+        self.assertEqual(len(towers), len(set(towers)), entries)
+        self.assertGreaterEqual(len(towers), 1)
+
+    def test_lookup_max_ents_one_iterates(self):
+        every = [self._key(e["tower"]) for e in epm.hept_lookup("127.0.0.1")]
+        dce = self._epm_dce()
+        handle = epm.ept_lookup_handle_t()
+        got = []
+        for _ in range(len(every) + 1):
+            r = self._lookup(dce, handle, 1)
+            handle = r["entry_handle"]
+            if r["status"] != 0:
+                break
+            self.assertEqual(r["num_ents"], 1)
+            self.assertFalse(handle.isNull())                # a full batch: continue
+            got.append(self._raw_key(r["entries"][0]))
+        self.assertEqual(r["status"], NO_MORE_ENTRIES)
+        self.assertEqual(r["num_ents"], 0)
+        self.assertTrue(handle.isNull())
+        self.assertEqual(sorted(got), sorted(every))
+        # the nil handle starts a new lookup, from the first entry
+        r = self._lookup(dce, handle, 1)
+        self.assertEqual(r["status"], 0)
+        self.assertEqual(self._raw_key(r["entries"][0]), got[0])
+        dce.disconnect()
+
+    def test_lookup_handle_free(self):
+        dce = self._epm_dce()
+        r = self._lookup(dce, epm.ept_lookup_handle_t(), 1)
+        self.assertEqual(r["status"], 0)
+        handle = r["entry_handle"]
+        self.assertFalse(handle.isNull())
+        dce.call(4, handle.getData())                        # ept_lookup_handle_free
+        fr = dce.recv()
+        self.assertEqual(fr, b"\0" * 20 + struct.pack("<I", 0))  # nil handle, status OK
+        r = self._lookup(dce, handle, 1)                     # freed: nothing to continue
+        self.assertEqual(r["status"], NO_MORE_ENTRIES)
+        self.assertEqual(r["num_ents"], 0)
+        self.assertTrue(r["entry_handle"].isNull())
+        dce.disconnect()
+
+    def test_lookup_max_ents_zero_and_handle_cap(self):
+        dce = self._epm_dce()
+        r = self._lookup(dce, epm.ept_lookup_handle_t(), 0)
+        self.assertEqual(r["num_ents"], 0)
+        self.assertNotEqual(r["status"], 0)
+        self.assertTrue(r["entry_handle"].isNull())
+        held = []
+        for _ in range(16):                                  # EPM_MAX_HANDLES
+            r = self._lookup(dce, epm.ept_lookup_handle_t(), 1)
+            self.assertEqual(r["status"], 0)
+            held.append(r["entry_handle"])
+        r = self._lookup(dce, epm.ept_lookup_handle_t(), 1)  # refused, the others live
+        self.assertEqual(r["status"], 0x6D8)                 # EPT_S_CANT_PERFORM_OP
+        self.assertEqual(r["num_ents"], 0)
+        self.assertEqual(self._lookup(dce, held[0], 1)["status"] in (0, NO_MORE_ENTRIES), True)
+        dce.disconnect()
+        dce = self._epm_dce()                                # a new association: none held
+        self.assertEqual(self._lookup(dce, epm.ept_lookup_handle_t(), 1)["status"], 0)
+        dce.disconnect()
+
+    def test_samba_lookup_iterates_ndr32_and_ndr64(self):
+        """samba.dcerpc.epmapper Lookup with max_ents 1 over both transfer syntaxes."""
+        from samba.dcerpc import epmapper, misc
+        lp = samba_lp()
+        for opts in ("", "ndr64"):
+            with self.subTest(opts=opts):
+                binding = "ncacn_ip_tcp:127.0.0.1[135%s]" % ("," + opts if opts else "")
+                c = epmapper.epmapper(binding, lp, samba_creds(lp))
+                self.assertEqual(c.transfer_syntax[1], 1 if opts else 2)  # NDR64 v1, NDR v2
+                handle = misc.policy_handle()
+                names = []
+                for _ in range(64):
+                    handle, entries, status = c.epm_Lookup(0, None, None, 0, handle, 1)
+                    if status != 0:
+                        break
+                    self.assertEqual(len(entries), 1)
+                    names.append(entries[0].annotation)
+                self.assertEqual(status, NO_MORE_ENTRIES)
+                self.assertEqual(handle.uuid, misc.GUID())
+                self.assertEqual(names.count("witness"), 1, names)
 
 
 if __name__ == "__main__":
