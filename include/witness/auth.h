@@ -14,8 +14,12 @@
  *
  * Mechanisms (src/auth):
  *   AUTH_TYPE_NTLMSSP (10)  NTLMv2 with extended session security against the
- *                           password file (auth_passdb.h); NTLMv1, LM,
- *                           anonymous and non-ESS signing are refused.
+ *                           password file (auth_passdb.h); NTLMv1, LM and
+ *                           non-ESS signing are refused. The anonymous logon
+ *                           completes with session.anonymous set (unless
+ *                           ntlm_refuse_anonymous): it signs and seals with
+ *                           a key anyone can derive, so the core must grant
+ *                           it no more than an unauthenticated bind.
  *   AUTH_TYPE_KRB5 (16)     MIT GSSAPI acceptor, DCE style, any principal of
  *                           the keytab (cifs/<name>, host/<name>), both the
  *                           standard and the Microsoft krb5 OIDs.
@@ -60,6 +64,7 @@ struct auth_server_opts {
 	const char *keytab;             /* krb5 keytab path; NULL disables krb5 */
 	const char *ntlm_password_file; /* smbpasswd-style NT hashes; NULL disables NTLM */
 	unsigned methods;               /* AUTH_METHOD_* bits offered; 0 = all three */
+	bool ntlm_refuse_anonymous;     /* refuse the NTLMSSP anonymous logon */
 };
 
 enum {
@@ -84,6 +89,9 @@ struct auth_session {
 	char account[256];
 	char domain[256];
 	char sid[80];
+	/* NTLMSSP anonymous logon: account "ANONYMOUS LOGON", domain
+	 * "NT AUTHORITY", sid S-1-5-7 ([MS-DTYP] 2.4.2.4); no secret proven */
+	bool anonymous;
 };
 
 /*

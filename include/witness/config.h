@@ -47,6 +47,7 @@ struct wd_config {
 	/* auth (issue 3) */
 	char *keytab;             /* NULL: krb5 off */
 	char *ntlm_password_file; /* NULL: NTLM off */
+	bool ntlmssp_anonymous;   /* accept the NTLMSSP anonymous logon, default yes */
 	char *realm;              /* krb5 realm / DNS domain, optional */
 	char *workgroup;          /* NetBIOS domain for NTLM, default "WORKGROUP" */
 	unsigned auth_methods;    /* AUTH_METHOD_* bits, default all available */

@@ -16,6 +16,7 @@
 struct auth_server {
 	char *netname, *dns_name, *domain, *dns_domain, *keytab, *pwfile;
 	unsigned methods;
+	bool ntlm_refuse_anonymous;
 	auth_passdb_t *passdb;
 	struct krb5_server *krb;
 	uint32_t sid_sub[3]; /* local SID authority S-1-5-21-a-b-c */
@@ -114,6 +115,7 @@ int auth_server_new(const struct auth_server_opts *opts, auth_server_t **out)
 		return WD_ENOMEM;
 	srv->methods = opts->methods ? opts->methods
 	                             : AUTH_METHOD_NTLMSSP | AUTH_METHOD_KRB5 | AUTH_METHOD_SPNEGO;
+	srv->ntlm_refuse_anonymous = opts->ntlm_refuse_anonymous;
 	srv->netname = dupn(opts->netname);
 	srv->domain = dupn(opts->domain && opts->domain[0] ? opts->domain : opts->netname);
 	if (opts->dns_name && opts->dns_name[0]) {
@@ -210,6 +212,7 @@ static int new_ntlm(auth_ctx_t *ctx)
 	    .dns_name = ctx->srv->dns_name,
 	    .dns_domain = ctx->srv->dns_domain,
 	    .passdb = &ctx->srv->passdb,
+	    .refuse_anonymous = ctx->srv->ntlm_refuse_anonymous,
 	};
 
 	ctx->mech = MECH_NTLM;
@@ -476,7 +479,14 @@ static void fill_session(auth_ctx_t *ctx)
 {
 	struct auth_session *s = &ctx->sess;
 
-	if (ctx->mech == MECH_NTLM) {
+	if (ctx->mech == MECH_NTLM && ntlmssp_server_anonymous(ctx->ntlm)) {
+		/* the ANONYMOUS user of [MS-NLMP] 3.2.5.1.2, well-known SID
+		 * S-1-5-7 ([MS-DTYP] 2.4.2.4), as Samba names it */
+		snprintf(s->account, sizeof(s->account), "ANONYMOUS LOGON");
+		snprintf(s->domain, sizeof(s->domain), "NT AUTHORITY");
+		snprintf(s->sid, sizeof(s->sid), "S-1-5-7");
+		s->anonymous = true;
+	} else if (ctx->mech == MECH_NTLM) {
 		const char *u, *d;
 		uint32_t uid;
 		ntlmssp_server_identity(ctx->ntlm, &u, &d, &uid);

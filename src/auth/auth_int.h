@@ -96,6 +96,7 @@ struct ntlmssp_server_cfg {
 	auth_passdb_t *const *passdb;
 	uint64_t fixed_time;            /* tests: FILETIME to put in the challenge; 0 = now */
 	const uint8_t *fixed_challenge; /* tests: 8 bytes; NULL = random */
+	bool refuse_anonymous;          /* refuse the anonymous logon ([MS-NLMP] 3.2.5.1.2) */
 };
 /* *out is owned by the caller; free with ntlmssp_server_free (wipes keys). */
 int ntlmssp_server_new(const struct ntlmssp_server_cfg *cfg, struct ntlmssp_server **out);
@@ -105,7 +106,10 @@ int ntlmssp_server_update(struct ntlmssp_server *s, const uint8_t *in, size_t in
                           size_t *out_len);
 bool ntlmssp_server_complete(const struct ntlmssp_server *s);
 uint32_t ntlmssp_server_flags(const struct ntlmssp_server *s);
-/* Identity after completion; uid is the passdb UID. */
+/* The completed context is the ANONYMOUS user (empty user name and
+ * responses, [MS-NLMP] 3.2.5.1.2): it proves no secret. */
+bool ntlmssp_server_anonymous(const struct ntlmssp_server *s);
+/* Identity after completion; uid is the passdb UID (0 and "" when anonymous). */
 void ntlmssp_server_identity(const struct ntlmssp_server *s, const char **user, const char **domain,
                              uint32_t *uid);
 /* Session security ([MS-NLMP] 3.4): whole message signed, [enc_off, +enc_len) sealed. */

@@ -5,9 +5,12 @@
  * security (sign / seal with per-direction keys, RC4 handles and sequence
  * numbers, [MS-NLMP] 3.4).
  *
- * Policy: NTLMv1, LM and anonymous logons are refused; sign and seal require
- * extended session security (every client we interoperate with - rpcclient,
- * Samba python, impacket, Windows - negotiates it).
+ * Policy: NTLMv1 and LM are refused; sign and seal require extended session
+ * security (every client we interoperate with - rpcclient, Samba python,
+ * impacket, Windows - negotiates it). The anonymous logon ([MS-NLMP]
+ * 3.2.5.1.2) is accepted unless the owner refuses it; it completes a context
+ * whose identity is ANONYMOUS, which the caller must never treat as
+ * authenticated (it proves no secret).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +48,7 @@ struct ntlmssp_server {
 	size_t neg_len, chal_len;
 	char user[256], udomain[256];
 	uint32_t uid;
+	bool allow_anonymous, anonymous;
 	bool have_keys;
 	uint8_t esk[16];
 	uint8_t sign_c2s[16], sign_s2c[16], seal_c2s[16], seal_s2c[16];
@@ -226,6 +230,7 @@ int ntlmssp_server_new(const struct ntlmssp_server_cfg *cfg, struct ntlmssp_serv
 	s->dns_domain = dupz(cfg->dns_domain);
 	s->passdb = cfg->passdb;
 	s->fixed_time = cfg->fixed_time;
+	s->allow_anonymous = !cfg->refuse_anonymous;
 	if (cfg->fixed_challenge) {
 		memcpy(s->chal, cfg->fixed_challenge, 8);
 		s->fixed_chal = true;
@@ -262,6 +267,11 @@ bool ntlmssp_server_complete(const struct ntlmssp_server *s)
 uint32_t ntlmssp_server_flags(const struct ntlmssp_server *s)
 {
 	return s->flags;
+}
+
+bool ntlmssp_server_anonymous(const struct ntlmssp_server *s)
+{
+	return s->state == ST_DONE && s->anonymous;
 }
 
 void ntlmssp_server_identity(const struct ntlmssp_server *s, const char **user, const char **domain,
@@ -444,6 +454,19 @@ static int try_v2(struct ntlmssp_server *s, const uint8_t nthash[16], const char
 	return rc;
 }
 
+/*
+ * [MS-NLMP] 3.2.5.1.2: "If the user name and response are empty, the server
+ * authenticates the client as the ANONYMOUS user"; the client sends no
+ * NtChallengeResponse and an LmChallengeResponse that is empty or Z(1)
+ * (3.3.1, 3.3.2: the special case for anonymous authentication).
+ */
+static bool is_anonymous(const struct ntlmssp_authenticate *a)
+{
+	if (a->user.len != 0 || a->nt.len != 0)
+		return false;
+	return a->lm.len == 0 || (a->lm.len == 1 && a->lm.p[0] == 0);
+}
+
 static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size_t in_len)
 {
 	struct ntlmssp_authenticate a;
@@ -462,9 +485,20 @@ static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size
 		return rc;
 	wd_log_escape(s->user, eu, sizeof(eu));
 	wd_log_escape(s->udomain, ed, sizeof(ed));
-	if (a.nt.len == 0 && a.user.len == 0) {
-		wd_log(WD_LOG_NOTICE, "auth.ntlmssp.refused", "reason=anonymous");
-		return WD_EAUTH;
+	if (is_anonymous(&a)) {
+		if (!s->allow_anonymous) {
+			wd_log(WD_LOG_NOTICE, "auth.ntlmssp.refused", "reason=anonymous");
+			return WD_EAUTH;
+		}
+		/* The ANONYMOUS user has no password: its session base key is
+		 * Z(16), as Samba's source4/auth/system_session.c gives it
+		 * (auth_anonymous_user_info_dc: "the Anonymous really does have a
+		 * session key, and it is all zeros"); KEY_EXCH and the key derivation then run as
+		 * usual. */
+		memset(sbk, 0, sizeof(sbk));
+		s->anonymous = true;
+		s->udomain[0] = '\0';
+		goto keys;
 	}
 	if (a.nt.len == 24 || a.nt.len == 0) {
 		/* NTLMv1 / LM-only: refused by policy ([MS-NLMP] 3.3.1) */
@@ -494,6 +528,7 @@ static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size
 	s->uid = e->uid;
 	if (e->domain[0] && !s->udomain[0])
 		snprintf(s->udomain, sizeof(s->udomain), "%s", e->domain);
+keys:
 
 	/* The client may drop KEY_EXCH in AUTHENTICATE ([MS-NLMP] 3.2.5.1.2). */
 	if (!(a.flags & NTLMSSP_NEGOTIATE_KEY_EXCH))
@@ -552,7 +587,11 @@ static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size
 	if ((rc = derive_keys(s)))
 		goto out;
 	s->state = ST_DONE;
-	wd_log(WD_LOG_INFO, "auth.ntlmssp.ok", "user=%s domain=%s flags=0x%08x", eu, ed, s->flags);
+	if (s->anonymous)
+		wd_log(WD_LOG_INFO, "auth.ntlmssp.anonymous", "flags=0x%08x", s->flags);
+	else
+		wd_log(WD_LOG_INFO, "auth.ntlmssp.ok", "user=%s domain=%s flags=0x%08x", eu, ed,
+		       s->flags);
 out:
 	wd_memzero(sbk, sizeof(sbk));
 	wd_memzero(mic, sizeof(mic));

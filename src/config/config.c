@@ -63,6 +63,7 @@ enum key_id {
 	K_LOG_LEVEL,
 	K_KEYTAB,
 	K_NTLM_PASSWORD_FILE,
+	K_NTLMSSP_ANONYMOUS,
 	K_REALM,
 	K_WORKGROUP,
 	K_AUTH_METHODS,
@@ -111,6 +112,7 @@ static const struct key_def keys[] = {
     {SEC_GLOBAL, "log level", K_LOG_LEVEL},
     {SEC_GLOBAL, "keytab", K_KEYTAB},
     {SEC_GLOBAL, "ntlm password file", K_NTLM_PASSWORD_FILE},
+    {SEC_GLOBAL, "ntlmssp anonymous", K_NTLMSSP_ANONYMOUS},
     {SEC_GLOBAL, "realm", K_REALM},
     {SEC_GLOBAL, "workgroup", K_WORKGROUP},
     {SEC_GLOBAL, "auth methods", K_AUTH_METHODS},
@@ -733,6 +735,8 @@ static int set_value(struct parser *p, const struct key_def *k, const char *v)
 		return set_path(p, key, &c->keytab, v, false);
 	case K_NTLM_PASSWORD_FILE:
 		return set_path(p, key, &c->ntlm_password_file, v, false);
+	case K_NTLMSSP_ANONYMOUS:
+		return parse_bool(p, key, v, &c->ntlmssp_anonymous);
 	case K_REALM:
 		if (!valid_name(v))
 			return fail(p, "%s: \"%s\" is not a valid realm", key, v);
@@ -887,6 +891,7 @@ void wd_config_defaults(struct wd_config *c)
 	c->request_timeout = 30;
 	c->log_level = WD_LOG_INFO;
 	c->auth_methods = AUTH_METHOD_NTLMSSP | AUTH_METHOD_KRB5 | AUTH_METHOD_SPNEGO;
+	c->ntlmssp_anonymous = true;
 	c->static_local_node = 0;
 	c->ctdb_include_node_ips = false;
 	c->ctdb_include_public_ips = true;
@@ -1230,6 +1235,7 @@ int wd_config_format(const struct wd_config *c, char **out)
 		sb_printf(&b, "\tkeytab = %s\n", c->keytab);
 	if (c->ntlm_password_file != NULL)
 		sb_printf(&b, "\tntlm password file = %s\n", c->ntlm_password_file);
+	sb_printf(&b, "\tntlmssp anonymous = %s\n", c->ntlmssp_anonymous ? "yes" : "no");
 	if (c->realm != NULL)
 		sb_printf(&b, "\trealm = %s\n", c->realm);
 	if (c->workgroup != NULL)

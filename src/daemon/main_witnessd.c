@@ -395,6 +395,7 @@ static int make_auth(struct daemon *d)
 	o.keytab = c->keytab;
 	o.ntlm_password_file = c->ntlm_password_file;
 	o.methods = c->auth_methods;
+	o.ntlm_refuse_anonymous = !c->ntlmssp_anonymous;
 	rc = auth_server_new(&o, &d->auth);
 	if (rc != 0)
 		fprintf(
@@ -905,6 +906,8 @@ static void daemon_reload(struct daemon *d)
 		add_key(restart, sizeof(restart), "keytab");
 	if (!str_same(o->ntlm_password_file, nc.ntlm_password_file))
 		add_key(restart, sizeof(restart), "ntlm_password_file");
+	if (o->ntlmssp_anonymous != nc.ntlmssp_anonymous)
+		add_key(restart, sizeof(restart), "ntlmssp_anonymous");
 	if (!str_same(o->workgroup, nc.workgroup) || !str_same(o->realm, nc.realm) ||
 	    o->auth_methods != nc.auth_methods)
 		add_key(restart, sizeof(restart), "auth");

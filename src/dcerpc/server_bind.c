@@ -88,14 +88,27 @@ static void sec_drop(struct conn *c, struct dcerpc_sec *s)
 	free(s);
 }
 
+/*
+ * The level a context grants against an interface's min auth level. An
+ * NTLMSSP anonymous context proves no secret (its keys derive from Z(16)):
+ * it grants nothing, as an unauthenticated bind. PACKET counts as
+ * INTEGRITY: "For connection oriented DCERPC DCERPC_AUTH_LEVEL_PACKET (4)
+ * has the same behavior as DCERPC_AUTH_LEVEL_INTEGRITY (5)" (Samba's
+ * auth/gensec/gensec.c, gensec_start_mech_by_authtype); both sign the PDU.
+ */
 uint8_t dcerpc__sec_level(const struct dcerpc_sec *s)
 {
-	return s && s->auth && s->done ? s->auth_level : AUTH_LEVEL_NONE;
+	if (!s || !s->auth || !s->done || auth_ctx_session(s->auth)->anonymous)
+		return AUTH_LEVEL_NONE;
+	return s->auth_level == AUTH_LEVEL_PACKET ? AUTH_LEVEL_INTEGRITY : s->auth_level;
 }
 
+/* NULL for an anonymous context too: the caller sees an unauthenticated peer. */
 const struct auth_session *dcerpc__sec_session(const struct dcerpc_sec *s)
 {
-	return s && s->auth && s->done ? auth_ctx_session(s->auth) : NULL;
+	if (!s || !s->auth || !s->done || auth_ctx_session(s->auth)->anonymous)
+		return NULL;
+	return auth_ctx_session(s->auth);
 }
 
 uint8_t dcerpc__auth_level(const struct conn *c)
@@ -261,7 +274,7 @@ static int auth_feed(struct conn *c, struct dcerpc_sec *s, const struct dcerpc_a
 	wd_log_set_client(NULL);
 	if (rc == 0) {
 		s->done = true;
-		const struct auth_session *sess = auth_ctx_session(s->auth);
+		const struct auth_session *sess = dcerpc__sec_session(s);
 		if (sess && s == c->sec_bind)
 			c->peer.auth = sess;
 	} else if (rc != WD_EAGAIN)
@@ -577,6 +590,14 @@ void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 			/* Samba: auth_type differs -> sec_pkg_error */
 			c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
 			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_SEC_PKG_ERROR,
+			                         DCERPC_PFC_DID_NOT_EXECUTE);
+			goto out;
+		} else if (t->auth_level != s->auth_level) {
+			/* a leg may not change the level (Samba's
+			 * dcesrv_auth_prepare_alter: access denied;
+			 * test_spnego_change_auth_level) */
+			c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
+			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_ACCESS_DENIED,
 			                         DCERPC_PFC_DID_NOT_EXECUTE);
 			goto out;
 		} else if (s->done) {

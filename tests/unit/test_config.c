@@ -48,6 +48,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.log_level, WD_LOG_INFO);
 	ck_assert_ptr_null(c.keytab);
 	ck_assert_ptr_null(c.ntlm_password_file);
+	ck_assert(c.ntlmssp_anonymous);
 	ck_assert_str_eq(c.workgroup, "WORKGROUP");
 	ck_assert_uint_eq(c.auth_methods,
 	                  AUTH_METHOD_NTLMSSP | AUTH_METHOD_KRB5 | AUTH_METHOD_SPNEGO);
@@ -84,6 +85,7 @@ static const char full[] = "# a full config\n"
                            "\tlog level = debug\n"
                            "\tkeytab = /etc/witnessd/krb5.keytab\n"
                            "\tntlm password file = /etc/witnessd/ntlm.passwd\n"
+                           "\tntlmssp anonymous = no\n"
                            "\trealm = EXAMPLE.COM\n"
                            "\tworkgroup = EXAMPLE\n"
                            "\tauth methods = ntlmssp spnego\n"
@@ -130,6 +132,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c.log_level, WD_LOG_DEBUG);
 	ck_assert_str_eq(c.keytab, "/etc/witnessd/krb5.keytab");
 	ck_assert_str_eq(c.ntlm_password_file, "/etc/witnessd/ntlm.passwd");
+	ck_assert(!c.ntlmssp_anonymous);
 	ck_assert_str_eq(c.realm, "EXAMPLE.COM");
 	ck_assert_str_eq(c.workgroup, "EXAMPLE");
 	ck_assert_uint_eq(c.auth_methods, AUTH_METHOD_NTLMSSP | AUTH_METHOD_SPNEGO);

@@ -2,7 +2,8 @@
  * test_ntlmssp.c - NTLMSSP server: the [MS-NLMP] 4.2 test vectors (4.2.1
  * common values, 4.2.2 NTOWFv1, 4.2.3 56-bit ESS seal, 4.2.4 NTLMv2 with
  * the AUTHENTICATE_MESSAGE fed to our server), a full exchange with the
- * test client through auth.h at every level, and the refusals.
+ * test client through auth.h at every level, the refusals, and the
+ * anonymous logon ([MS-NLMP] 3.2.5.1.2).
  */
 #include <check.h>
 #include <stdio.h>
@@ -523,6 +524,160 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* ---- the anonymous logon ([MS-NLMP] 3.2.5.1.2) ---------------------- */
+
+#define ANON_FLAGS                                                                                 \
+	(NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_SIGN |             \
+	 NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_ALWAYS_SIGN | NTLMSSP_NEGOTIATE_ESS |          \
+	 NTLMSSP_NEGOTIATE_128 | NTLMSSP_NEGOTIATE_KEY_EXCH)
+
+/* A 16-byte NEGOTIATE_MESSAGE asking for flags. */
+static void anon_negotiate(uint8_t m[16], uint32_t flags)
+{
+	memcpy(m, "NTLMSSP", 8);
+	tc_put32(m + 8, 1);
+	tc_put32(m + 12, flags);
+}
+
+/*
+ * An AUTHENTICATE_MESSAGE as a client builds it for anonymous (3.3.2, the
+ * special case): no user, no NtChallengeResponse, LmChallengeResponse of
+ * lm_len bytes of lm_byte, and the exported session key ek encrypted with
+ * KXKEY = Z(16). m must hold 72 + lm_len + 16 bytes.
+ */
+static size_t anon_authenticate(uint8_t *m, size_t lm_len, uint8_t lm_byte, const uint8_t ek[16])
+{
+	const uint8_t zero[16] = {0};
+	size_t off = 72; /* header + Version, no MIC */
+	uint8_t *k = m + off + lm_len;
+
+	memset(m, 0, off + lm_len + 16);
+	memcpy(m, "NTLMSSP", 8);
+	tc_put32(m + 8, 3);
+	tc_put16(m + 12, (uint16_t)lm_len);
+	tc_put16(m + 14, (uint16_t)lm_len);
+	tc_put32(m + 16, (uint32_t)off);
+	memset(m + off, lm_byte, lm_len);
+	for (size_t at = 20; at <= 44; at += 8) /* NT, domain, user, workstation: empty */
+		tc_put32(m + at + 4, (uint32_t)(off + lm_len));
+	tc_put16(m + 52, 16);
+	tc_put16(m + 54, 16);
+	tc_put32(m + 56, (uint32_t)(off + lm_len));
+	tc_put32(m + 60, ANON_FLAGS);
+	memcpy(k, ek, 16);
+	ck_assert_int_eq(auth_rc4k(zero, 16, k, 16), 0);
+	return off + lm_len + 16;
+}
+
+static int anon_login(const struct ntlmssp_server_cfg *cfg, size_t lm_len, uint8_t lm_byte,
+                      const uint8_t ek[16], struct ntlmssp_server **out)
+{
+	struct ntlmssp_server *s;
+	uint8_t neg[16], am[128], *o;
+	size_t ol, al;
+	int rc;
+
+	ck_assert_int_eq(ntlmssp_server_new(cfg, &s), 0);
+	anon_negotiate(neg, ANON_FLAGS);
+	ck_assert_int_eq(ntlmssp_server_update(s, neg, sizeof(neg), &o, &ol), WD_EAGAIN);
+	free(o);
+	al = anon_authenticate(am, lm_len, lm_byte, ek);
+	rc = ntlmssp_server_update(s, am, al, &o, &ol);
+	ck_assert_ptr_null(o);
+	*out = s;
+	return rc;
+}
+
+START_TEST(test_anonymous)
+{
+	static const uint8_t ek[16] = {0x55, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	                               0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
+	struct ntlmssp_server_cfg cfg = {.netname = "WITSRV", .domain = "TESTDOM"};
+	struct ntlmssp_server *s;
+	const char *u, *d;
+	uint32_t uid;
+	uint8_t key[16], sig[16], msg[8] = "witness";
+
+	/* LmChallengeResponse Z(1) (Samba, Windows) and empty: both ANONYMOUS */
+	for (size_t lm_len = 0; lm_len <= 1; lm_len++) {
+		ck_assert_int_eq(anon_login(&cfg, lm_len, 0, ek, &s), 0);
+		ck_assert(ntlmssp_server_complete(s));
+		ck_assert(ntlmssp_server_anonymous(s));
+		ntlmssp_server_identity(s, &u, &d, &uid);
+		ck_assert_str_eq(u, "");
+		ck_assert_uint_eq(uid, 0);
+		/* KEY_EXCH under the anonymous session base key Z(16) */
+		ck_assert_int_eq(ntlmssp_server_session_key(s, key), 0);
+		ck_assert_mem_eq(key, ek, 16);
+		ck_assert_int_eq(ntlmssp_sign(s, msg, sizeof(msg), sig), 0);
+		ntlmssp_server_free(s);
+	}
+	/* a one-byte LM response that is not zero is no anonymous logon (LM: refused) */
+	ck_assert_int_eq(anon_login(&cfg, 1, 0x01, ek, &s), WD_EAUTH);
+	ck_assert(!ntlmssp_server_anonymous(s));
+	ntlmssp_server_free(s);
+	/* refused when the owner says so */
+	cfg.refuse_anonymous = true;
+	ck_assert_int_eq(anon_login(&cfg, 1, 0, ek, &s), WD_EAUTH);
+	ck_assert(!ntlmssp_server_complete(s));
+	ntlmssp_server_free(s);
+}
+END_TEST
+
+/* Through auth.h: the session says ANONYMOUS; ntlm_refuse_anonymous refuses. */
+START_TEST(test_anonymous_session)
+{
+	static const uint8_t ek[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	char *path;
+	auth_server_t *srv = make_server(&path), *srv_no;
+	struct auth_server_opts o = {.netname = "WITSRV",
+	                             .domain = "TESTDOM",
+	                             .ntlm_password_file = path,
+	                             .methods = AUTH_METHOD_NTLMSSP,
+	                             .ntlm_refuse_anonymous = true};
+	auth_ctx_t *ctx;
+	uint8_t neg[16], am[128], *out;
+	size_t ol, al;
+
+	ck_assert_int_eq(auth_server_new(&o, &srv_no), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(auth_ctx_start(i == 0 ? srv : srv_no, AUTH_TYPE_NTLMSSP,
+		                                AUTH_LEVEL_INTEGRITY, &ctx),
+		                 0);
+		anon_negotiate(neg, ANON_FLAGS);
+		ck_assert_int_eq(auth_ctx_update(ctx, neg, sizeof(neg), &out, &ol), WD_EAGAIN);
+		free(out);
+		al = anon_authenticate(am, 1, 0, ek);
+		if (i == 0) {
+			const struct auth_session *as;
+			ck_assert_int_eq(auth_ctx_update(ctx, am, al, &out, &ol), 0);
+			as = auth_ctx_session(ctx);
+			ck_assert(as->anonymous);
+			ck_assert_str_eq(as->account, "ANONYMOUS LOGON");
+			ck_assert_str_eq(as->domain, "NT AUTHORITY");
+			ck_assert_str_eq(as->sid, "S-1-5-7");
+			ck_assert_uint_eq(auth_ctx_sig_size(ctx), 16);
+		} else {
+			ck_assert_int_eq(auth_ctx_update(ctx, am, al, &out, &ol), WD_EAUTH);
+		}
+		free(out);
+		auth_ctx_free(ctx);
+	}
+	/* a password logon is not anonymous */
+	{
+		struct tclient c;
+		tc_init(&c, "alice", "TESTDOM", "Secret123");
+		ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_INTEGRITY, &ctx), 0);
+		ck_assert(!auth_ctx_session(ctx)->anonymous);
+		auth_ctx_free(ctx);
+		tc_free(&c);
+	}
+	auth_server_free(srv_no);
+	auth_server_free(srv);
+	cleanup_passdb(path);
+}
+END_TEST
+
 START_TEST(test_server_config_errors)
 {
 	struct auth_server_opts o = {.netname = "WITSRV",
@@ -581,6 +736,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_parse_authenticate_bounds);
 	tcase_add_test(tc, test_exchange_all_levels);
 	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_anonymous);
+	tcase_add_test(tc, test_anonymous_session);
 	tcase_add_test(tc, test_server_config_errors);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,182 @@
+"""The NTLMSSP anonymous logon ([MS-NLMP] 3.2.5.1.2) and the PACKET level,
+against witnessd at the default min auth level (integrity), with Samba's
+Python bindings: raw PDUs from samba.tests.dcerpc.raw_testcase.RawDCERPCTest
+for the anonymous logon (Samba's gensec as the client with anonymous
+credentials, raw NTLMSSP), the samba.dcerpc.witness pipe for PACKET.
+
+* an anonymous context at CONNECT can call mgmt (inq_if_ids) and the
+  endpoint mapper (ept_lookup), which need no auth; the bind is logged at
+  info with the client address (auth.ntlmssp.anonymous);
+* on the witness interface the bind succeeds, but GetInterfaceList and
+  RegisterEx get fault access_denied, as for an unauthenticated bind (an
+  anonymous context proves no secret);
+* alice with NTLMSSP at [packet] (level 4) reaches the witness interface:
+  PACKET counts as INTEGRITY for connection-oriented RPC, as in Samba;
+* with "ntlmssp anonymous = no" the anonymous bind is refused (fault
+  access_denied on its AUTHENTICATE leg), a bind without auth still works.
+
+Run with /usr/bin/python3 inside its own netns (tests/integration/run.sh).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import WITNESSCTL, Witnessd, samba_creds, samba_lp, samba_witness  # noqa: E402
+
+import samba.dcerpc.dcerpc as dcerpc  # noqa: E402
+from samba.dcerpc import base, epmapper, misc, mgmt, witness  # noqa: E402
+from samba.tests.dcerpc.raw_testcase import RawDCERPCTest  # noqa: E402
+
+NETNAME = "WITSRV"
+LOCAL_IP, IP1 = "127.0.0.2", "127.0.0.3"
+BINDING = "ncacn_ip_tcp:127.0.0.1"  # the witness port through the EPM
+DENIED = dict(fault_status=dcerpc.DCERPC_FAULT_ACCESS_DENIED,
+              fault_pfc_flags=dcerpc.DCERPC_PFC_FLAG_FIRST | dcerpc.DCERPC_PFC_FLAG_LAST |
+              dcerpc.DCERPC_PFC_FLAG_DID_NOT_EXECUTE)
+
+
+def daemon(name, **opts):
+    tmp = tempfile.mkdtemp(prefix="ntlmssp-anon-")
+    pw = os.path.join(tmp, "ntlm.pw")
+    subprocess.run([WITNESSCTL, "user", "add", "alice", "--domain", "TESTDOM", "--file", pw],
+                   input="Secret123\n", text=True, check=True, capture_output=True)
+    g = {"ntlm password file": pw, "auth methods": "ntlmssp spnego"}
+    g.update(opts)
+    d = Witnessd(netname=NETNAME, interfaces=[(LOCAL_IP, 0), (IP1, 1)], min_auth="integrity",
+                 global_opts=g, name=name)
+    d.start()
+    return tmp, d
+
+
+def wait_log(d, needle, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if needle in d.log():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class Base(RawDCERPCTest):
+    OPTS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp, cls.d = daemon(cls.__name__, **cls.OPTS)
+        cls.lp_conf = samba_lp(cls.tmp)
+        os.environ.update(SERVER="127.0.0.1", SMB_CONF_PATH=os.path.join(cls.tmp, "smb.conf"),
+                          DOMAIN="TESTDOM", REALM="TESTDOM.EXAMPLE", USERNAME="alice",
+                          PASSWORD="Secret123")
+
+    @classmethod
+    def tearDownClass(cls):
+        alive = cls.d.alive()
+        if not alive or os.environ.get("WD_SHOW_LOG"):
+            print("---- witnessd log ----\n" + cls.d.log()[-5000:])
+        cls.d.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+        assert alive, "witnessd died"
+
+    def anon_context(self, level=dcerpc.DCERPC_AUTH_LEVEL_CONNECT):
+        return self.get_auth_context_creds(creds=self.get_anon_creds(),
+                                           auth_type=dcerpc.DCERPC_AUTH_TYPE_NTLMSSP,
+                                           auth_level=level, auth_context_id=1)
+
+    def mgmt_ctx(self):
+        ctx = dcerpc.ctx_list()
+        ctx.context_id = 1
+        ctx.num_transfer_syntaxes = 1
+        ctx.abstract_syntax = mgmt.abstract_syntax()
+        ctx.transfer_syntaxes = [base.transfer_syntax_ndr()]
+        return ctx
+
+
+class AnonymousAccepted(Base):
+    def test_mgmt(self):
+        a = self.anon_context()
+        ctx = self.prepare_presentation(mgmt.abstract_syntax(), base.transfer_syntax_ndr(),
+                                        context_id=1, auth_context=a)
+        io = mgmt.inq_if_ids()
+        self.do_single_request(call_id=2, ctx=ctx, io=io, auth_context=a)
+        self.assertEqual(io.result[0], 0)
+        v = io.out_if_id_vector
+        self.assertIn(str(witness.abstract_syntax().uuid),
+                      {str(v.if_id[i].id.uuid) for i in range(v.count)})
+        self.assertTrue(wait_log(self.d, "auth.ntlmssp.anonymous"), self.d.log()[-3000:])
+        line = [ln for ln in self.d.log().splitlines() if "auth.ntlmssp.anonymous" in ln][0]
+        self.assertIn("client=ipv4:127.0.0.1:", line)
+
+    def test_epm(self):
+        a = self.anon_context()
+        ctx = self.prepare_presentation(epmapper.abstract_syntax(), base.transfer_syntax_ndr(),
+                                        context_id=1, auth_context=a)
+        io = epmapper.epm_Lookup()
+        io.in_inquiry_type = 0
+        io.in_object = None
+        io.in_interface_id = None
+        io.in_vers_option = 0
+        io.in_entry_handle = misc.policy_handle()
+        io.in_max_ents = 16
+        self.do_single_request(call_id=2, ctx=ctx, io=io, auth_context=a)
+        self.assertEqual(io.result, 0)
+        self.assertGreaterEqual(io.out_num_ents, 1)
+
+    def test_witness_refused(self):
+        a = self.anon_context()
+        ctx = self.prepare_presentation(witness.abstract_syntax(), base.transfer_syntax_ndr(),
+                                        context_id=1, epmap=True, auth_context=a)
+        self.do_single_request(call_id=2, ctx=ctx, io=witness.GetInterfaceList(),
+                               auth_context=a, **DENIED)
+        io = witness.RegisterEx()
+        io.in_version = witness.WITNESS_V2
+        io.in_net_name = NETNAME
+        io.in_share_name = None
+        io.in_ip_address = IP1
+        io.in_client_computer_name = "CLIENTBOX"
+        io.in_flags = 0
+        io.in_timeout = 5
+        self.do_single_request(call_id=3, ctx=ctx, io=io, auth_context=a, **DENIED)
+        self.assertIsConnected()
+        self.assertEqual(self.d.ctl_json("list")["registrations"], {})
+
+    def test_packet_level_is_integrity(self):
+        alice = samba_creds(self.lp_conf, "alice", "Secret123", "TESTDOM")
+        c = samba_witness(BINDING + "[packet,ntlm]", lp=self.lp_conf, creds=alice)
+        r = c.GetInterfaceList()
+        self.assertEqual(r.num_interfaces, 2)
+        h = c.RegisterEx(witness.WITNESS_V2, NETNAME, None, IP1, "CLIENTBOX", 0, 5)
+        reg = self.d.ctl_json("list")["registrations"][str(h.uuid)]
+        self.assertEqual(reg["auth"]["account_name"].lower(), "alice")
+        self.assertIn("type=10 level=4 account=alice", self.d.log())
+        c.UnRegister(h)
+
+
+class AnonymousRefused(Base):
+    OPTS = {"ntlmssp anonymous": "no"}
+
+    def test_anonymous_bind_refused(self):
+        a = self.anon_context()
+        self.do_generic_bind(ctx=self.mgmt_ctx(), auth_context=a,
+                             alter_fault=dcerpc.DCERPC_FAULT_ACCESS_DENIED)
+        self.assertIsNone(self.recv_pdu())
+        self.assertNotConnected()
+        self.assertTrue(wait_log(self.d, "reason=anonymous"), self.d.log()[-3000:])
+        self.assertNotIn("auth.ntlmssp.anonymous", self.d.log())
+
+    def test_no_auth_still_works(self):
+        ctx = self.prepare_presentation(mgmt.abstract_syntax(), base.transfer_syntax_ndr(),
+                                        context_id=1)
+        io = mgmt.inq_if_ids()
+        self.do_single_request(call_id=2, ctx=ctx, io=io)
+        self.assertEqual(io.result[0], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
