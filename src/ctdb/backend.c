@@ -1045,15 +1045,76 @@ static void json_str(char *out, size_t outlen, const char *s)
 	out[o] = 0;
 }
 
+/* The names `ctdb status` prints for a node's flags (ctdb/tools/ctdb.c,
+ * pretty_print_flags), in its order: "DISABLED" is PERMANENTLY_DISABLED and
+ * INACTIVE stands for any of its bits, so an administrator reads the same
+ * words here as there. "OK" for none. */
+static void node_state_names(uint32_t f, char *out, size_t outlen)
+{
+	static const struct {
+		uint32_t mask;
+		const char *name;
+	} names[] = {
+	    {CTDB_NODE_DISCONNECTED, "DISCONNECTED"},
+	    {CTDB_NODE_PERMANENTLY_DISABLED, "DISABLED"},
+	    {CTDB_NODE_BANNED, "BANNED"},
+	    {CTDB_NODE_UNHEALTHY, "UNHEALTHY"},
+	    {CTDB_NODE_DELETED, "DELETED"},
+	    {CTDB_NODE_STOPPED, "STOPPED"},
+	    {CTDB_NODE_FLAGS_INACTIVE, "INACTIVE"},
+	};
+	size_t o = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((f & names[i].mask) && o < outlen)
+			o += (size_t)snprintf(out + o, outlen - o, "%s%s", o ? "|" : "",
+			                      names[i].name);
+	if (o == 0)
+		snprintf(out, outlen, "OK");
+}
+
+/* At most this many nodes in status' node_states (CTDB clusters have a few;
+ * the reply stays small whatever a nodemap claims). */
+#define STATUS_NODES_MAX 64
+/* {"pnn":4294967295,"flags":4294967295,"state":"...7 names..."}, */
+#define STATUS_NODE_LEN 128
+
+/* The nodes of the last view's nodemap (deleted ones left out, as `ctdb
+ * status` does), only while connected and synced: a stale nodemap would
+ * show states ctdbd no longer has. */
+static size_t node_states_json(const struct backend *b, bool up, char *out, size_t outlen)
+{
+	size_t o = 0, n = 0;
+
+	o += (size_t)snprintf(out, outlen, "[");
+	for (uint32_t i = 0; up && b->synced && i < b->n_known && n < STATUS_NODES_MAX; i++) {
+		uint32_t f = b->known_flags[2 * i + 1];
+		char st[96];
+
+		if (f & CTDB_NODE_DELETED)
+			continue;
+		node_state_names(f, st, sizeof(st));
+		if (o < outlen)
+			o += (size_t)snprintf(out + o, outlen - o,
+			                      "%s{\"pnn\":%u,\"flags\":%u,\"state\":\"%s\"}",
+			                      n ? "," : "", b->known_flags[2 * i], f, st);
+		n++;
+	}
+	if (o < outlen)
+		o += (size_t)snprintf(out + o, outlen - o, "]");
+	return o;
+}
+
 /* Ownership: returns malloc'd JSON text; the caller frees it. */
 static char *ctdb_status_json(cluster_t *c)
 {
 	struct backend *b = cluster_impl(c);
-	char sock[512], err[400], *out;
+	char sock[512], err[400], nodes[STATUS_NODES_MAX * STATUS_NODE_LEN + 4], *out;
 	bool up = b->client && ctdb_client_is_connected(b->client);
 	uint64_t now = uv_now(b->loop);
 	const char *state;
-	size_t len = 2048;
+	size_t len = 2048 + sizeof(nodes);
 
 	if (!b->started)
 		state = "stopped";
@@ -1074,6 +1135,8 @@ static char *ctdb_status_json(cluster_t *c)
 	json_str(err, sizeof(err),
 	         b->last_error[0] ? b->last_error
 	                          : (b->client && !up ? ctdb_client_last_error(b->client) : ""));
+	if (node_states_json(b, up, nodes, sizeof(nodes)) >= sizeof(nodes))
+		snprintf(nodes, sizeof(nodes), "[]"); /* cannot happen: sized for the maximum */
 	out = malloc(len);
 	if (out == NULL)
 		return NULL;
@@ -1087,7 +1150,7 @@ static char *ctdb_status_json(cluster_t *c)
 	         "\"ipreallocated\":%llu,\"peer\":%llu,\"peer_malformed\":%llu},"
 	         "\"tracked_connections\":%zu,\"tcp_client_sent\":%llu,\"tcp_client_refused\":%llu,"
 	         "\"tcp_client_disconnected\":%s,\"tickles_stale\":%u,\"tickle_recycles\":%llu,"
-	         "\"reread_interval_s\":%u,\"last_error\":\"%s\"}",
+	         "\"reread_interval_s\":%u,\"last_error\":\"%s\",\"node_states\":%s}",
 	         state, sock, up ? "true" : "false", b->pnn == CTDB_UNKNOWN_PNN ? -1 : (int)b->pnn,
 	         runstate_name(b->runstate), b->local_flags, b->n_nodes,
 	         b->client ? ctdb_client_connects(b->client) : 0,
@@ -1100,7 +1163,7 @@ static char *ctdb_status_json(cluster_t *c)
 	         (unsigned long long)b->msg_peer, (unsigned long long)b->msg_peer_bad, b->n_tracked,
 	         (unsigned long long)b->tcp_client_sent, (unsigned long long)b->tcp_client_refused,
 	         b->tcp_disconnected_unsupported ? "false" : "true", b->tickle_stale,
-	         (unsigned long long)b->tickle_recycles, b->reread_ms / 1000, err);
+	         (unsigned long long)b->tickle_recycles, b->reread_ms / 1000, err, nodes);
 	return out;
 }
 

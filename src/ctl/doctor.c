@@ -684,6 +684,91 @@ static cJSON *admin_call(struct doctor *d, const char *cmd, char *err, size_t er
 	return res;
 }
 
+/* What an administrator runs for one state of node pnn (the ctdb(1) tool's
+ * words); NULL for a state that has no command of its own. */
+static const char *node_remedy(const char *state, char *buf, size_t buflen, double pnn)
+{
+	if (strstr(state, "DISCONNECTED"))
+		snprintf(buf, buflen, "start ctdb on node %.0f or fix its network", pnn);
+	else if (strstr(state, "BANNED"))
+		snprintf(buf, buflen, "ctdb unban -n %.0f", pnn);
+	else if (strstr(state, "STOPPED"))
+		snprintf(buf, buflen, "ctdb continue -n %.0f", pnn);
+	else if (strstr(state, "DISABLED"))
+		snprintf(buf, buflen, "ctdb enable -n %.0f", pnn);
+	else if (strstr(state, "UNHEALTHY"))
+		snprintf(buf, buflen, "ctdb event status legacy monitor on node %.0f", pnn);
+	else
+		return NULL;
+	return buf;
+}
+
+/*
+ * The nodemap the ctdb backend last read, from `status` (cluster.node_states).
+ * Another node that is not OK is a WARN: this node still serves, and CTDB
+ * moved that node's public addresses to the healthy ones. This node not OK
+ * is a FAIL: whatever the reason (even a deliberate `ctdb disable` for
+ * maintenance), it hosts no public address, so no client reaches its witness
+ * or its shares, and "is this node ready for witness clients" is what doctor
+ * answers.
+ */
+static void check_ctdb_nodes(struct doctor *d)
+{
+	char err[512], list[512] = "", remedy[512] = "ctdb status", one[96];
+	size_t loff = 0, roff = strlen(remedy);
+	cJSON *st = admin_call(d, "status", err, sizeof(err)), *it;
+	const cJSON *cl, *nodes;
+	double self;
+	unsigned n = 0, bad = 0;
+	bool self_bad = false;
+
+	if (st == NULL) {
+		report(d, ST_WARN, "ctdb nodes", "start witnessd", "status: %s", err);
+		return;
+	}
+	cl = cJSON_GetObjectItemCaseSensitive(st, "cluster");
+	nodes = cJSON_GetObjectItemCaseSensitive(cl, "node_states");
+	self = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cl, "pnn"));
+	if (!cJSON_IsArray(nodes)) {
+		report(d, ST_WARN, "ctdb nodes", "upgrade witnessd",
+		       "witnessd does not report the ctdb nodes");
+		goto out;
+	}
+	if (cJSON_GetArraySize(nodes) == 0) {
+		report(d, ST_WARN, "ctdb nodes", "ctdb status; systemctl status ctdb",
+		       "witnessd has no current nodemap from ctdbd (state %s)",
+		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cl, "state"))
+		           ?: "unknown");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, nodes)
+	{
+		double pnn = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "pnn"));
+		const char *state =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "state"));
+
+		n++;
+		if (state == NULL || strcmp(state, "OK") == 0)
+			continue;
+		bad++;
+		self_bad |= pnn == self;
+		if (loff < sizeof(list))
+			loff += (size_t)snprintf(list + loff, sizeof(list) - loff,
+			                         "%snode %.0f%s %s", loff ? ", " : "", pnn,
+			                         pnn == self ? " (this node)" : "", state);
+		if (node_remedy(state, one, sizeof(one), pnn) && roff < sizeof(remedy))
+			roff += (size_t)snprintf(remedy + roff, sizeof(remedy) - roff, "; %s", one);
+	}
+	if (bad == 0)
+		report(d, ST_OK, "ctdb nodes", NULL, "%u node%s, all healthy", n,
+		       n == 1 ? "" : "s");
+	else
+		report(d, self_bad ? ST_FAIL : ST_WARN, "ctdb nodes", remedy, "%u of %u not OK: %s",
+		       bad, n, list);
+out:
+	cJSON_Delete(st);
+}
+
 static void check_cluster(struct doctor *d)
 {
 	char err[512];
@@ -732,6 +817,7 @@ static void check_cluster(struct doctor *d)
 	cJSON_Delete(ips);
 	if (d->cfg.cluster_backend != WD_BACKEND_CTDB)
 		return;
+	check_ctdb_nodes(d);
 	peers = admin_call(d, "peers", err, sizeof(err));
 	if (peers == NULL) {
 		report(d, ST_WARN, "peers", "upgrade witnessd on every node", "peers: %s", err);

@@ -296,6 +296,37 @@ class DoctorCluster(unittest.TestCase):
             cls.lab.cleanup()
         shutil.rmtree(cls.private, ignore_errors=True)
 
+    def nodes_check(self, i=0):
+        rc, out = doctor(self.wd[i], "--smb-port", "1")
+        c = checks(out, "ctdb nodes")
+        self.assertEqual(len(c), 1, out)
+        return rc, c[0]
+
+    def test_ctdb_nodes_states(self):
+        rc, c = self.nodes_check()
+        self.assertEqual((c["status"], c["message"]), ("OK", "3 nodes, all healthy"), c)
+        try:
+            self.lab.ctdb(0, "disable", "-n", "1")
+            # the backend polls the nodemap every second
+            wait_for(lambda: self.nodes_check()[1]["status"] != "OK", timeout=15, step=0.3,
+                     what="doctor to see node 1 disabled")
+            rc, c = self.nodes_check()
+            self.assertEqual(c["status"], "WARN", c)  # another node: this one still serves
+            self.assertEqual(c["message"], "1 of 3 not OK: node 1 DISABLED", c)
+            self.assertEqual(c["remedy"], "ctdb status; ctdb enable -n 1", c)
+            # node 1's own doctor: this node is not ready for witness clients
+            rc, c = self.nodes_check(1)
+            self.assertEqual(rc, 1, c)
+            self.assertEqual(c["status"], "FAIL", c)
+            self.assertIn("node 1 (this node) DISABLED", c["message"])
+        finally:
+            self.lab.ctdb(0, "enable", "-n", "1")
+            self.lab.wait_healthy()
+        wait_for(lambda: self.nodes_check()[1]["status"] == "OK", timeout=15, step=0.3,
+                 what="doctor to see node 1 enabled")
+        wait_for(lambda: checks(doctor(self.wd[0], "--smb-port", "1")[1], "interfaces", "OK"),
+                 timeout=30, step=0.3, what="every public IP hosted again")
+
     def test_peers_then_stopped_peer(self):
         rc, out = doctor(self.wd[0], "--smb-port", "1")
         self.assertTrue(checks(out, "ctdb", "OK"), out)
