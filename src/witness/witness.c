@@ -40,6 +40,19 @@ struct wit_move {
 	struct witness_ipaddr_info addrs[];
 };
 
+/*
+ * The addresses of one node for IP_CHANGE_NOTIFICATION ([MS-SWN] 3.1.4.4),
+ * built once per cluster event and shared by every registration it is
+ * queued for (refcounted): memory is one list per event, at most one entry
+ * per IP of the cluster view plus the one that left, not one per client.
+ */
+struct wit_iplist {
+	unsigned refs;
+	uint32_t n;
+	uint64_t hash; /* FNV-1a of addrs[], to skip a list the client already has */
+	struct witness_ipaddr_info addrs[];
+};
+
 struct wit_forced {
 	bool has_resp;
 	uint32_t result;
@@ -75,6 +88,8 @@ struct wit_reg {
 	struct wit_change change;
 	struct wit_move *client_move;
 	struct wit_move *share_move;
+	struct wit_iplist *ip_change; /* one pending IP_CHANGE slot, latest wins */
+	uint64_t ip_change_hash;      /* hash of the last list queued (0: none yet) */
 	struct wit_forced *forced;
 	struct wit_notify *pend_head, *pend_tail;
 	unsigned n_pending;
@@ -287,12 +302,22 @@ static void forced_free(struct wit_forced *f)
 	free(f);
 }
 
+static void iplist_unref(struct wit_iplist **pl)
+{
+	struct wit_iplist *l = *pl;
+
+	*pl = NULL;
+	if (l != NULL && --l->refs == 0)
+		free(l);
+}
+
 void wit_reg_unref(struct wit_reg *r)
 {
 	if (--r->refs > 0)
 		return;
 	free(r->client_move);
 	free(r->share_move);
+	iplist_unref(&r->ip_change);
 	forced_free(r->forced);
 	free(r);
 }
@@ -507,7 +532,7 @@ static void on_store_retry(struct wit_timer *t)
 static bool reg_has_message(const struct wit_reg *r)
 {
 	return r->forced != NULL || r->change.triggered || r->client_move != NULL ||
-	       r->share_move != NULL;
+	       r->share_move != NULL || r->ip_change != NULL;
 }
 
 static bool ip_equal(const struct wit_reg *r, const struct witness_ipaddr_info *a)
@@ -595,7 +620,11 @@ static void reg_deliver(struct wit_reg *r)
 		int rc = 0;
 
 		memset(&resp, 0, sizeof(resp));
-		/* Samba's priority: forced > RESOURCE_CHANGE > CLIENT_MOVE > SHARE_MOVE. */
+		/*
+		 * Samba's priority: forced > RESOURCE_CHANGE > CLIENT_MOVE > SHARE_MOVE,
+		 * then IP_CHANGE last, so a client learns its IP's state before the
+		 * node's new address list ([MS-SWN] 3.1.4.4).
+		 */
 		if (r->forced != NULL) {
 			struct wit_forced *f = r->forced;
 
@@ -627,6 +656,21 @@ static void reg_deliver(struct wit_reg *r)
 			}
 			resp.type = WITNESS_NOTIFY_RESOURCE_CHANGE;
 			rc = WD_ENOMEM;
+		} else if (r->client_move == NULL && r->share_move == NULL) {
+			struct wit_iplist *l = r->ip_change;
+
+			/*
+			 * IP_CHANGE_NOTIFICATION ([MS-SWN] 3.1.4.4, 2.2.2.4): one
+			 * IPADDR_INFO_LIST (2.2.2.3) of the node's addresses. It never
+			 * arms the forced unregistration (rearm stays false): the
+			 * client's IP did not go away, the node's list changed.
+			 */
+			r->ip_change = NULL;
+			resp.type = WITNESS_NOTIFY_IP_CHANGE;
+			rc = witness_msg_add_ipaddr_list(&resp, l->addrs, l->n);
+			wd_log(WD_LOG_DEBUG, "witness.notify", "uuid=%s type=ip_change addrs=%u",
+			       r->uuid, l->n);
+			iplist_unref(&l);
 		} else {
 			struct wit_move *m =
 			    r->client_move != NULL ? r->client_move : r->share_move;
@@ -765,6 +809,104 @@ static void on_fanout_idle(uv_idle_t *h)
 	fanout_run(h->data);
 }
 
+/* Queue r for the fan-out once (holds a ref until its slice delivers it). */
+static void fanout_queue(wit_service_t *ws, struct wit_reg *r)
+{
+	if (r->pend_head == NULL || r->in_fanout)
+		return; /* queued: the next AsyncNotify or slice delivers it */
+	wit_reg_ref(r);
+	r->in_fanout = true;
+	r->fanout_next = NULL;
+	if (ws->fanout_tail != NULL)
+		ws->fanout_tail->fanout_next = r;
+	else
+		ws->fanout_head = r;
+	ws->fanout_tail = r;
+	ws->fanout_len++;
+}
+
+static void ipaddr_info_of(const struct cluster_ip *ip, bool online, struct witness_ipaddr_info *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ip->family == AF_INET) {
+		a->flags = WITNESS_IPADDR_V4;
+		memcpy(a->ipv4, ip->bytes, 4);
+	} else {
+		a->flags = WITNESS_IPADDR_V6;
+		memcpy(a->ipv6, ip->bytes, 16);
+	}
+	a->flags |= online ? WITNESS_IPADDR_ONLINE : WITNESS_IPADDR_OFFLINE;
+}
+
+/*
+ * The address list of node for IP_CHANGE ([MS-SWN] 3.1.4.4): every IP the
+ * view puts on it, IPADDR_V4 or IPADDR_V6 and ONLINE if available, else
+ * OFFLINE (2.2.2.2); gone, when it is not NULL, is the IP that left the node
+ * (moved away or removed) and is listed OFFLINE. At most v->n + 1 entries.
+ * Returns a list with one reference, or NULL (no memory).
+ */
+static struct wit_iplist *node_iplist(const struct cluster_view *v, uint32_t node,
+                                      const struct cluster_ip *gone)
+{
+	struct wit_iplist *l = malloc(sizeof(*l) + (v->n + 1) * sizeof(l->addrs[0]));
+
+	if (l == NULL)
+		return NULL;
+	l->refs = 1;
+	l->n = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct cluster_ip *ip = &v->ips[i];
+
+		if (ip->node != node)
+			continue;
+		ipaddr_info_of(ip, ip->available, &l->addrs[l->n++]);
+	}
+	if (gone != NULL)
+		ipaddr_info_of(gone, false, &l->addrs[l->n++]);
+	l->hash = 14695981039346656037ull;
+	for (size_t i = 0; i < l->n * sizeof(l->addrs[0]); i++)
+		l->hash = (l->hash ^ ((const uint8_t *)l->addrs)[i]) * 1099511628211ull;
+	return l;
+}
+
+/*
+ * IP_CHANGE for the registrations with WITNESS_REGISTER_IP_NOTIFICATION
+ * (RegisterEx Flags, [MS-SWN] 3.1.4.5) whose IP is on node, or is the IP that
+ * left it: one pending slot per registration, the latest list wins (like a
+ * pending move, 3.1.6.2). WD_ENOMEM leaves the earlier slots as they were.
+ */
+static void queue_ip_change(wit_service_t *ws, const struct cluster_view *v, uint32_t node,
+                            const struct cluster_ip *gone)
+{
+	struct wit_iplist *l = NULL;
+	size_t glen = gone != NULL && gone->family == AF_INET ? 4 : 16;
+
+	for (struct wit_reg *r = ws->regs_head; r != NULL; r = r->next) {
+		if (!(r->flags & WITNESS_REGISTER_IP_NOTIFICATION) || r->dead)
+			continue;
+		const struct cluster_ip *ip = cluster_view_find(v, r->ip_address);
+		bool was = gone != NULL && r->family == gone->family &&
+		           memcmp(r->ip_bytes, gone->bytes, glen) == 0;
+
+		if (!was && (ip == NULL || ip->node != node))
+			continue;
+		if (l == NULL && (l = node_iplist(v, node, gone)) == NULL)
+			return;
+		/*
+		 * A move is two cluster events (UNAVAILABLE, AVAILABLE) that see
+		 * the same new view: the same list is not sent twice.
+		 */
+		if (l->hash == r->ip_change_hash)
+			continue;
+		r->ip_change_hash = l->hash;
+		iplist_unref(&r->ip_change);
+		l->refs++;
+		r->ip_change = l;
+		fanout_queue(ws, r);
+	}
+	iplist_unref(&l);
+}
+
 static void on_cluster_event(void *arg, const struct cluster_event *ev)
 {
 	wit_service_t *ws = arg;
@@ -777,18 +919,21 @@ static void on_cluster_event(void *arg, const struct cluster_event *ev)
 		if (r->family != ev->ip->family || memcmp(r->ip_bytes, ev->ip->bytes, len) != 0)
 			continue;
 		wit_change_set(&r->change, st);
-		if (r->pend_head == NULL || r->in_fanout)
-			continue; /* queued: the next AsyncNotify or slice delivers it */
-		wit_reg_ref(r);
-		r->in_fanout = true;
-		r->fanout_next = NULL;
-		if (ws->fanout_tail != NULL)
-			ws->fanout_tail->fanout_next = r;
-		else
-			ws->fanout_head = r;
-		ws->fanout_tail = r;
-		ws->fanout_len++;
+		fanout_queue(ws, r);
 	}
+	/*
+	 * [MS-SWN] 3.1.4.4: the addresses of the node that hosted the IP (it
+	 * left: OFFLINE there) and of the node that hosts it now changed. The
+	 * old node first, so a registration of the moved IP keeps the list of
+	 * the node it is on now.
+	 */
+	const struct cluster_view *v = cluster_view(ws->cluster);
+	bool left = ev->removed || ev->old_node != ev->new_node;
+
+	if (ev->old_node != CLUSTER_NODE_NONE)
+		queue_ip_change(ws, v, ev->old_node, left ? ev->ip : NULL);
+	if (ev->new_node != CLUSTER_NODE_NONE && ev->new_node != ev->old_node)
+		queue_ip_change(ws, v, ev->new_node, NULL);
 	if (ws->fanout_events++ == 0) {
 		ws->fanout_start_ns = uv_hrtime();
 		ws->fanout_sent0 = ws->stats.notifications_sent;

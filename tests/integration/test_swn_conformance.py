@@ -10,6 +10,10 @@ as the client and samba.ndr decoding the raw reply bytes:
            scale-out shares ('shares') -> INVALID_STATE; a known one (any case)
            and a NULL one are accepted.
   3.1.5.2  KeepAliveTimeout 0 -> ERROR_TIMEOUT at once (NULL response).
+  3.1.4.4  IP_CHANGE_NOTIFICATION: a RegisterEx with
+           WITNESS_REGISTER_IP_NOTIFICATION on node 1 gets the node's
+           addresses (IPADDR_V4, ONLINE / OFFLINE) when an IP is added to or
+           removed from the node; a registration without the flag gets none.
 
 Static backend: 127.0.0.2 on node 0 (this node), 127.0.0.3 on node 1.
 Samba's client holds the GIL during a call, so the change that ends a wait
@@ -136,6 +140,58 @@ class SwnConformance(unittest.TestCase):
         self.assertIsNone(a.out_response)
         self.assertLess(elapsed, 2.0)  # not the 30 s unused timeout, nor forever
         c.UnRegister(h)  # the registration stays
+
+    def notify_raw(self, c, h):
+        a = witness.AsyncNotify()
+        a.in_context_handle = h
+        out = c.request(3, ndr_pack_in(a))
+        ndr_unpack_out(a, out)  # the reply's bytes decoded by samba.ndr
+        return a
+
+    def assertIpChange(self, a, want):
+        self.assertEqual(a.result[0], WERR_OK)
+        r = a.out_response
+        self.assertEqual(r.type, witness.WITNESS_NOTIFY_IP_CHANGE)  # 4, [MS-SWN] 2.2.2.4
+        self.assertEqual(r.num, 1)
+        got = {i.ipv4: i.flags for i in r.messages[0].addr}
+        self.assertEqual(got, want)
+
+    def test_5_ip_change(self):
+        ON = witness.WITNESS_IPADDR_V4 | witness.WITNESS_IPADDR_ONLINE
+        OFF = witness.WITNESS_IPADDR_V4 | witness.WITNESS_IPADDR_OFFLINE
+        c = samba_witness(BINDING)
+        h = c.RegisterEx(witness.WITNESS_V2, NETNAME, None, IP1, "CONFBOX",
+                         witness.WITNESS_REGISTER_IP_NOTIFICATION, 30)
+        h0 = c.RegisterEx(witness.WITNESS_V2, NETNAME, None, IP1, "CONFBOX", 0, 2)
+        try:
+            # IP0 added to node 1 (moved there) while the AsyncNotify is pending
+            ctl = self.ctl_later(0.5, "ip", "set", IP0, "--node", "1")
+            t0 = time.monotonic()
+            a = self.notify_raw(c, h)
+            _, err = ctl.communicate(timeout=10)
+            self.assertEqual(ctl.returncode, 0, err)
+            print("IP_CHANGE after %.2f s (IP0 to node 1 after 0.5 s)" %
+                  (time.monotonic() - t0), file=sys.stderr)
+            self.assertIpChange(a, {IP0: ON, IP1: ON})
+            # without WITNESS_REGISTER_IP_NOTIFICATION: nothing, only the keepalive timeout
+            a0 = self.notify_raw(c, h0)
+            self.assertEqual(a0.result[0], WERR_TIMEOUT)
+            # IP0 removed from node 1 (back to node 0): listed OFFLINE
+            self.d.ctl("ip", "set", IP0, "--node", "0")
+            self.assertIpChange(self.notify_raw(c, h), {IP0: OFF, IP1: ON})
+            # IP1's own state: RESOURCE_CHANGE first, then IP_CHANGE
+            self.d.ctl("ip", "set", IP1, "--unavailable")
+            a = self.notify_raw(c, h)
+            self.assertEqual(a.out_response.type, witness.WITNESS_NOTIFY_RESOURCE_CHANGE)
+            self.assertIpChange(self.notify_raw(c, h), {IP1: OFF})
+        finally:
+            self.d.ctl("ip", "set", IP0, "--node", "0")
+            self.d.ctl("ip", "set", IP1, "--available")
+        c.UnRegister(h0)
+        try:
+            c.UnRegister(h)
+        except Exception as e:  # the reregister delay after UNAVAILABLE may have closed it
+            self.assertEqual(werror_of(e), WERR_INVALID_PARAMETER)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ struct dcerpc_call {
 	void *cancel_arg;
 	struct dcerpc_peer peer;
 	struct auth_session auth;
+	uint32_t ndr_flags; /* the call's transfer syntax (NDR_FLAG_NDR64) */
 };
 
 #define MAXH 20100
@@ -79,6 +80,11 @@ static void f_set_cancel(dcerpc_call_t *c, dcerpc_cancel_cb cb, void *arg)
 static const struct dcerpc_peer *f_peer(const dcerpc_call_t *c)
 {
 	return &c->peer;
+}
+
+static uint32_t f_ndr_flags(const dcerpc_call_t *c)
+{
+	return c->ndr_flags;
 }
 
 static int f_handle_create(dcerpc_call_t *c, uint32_t type, void *data,
@@ -142,6 +148,7 @@ static const struct wit_rpc_ops fake_ops = {
     .handle_create = f_handle_create,
     .handle_lookup = f_handle_lookup,
     .handle_close = f_handle_close,
+    .ndr_flags = f_ndr_flags,
 };
 
 /* ---- fixture ---- */
@@ -219,6 +226,8 @@ static void stop(void)
 
 /* ---- calls ---- */
 
+static uint32_t next_ndr_flags; /* transfer syntax of the calls handle_call makes */
+
 static dcerpc_call_t *mkcall(int group)
 {
 	dcerpc_call_t *c = calloc(1, sizeof(*c));
@@ -253,6 +262,8 @@ static void dispatch(dcerpc_call_t *c, uint16_t op, struct ndr_push *p)
 	ndr_push_free(p);
 }
 
+static uint32_t reg_flags; /* RegisterEx Flags of the next do_register */
+
 static uint32_t do_register(int group, bool ex, uint32_t version, const char *net,
                             const char *share, const char *ip, const char *client, uint32_t timeout,
                             struct dcerpc_wire_handle *h)
@@ -263,7 +274,7 @@ static uint32_t do_register(int group, bool ex, uint32_t version, const char *ne
 	    .share_name = (char *)share,
 	    .ip_address = (char *)ip,
 	    .client_computer_name = (char *)client,
-	    .flags = 0,
+	    .flags = reg_flags,
 	    .timeout = timeout,
 	};
 	struct ndr_push p;
@@ -291,7 +302,8 @@ static dcerpc_call_t *handle_call(int group, uint16_t op, const struct dcerpc_wi
 	struct ndr_push p;
 	dcerpc_call_t *c = mkcall(group);
 
-	ndr_push_init(&p);
+	c->ndr_flags = next_ndr_flags;
+	ndr_push_init_flags(&p, c->ndr_flags);
 	ndr_witness_handle_in_push(&p, h);
 	dispatch(c, op, &p);
 	return c;
@@ -315,7 +327,7 @@ static uint32_t notify_result(dcerpc_call_t *c, struct witness_notify_response *
 
 	ck_assert(c->done && !c->faulted);
 	memset(resp, 0, sizeof(*resp));
-	ndr_pull_init(&pl, c->reply, c->reply_len);
+	ndr_pull_init_flags(&pl, c->reply, c->reply_len, c->ndr_flags);
 	ck_assert_int_eq(ndr_witness_async_notify_out_pull(&pl, resp, present, &res), 0);
 	return res;
 }
@@ -741,6 +753,116 @@ static void check_resource_change(dcerpc_call_t *c, uint32_t want_state)
 	ck_assert_int_eq(memcmp(c->reply + 24, want, 32), 0);
 	witness_notify_response_free(&resp);
 }
+
+/*
+ * c's reply is an IP_CHANGE of exactly n addresses, want[i] = {third byte,
+ * last byte, flags} of 127.x.y.
+ */
+static void check_ip_change(dcerpc_call_t *c, uint32_t n, const uint8_t want[][3])
+{
+	struct witness_notify_response resp;
+	struct witness_ipaddr_info *a = NULL;
+	uint32_t got = 0;
+	bool present;
+
+	ck_assert(c->done);
+	ck_assert_uint_eq(notify_result(c, &resp, &present), WERR_OK);
+	ck_assert(present);
+	ck_assert_uint_eq(resp.type, WITNESS_NOTIFY_IP_CHANGE);
+	ck_assert_int_eq(witness_msg_parse_ipaddr_list(&resp, &a, &got), 0);
+	ck_assert_uint_eq(got, n);
+	for (uint32_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (uint32_t j = 0; j < got; j++) {
+			if (a[j].ipv4[0] == 127 && a[j].ipv4[1] == 0 &&
+			    a[j].ipv4[2] == want[i][0] && a[j].ipv4[3] == want[i][1]) {
+				ck_assert_uint_eq(a[j].flags, want[i][2]);
+				found = true;
+			}
+		}
+		ck_assert(found);
+	}
+	free(a);
+	witness_notify_response_free(&resp);
+}
+
+/*
+ * IP_CHANGE ([MS-SWN] 3.1.4.4): a registration with
+ * WITNESS_REGISTER_IP_NOTIFICATION on node 1 gets the node's addresses when
+ * one moves to or from it or changes state, after the RESOURCE_CHANGE of
+ * the same event; one without the flag gets nothing; an IP_CHANGE never
+ * arms the forced unregistration.
+ */
+START_TEST(test_ip_change)
+{
+	enum {
+		ON = WITNESS_IPADDR_V4 | WITNESS_IPADDR_ONLINE,
+		OFF = WITNESS_IPADDR_V4 | WITNESS_IPADDR_OFFLINE
+	};
+	struct dcerpc_wire_handle h, h0;
+	dcerpc_call_t *c, *c0;
+
+	reg_flags = WITNESS_REGISTER_IP_NOTIFICATION;
+	ck_assert_uint_eq(
+	    do_register(1, true, WITNESS_V2, "witsrv", NULL, "127.0.100.1", "C", 60, &h), WERR_OK);
+	reg_flags = 0;
+	ck_assert_uint_eq(
+	    do_register(1, true, WITNESS_V2, "witsrv", NULL, "127.0.0.2", "C", 60, &h0), WERR_OK);
+	uv_update_time(&loop); /* timers armed from the loop's time, not a stale one */
+	c = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h);
+	c0 = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h0);
+	ck_assert(!c->done && !c0->done);
+
+	/* 127.0.100.2 moves from node 0 to node 1 (added to the node): one IP_CHANGE. */
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.2", -1, 1), 0);
+	{
+		const uint8_t want[][3] = {{100, 1, ON}, {100, 2, ON}, {0, 2, ON}};
+
+		check_ip_change(c, 3, want);
+	}
+	call_free(c);
+	ck_assert(!c0->done); /* no flag: nothing */
+	/* Nothing more, and no forced unregistration after an IP_CHANGE. */
+	c = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h);
+	/* NOWAIT: UV_RUN_ONCE would block until the 30 s unused timers. The
+	 * reregister delay (300 ms) would have closed it by now. */
+	for (int i = 0; i < 700 && !c->done; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+	ck_assert(!c->done);
+
+	/* It leaves node 1 again (removed from the node): OFFLINE in the list. */
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.2", -1, 0), 0);
+	{
+		const uint8_t want[][3] = {{100, 1, ON}, {100, 2, OFF}, {0, 2, ON}};
+
+		check_ip_change(c, 3, want);
+	}
+	call_free(c);
+	ck_assert(!c0->done);
+
+	/* Its own IP goes down: RESOURCE_CHANGE first, then IP_CHANGE (OFFLINE). */
+	ck_assert_int_eq(cluster_set_ip(cluster, "127.0.100.1", 0, CLUSTER_NODE_NONE), 0);
+	c = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h);
+	check_resource_change(c, WITNESS_RESOURCE_STATE_UNAVAILABLE);
+	call_free(c);
+	/* this one in NDR64 ([MS-RPCE] 2.2.5.3): the same list in the call's syntax */
+	next_ndr_flags = NDR_FLAG_NDR64;
+	c = handle_call(1, WITNESS_OP_ASYNC_NOTIFY, &h);
+	next_ndr_flags = 0;
+	{
+		const uint8_t want[][3] = {{100, 1, OFF}, {0, 2, ON}};
+
+		check_ip_change(c, 2, want);
+	}
+	call_free(c);
+	ck_assert_uint_eq(unregister(1, &h0), WERR_OK);
+	ck_assert(c0->done);
+	call_free(c0);
+}
+END_TEST
 
 START_TEST(test_unavailable_then_reregister)
 {
@@ -1607,6 +1729,7 @@ static Suite *wit_suite(void)
 	tcase_add_test(tc, test_unregister_pending);
 	tcase_add_test(tc, test_unregister_ex);
 	tcase_add_test(tc, test_unavailable_then_reregister);
+	tcase_add_test(tc, test_ip_change);
 	tcase_add_test(tc, test_move_and_queue);
 	tcase_add_test(tc, test_ip_removed);
 	tcase_add_test(tc, test_sliced_fanout);
