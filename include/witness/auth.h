@@ -4,7 +4,7 @@
  * of any mechanism; a mechanism knows nothing of PDUs beyond the byte ranges
  * it is handed.
  *
- * Byte ranges ([MS-RPCE] 3.3.1.5.2.2, see ../shared/notes/dcerpc.md 2.3):
+ * Byte ranges ([MS-RPCE] 3.3.1.5.2.2, Samba's librpc/rpc/dcerpc_pkt_auth.c):
  *   pdu      = H|B|S|P|T  the fragment up to (not including) the auth token,
  *              with frag_length and auth_length already final
  *   body     = S|P        stub + auth padding, at pdu + body_off, body_len bytes

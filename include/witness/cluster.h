@@ -67,12 +67,12 @@ typedef void (*cluster_event_cb)(void *arg, const struct cluster_event *ev);
 /*
  * Pure diff. Per IP, in the order of the new view, then removed IPs:
  *  - moved between two real nodes:   UNAVAILABLE, then AVAILABLE if available
- *    (Samba reports any change of hosting node this way, notes swn.md 3.3)
+ *    (Samba reports any change of hosting node this way, srv_witness_nt.c)
  *  - available -> unavailable/none:  UNAVAILABLE
  *  - unavailable -> available:       AVAILABLE
  *  - "local" flag flipped while available (pinned node or local node
  *    changed, no move): UNAVAILABLE, then AVAILABLE (Samba forces
- *    UNAVAILABLE when local_iface changes, notes swn.md 3.3)
+ *    UNAVAILABLE when local_iface changes, srv_witness_nt.c)
  *  - removed:                        UNAVAILABLE (removed = true)
  *  - added:                          AVAILABLE if available (no one can be registered yet)
  */

@@ -8,7 +8,7 @@
  *     Every integer is in host byte order (ctdbd and its clients share the
  *     host; ctdb/protocol/protocol_basic.c copies with memcpy). Layouts are
  *     those of the *_old structs in ctdb/include/ctdb_protocol.h, Linux
- *     x86_64 (notes ctdb.md 1.2-2.3).
+ *     x86_64 (Samba samba-4.17.12; sizes checked on this machine).
  *  2. The async client (src/ctdb/client.c) on a libuv loop: framing,
  *     controls matched by reqid with timeouts, SRVID registrations and
  *     message dispatch, reconnect with backoff and re-registration.
@@ -92,7 +92,7 @@ enum ctdb_control_opcode {
 #define CTDB_SRVID_RELEASE_IP    0xF300000000000000ULL
 #define CTDB_SRVID_TAKE_IP       0xF301000000000000ULL
 #define CTDB_SRVID_IPREALLOCATED 0xF302000000000000ULL /* 4.20+ */
-/* Ours: witnessd peers relay local IP events (notes ctdb.md 3.3 and 7: no
+/* Ours: witnessd peers relay local IP events (ctdb/protocol/protocol.h: no
  * range is reserved for us; top byte 0x57 'W' is outside every listed one). */
 #define CTDB_SRVID_WITNESSD 0x5744000000000001ULL
 
@@ -188,7 +188,7 @@ struct ctdb_packet {
 };
 
 struct ctdb_connection {
-	struct ctdb_sock_addr src; /* the client's address (notes ctdb.md 2.2) */
+	struct ctdb_sock_addr src; /* the client's address (ctdbd_register_ips) */
 	struct ctdb_sock_addr dst; /* the server's public IP */
 };
 
@@ -314,8 +314,9 @@ int ctdb_reply_runstate(const struct ctdb_reply_control *r, uint32_t *runstate);
 /*
  * The witnessd peer message (srvid CTDB_SRVID_WITNESSD), our own format:
  * magic "WDPR" (uint32), version 1, event, sender pnn (delivered headers do
- * not name the sender: notes ctdb.md 3.3 item 4), then a NUL-terminated IP
- * string (empty for events without an IP). Total at most 16+46 bytes.
+ * not name the sender: ctdb_daemon.c daemon_message_handler), then a
+ * NUL-terminated IP string (empty for events without an IP). Total at most
+ * 16+46 bytes.
  */
 #define CTDB_WDPEER_MAGIC 0x52504457u
 enum ctdb_wdpeer_event {
@@ -407,7 +408,7 @@ void ctdb_control_cancel(ctdb_control_req_t *req);
  * Register a handler for a srvid. The registration is kept across
  * reconnects (REGISTER_SRVID is sent now if connected, and again after each
  * reconnect). One REGISTER_SRVID per srvid however many handlers (ctdbd
- * delivers duplicates otherwise, notes ctdb.md 3.3 item 6).
+ * delivers duplicates otherwise, observed with ctdbd 4.17).
  */
 int ctdb_client_register_srvid(ctdb_client_t *c, uint64_t srvid, ctdb_message_cb cb, void *arg);
 int ctdb_client_deregister_srvid(ctdb_client_t *c, uint64_t srvid, ctdb_message_cb cb, void *arg);

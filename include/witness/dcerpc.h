@@ -1,6 +1,6 @@
 /*
  * dcerpc.h - connection-oriented DCERPC server (ncacn_ip_tcp) on a libuv loop.
- * [C706] ch. 12, [MS-RPCE] 3.3. See ../shared/notes/dcerpc.md.
+ * [C706] ch. 12, [MS-RPCE] 3.3; Samba's librpc/rpc/dcesrv_core.c as the peer.
  *
  * The core owns connections, association groups, presentation contexts,
  * fragmentation, the auth legs (through auth.h) and context handles. It knows

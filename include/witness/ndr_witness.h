@@ -80,7 +80,7 @@ enum {
 	WITNESS_IPADDR_OFFLINE = 0x10
 };
 
-/* Win32 error codes the witness returns ([MS-SWN] 3.1.4, notes swn.md 1.3) */
+/* Win32 error codes the witness returns ([MS-SWN] 3.1.4, Samba srv_witness_nt.c) */
 enum {
 	WERR_OK = 0x0,
 	WERR_ACCESS_DENIED = 0x5,

@@ -1,8 +1,9 @@
 /*
  * wit.h - the MS-SWN service: registrations, interface list, notification
  * queues and the rules of [MS-SWN] 3.1.4 (with Samba's choices where they
- * differ; notes swn.md 2-3). Exposes a dcerpc_iface for the DCERPC core and
- * admin operations for witnessctl (src/ctl).
+ * differ: source3/rpc_server/witness/srv_witness_nt.c). Exposes a
+ * dcerpc_iface for the DCERPC core and admin operations for witnessctl
+ * (src/ctl).
  *
  * Behaviour (the choices, with the client each is for, are commented in
  * src/witness/witness.c):

@@ -362,7 +362,7 @@ static int sp_finish(auth_ctx_t *ctx, const uint8_t *tok, size_t tok_len, const 
 		if (rc)
 			return rc;
 		/* NTLMSSP: re-key both RC4 handles, keep the sequence numbers
-		 * (notes 2.4; Windows and Samba, CVE-2016-2110 fix). */
+		 * (Samba auth/gensec/spnego.c, CVE-2016-2110 fix). */
 		if (ctx->mech == MECH_NTLM && (rc = ntlmssp_reset_rc4(ctx->ntlm))) {
 			free(smic);
 			return rc;
@@ -616,7 +616,7 @@ int auth_ctx_sign(auth_ctx_t *ctx, const uint8_t *pdu, size_t pdu_len, size_t bo
 
 	if (rc)
 		return rc;
-	/* NTLMSSP with ESS signs H|B|S|P|T whatever hdr_sign says (notes 2.3) */
+	/* NTLMSSP with ESS signs H|B|S|P|T whatever hdr_sign says (gensec_ntlmssp) */
 	if (ctx->mech == MECH_NTLM)
 		return ntlmssp_sign(ctx->ntlm, pdu, pdu_len, sig);
 	return krb5_sign(ctx->krb, pdu, pdu_len, body_off, body_len, ctx->hdr_sign, sig, sig_len);

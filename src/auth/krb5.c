@@ -3,7 +3,7 @@
  * configured keytab (any principal in it: cifs/<name>, host/<name>...),
  * DCE-style context establishment ([MS-KILE] 3.4.5.1: raw AP-REQ, AP-REP,
  * and the client's third-leg AP-REP), and DCE/RPC protection with the
- * layouts of [MS-RPCE] 3.3.1.5.2.2 (notes 2.3, as Samba's gssapi_helper.c).
+ * layouts of [MS-RPCE] 3.3.1.5.2.2 (as Samba's auth/kerberos/gssapi_helper.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +124,7 @@ void krb5_acceptor_free(struct krb5_acceptor *a)
 	free(a);
 }
 
-/* Signature sizes once the context is complete ([notes 2.3], Samba gssapi_get_sig_size). */
+/* Signature sizes once the context is complete (Samba gssapi_get_sig_size). */
 static void compute_sizes(struct krb5_acceptor *a)
 {
 	OM_uint32 maj, min;

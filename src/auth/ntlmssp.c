@@ -351,7 +351,7 @@ static int handle_negotiate(struct ntlmssp_server *s, const uint8_t *in, size_t 
 	if (!s->fixed_chal && (rc = auth_random(s->chal, 8)))
 		return rc;
 
-	/* TargetInfo ([MS-NLMP] 2.2.1.2, notes 2.4): names + timestamp */
+	/* TargetInfo ([MS-NLMP] 2.2.1.2): names + timestamp */
 	if ((rc = av_str(ti, sizeof(ti), &tl, MSV_AV_NB_DOMAIN, s->domain)) ||
 	    (rc = av_str(ti, sizeof(ti), &tl, MSV_AV_NB_COMPUTER, s->netname)) ||
 	    (rc = av_str(ti, sizeof(ti), &tl, MSV_AV_DNS_DOMAIN, s->dns_domain)) ||
@@ -737,7 +737,7 @@ int ntlmssp_reset_rc4(struct ntlmssp_server *s)
 
 	if (!s->have_keys)
 		return WD_ESTATE;
-	/* [notes 2.4] "windows only resets the RC4 states but not the sequence
+	/* "windows only resets the RC4 states but not the sequence
 	 * numbers" (Samba auth/gensec/spnego.c, CVE-2016-2110). */
 	auth_rc4_free(s->rc4_c2s);
 	auth_rc4_free(s->rc4_s2c);

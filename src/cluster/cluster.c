@@ -146,7 +146,7 @@ bool cluster_ip_is_local(const struct cluster_view *v, const struct cluster_ip *
 
 /* ---- the pure diff ---- */
 
-/* AVAILABLE needs both the flag and a hosting node (notes swn.md 3.2). */
+/* AVAILABLE needs both the flag and a hosting node (as Samba's srv_witness_nt.c). */
 static bool effective_available(const struct cluster_ip *ip)
 {
 	return ip->available && ip->node != CLUSTER_NODE_NONE;
@@ -188,7 +188,7 @@ void cluster_view_diff(const struct cluster_view *old_v, const struct cluster_vi
 		             o->node != n->node;
 		/*
 		 * Samba forces UNAVAILABLE when the "local" flag of an IP flips
-		 * (notes swn.md 3.3) even without a move: the registration's
+		 * (srv_witness_nt.c) even without a move: the registration's
 		 * witness relation to the IP changed, clients must reconnect.
 		 */
 		bool local_flip = cluster_ip_is_local(old_v, o) != cluster_ip_is_local(new_v, n);

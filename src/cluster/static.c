@@ -104,7 +104,7 @@ static int static_set_ip(cluster_t *c, const char *addr, int available, uint32_t
 	cluster_publish(c, nv);
 	/*
 	 * Like CTDB's RELEASE_IP: this node no longer serves the address, so
-	 * witness connections made to it must close at once (notes swn.md 3.7).
+	 * witness connections made to it must close at once (as srv_witness_nt.c).
 	 */
 	if (was_local_up && !now_local_up)
 		cluster_notify_release(c, addr_copy);

@@ -6,7 +6,7 @@
  * a node's claim for an IP it says it holds wins. It is rebuilt and handed
  * to cluster_publish(), which diffs it and tells the witness service.
  *
- * When to rebuild, on both ctdb generations (notes ctdb.md 3.1-3.3):
+ * When to rebuild, on both ctdb generations (ctdb/protocol/protocol.h SRVIDs):
  *  - CTDB_SRVID_IPREALLOCATED (4.20+): every node, after each takeover run.
  *  - 4.17 has no such message. RELEASE_IP and TAKE_IP go only to the
  *    clients of the node that released or took the IP, so each witnessd
@@ -47,7 +47,7 @@
 #define RETRY_MS         1000
 #define QUERY_TIMEOUT_MS 3000
 /* 4.17 raises no message when node flags change (ctdb_control_modflags only
- * logs, notes ctdb.md 3.2): poll the local nodemap, one cheap local control. */
+ * logs, ctdb/server/ctdb_monitor.c): poll the local nodemap, one cheap local control. */
 #define FLAGS_POLL_MS 1000
 /* 4.17 cannot unregister one tickle (no TCP_CLIENT_DISCONNECTED, notes
  * ctdb.md 2.2): entries of closed connections stay until the registering
@@ -327,7 +327,7 @@ static void refresh_finish(struct refresh *r)
 	b->runstate = r->runstate;
 	if (r->runstate != CTDB_RUNSTATE_RUNNING) {
 		/* FIRST_RECOVERY / STARTUP after a (re)start: this node does
-		 * not know the cluster yet (notes ctdb.md 5); keep the view. */
+		 * not know the cluster yet (observed, ctdbd 4.17); keep the view. */
 		snprintf(b->last_error, sizeof(b->last_error), "ctdbd runstate %u, waiting",
 		         r->runstate);
 		schedule_refresh(b, RETRY_MS);
@@ -469,7 +469,7 @@ static void nodemap_done(void *arg, int err, const struct ctdb_reply_control *re
 		const struct ctdb_node_and_flags *n = &r->nodemap->node[i];
 
 		/* Nodes that cannot answer: "ctdb_control to disconnected
-		 * node" (notes ctdb.md 1.4). Their IPs have no holder unless
+		 * node" (ctdb/server/ctdb_control.c). Their IPs have no holder unless
 		 * another node claims them. */
 		if (n->flags & (CTDB_NODE_DISCONNECTED | CTDB_NODE_DELETED))
 			continue;
@@ -572,7 +572,7 @@ static void relay(struct backend *b, uint32_t event, const char *ip)
 	if (ip)
 		snprintf(m.ip, sizeof(m.ip), "%s", ip);
 	ctdb_wdpeer_msg_push(&m, buf);
-	/* Every connected node, this one included (notes ctdb.md 3.3). */
+	/* Every connected node, this one included (observed with ctdbd 4.17). */
 	ctdb_client_send_message(b->client, CTDB_BROADCAST_CONNECTED, CTDB_SRVID_WITNESSD, buf,
 	                         ctdb_wdpeer_msg_len(&m));
 }
@@ -640,7 +640,7 @@ static void on_release_ip(void *arg, uint64_t srvid, const uint8_t *data, size_t
 	release_now(b, ip);
 	schedule_refresh(b, 0);
 	/* This node no longer holds it: connections to it must go now, as
-	 * smbd exits on RELEASE_IP (notes ctdb.md 2.2). Last: the callee may
+	 * smbd exits on RELEASE_IP (source3/lib/ctdbd_conn.c). Last: the callee may
 	 * close connections and call track_connection. */
 	cluster_notify_release(b->cluster, ip);
 }
@@ -767,7 +767,7 @@ static size_t ctdb_peer_nodes(cluster_t *c, struct cluster_node *out, size_t max
 	return n;
 }
 
-/* ---- connection tracking (TCP_CLIENT, notes ctdb.md 2.2) ---- */
+/* ---- connection tracking (TCP_CLIENT, as smbd's ctdbd_register_ips) ---- */
 
 static void tcp_client_done(void *arg, int err, const struct ctdb_reply_control *reply)
 {
@@ -796,7 +796,7 @@ static void tcp_disconnected_done(void *arg, int err, const struct ctdb_reply_co
 {
 	struct backend *b = arg;
 
-	/* 4.17 answers -1 for the unknown opcode 159 (notes ctdb.md 2): stop
+	/* 4.17 answers -1 for the unknown opcode 159 (ctdb_control.c): stop
 	 * trying; its tickle entries then live until we reconnect. */
 	if (err == 0 && reply->status != 0 && reply->errorlen == 0) {
 		b->tcp_disconnected_unsupported = true;
@@ -841,7 +841,7 @@ static void ctdb_track_connection(cluster_t *c, bool up, const char *local_ip, u
 		} else if (!b->tcp_disconnected_unsupported) {
 			uint8_t buf[CTDB_CONNECTION_LEN];
 
-			/* 4.18.10+, 4.19.4+, 4.20+ (notes ctdb.md 2) */
+			/* 4.18.10+, 4.19.4+, 4.20+ (ctdb commit c6602b686b4) */
 			ctdb_connection_push(&t->conn, buf);
 			ctdb_client_control(b->tclient, CTDB_CURRENT_NODE,
 			                    CTDB_CONTROL_TCP_CLIENT_DISCONNECTED, 0, 0, buf,
@@ -872,7 +872,7 @@ static void on_tickle_state(void *arg, bool up, uint32_t pnn)
 	b->tickle_stale = 0; /* ctdbd dropped them with the old connection */
 	if (!up)
 		return;
-	/* Register every live witness connection again (notes ctdb.md 5). */
+	/* Register every live witness connection: ctdbd dropped the old entries. */
 	for (t = b->tracked; t; t = t->next)
 		send_tcp_client(b, t);
 }

@@ -2,7 +2,7 @@
  * client.c - async ctdbd client on a libuv loop.
  *
  * One AF_UNIX stream to ctdbd. Replies and unsolicited REQ_MESSAGE packets
- * share the stream (notes ctdb.md 1.7), so a single reader splits it by
+ * share the stream (as smbd's ctdbd_conn.c), so a single reader splits it by
  * hdr.length (ctdbd pads every packet to 8 bytes and rewrites hdr.length,
  * ctdb_io.c), completes pending controls by reqid and hands messages to
  * the srvid handlers. Bad packets get no answer from ctdbd, and some error
@@ -11,7 +11,7 @@
  * on EOF or error we fail the pending controls, tell the owner, and
  * reconnect with backoff; after each connect we ask GET_PNN and register
  * every srvid again, because ctdbd drops all of a connection's state with
- * it (notes ctdb.md 5).
+ * it (ctdb/server/ctdb_daemon.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -479,8 +479,8 @@ static void handshake_pnn_done(void *arg, int err, const struct ctdb_reply_contr
 		drop_connection(c, err ? "GET_PNN failed" : "GET_PNN refused", 0);
 		return;
 	}
-	c->pnn = (uint32_t)reply->status; /* GET_PNN answers in status (notes 1.5) */
-	/* Register every distinct srvid once (notes ctdb.md 3.3 item 6). */
+	c->pnn = (uint32_t)reply->status; /* GET_PNN answers in status (protocol_client.c) */
+	/* Register every distinct srvid once: ctdbd delivers duplicates. */
 	c->handshake_left = 1; /* guard while sending */
 	for (h = c->handlers; h; h = h->next) {
 		struct handler *p;
@@ -653,7 +653,7 @@ static void connect_cb(uv_connect_t *req, int status)
 		return; /* closed meanwhile */
 	if (status) {
 		/* ENOENT before ctdbd first starts, ECONNREFUSED while it is
-		 * down and the socket file remains (notes ctdb.md 5). */
+		 * down and the socket file remains (seen with ctdbd 4.17). */
 		set_error(c, "connect", status);
 		wd_log(WD_LOG_DEBUG, "ctdb.connect_failed", "socket=%s err=%s", c->path,
 		       uv_strerror(status));

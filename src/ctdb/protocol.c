@@ -3,7 +3,7 @@
  *
  * No I/O, no loop, no logging. Layouts follow the *_old structs of
  * ctdb/include/ctdb_protocol.h and ctdb/protocol/protocol_*.c at
- * samba-4.17.12 (notes ctdb.md 1.2-2.3): host byte order, C struct layout
+ * samba-4.17.12 (ctdb/protocol/protocol_basic.c): host byte order, C struct layout
  * with its implicit padding.
  */
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 /*
  * mgmt.c - the DCE management interface (afa8bd80-7d8a-11c9-bef4-08002b102989
- * v1.0), anonymous like Samba's (notes dcerpc.md 3): 0 inq_if_ids,
+ * v1.0), anonymous like Samba's (librpc/rpc/dcesrv_mgmt.c): 0 inq_if_ids,
  * 1 inq_stats, 2 is_server_listening, 3 stop_server_listening (refused),
  * 4 inq_princ_name. Wire layout from Samba's mgmt.idl.
  */

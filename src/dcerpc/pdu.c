@@ -1,6 +1,6 @@
 /*
  * pdu.c - pure parse/build of connection-oriented DCERPC PDUs.
- * [C706] 12.6, [MS-RPCE] 2.2.2; layouts in notes dcerpc.md 1.1-1.2.
+ * [C706] 12.6, [MS-RPCE] 2.2.2; layouts as Samba's librpc/idl/dcerpc.idl.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +151,7 @@ int dcerpc_hdr_pull(const uint8_t *buf, size_t len, struct dcerpc_hdr *out)
 	/* [MS-RPCE] 3.3.1.5.1: only 5.0 */
 	if (h.rpc_vers != 5 || h.rpc_vers_minor != 0)
 		return WD_EVERSION;
-	/* Samba rejects anything but LE/ASCII/IEEE (notes 1.1) */
+	/* Samba rejects anything but LE/ASCII/IEEE (librpc/rpc/dcerpc_util.c) */
 	if (h.drep[0] != 0x10 || h.drep[1] != 0 || h.drep[2] != 0 || h.drep[3] != 0)
 		return WD_EPROTO;
 	if (h.frag_length < DCERPC_HDR_LEN)

@@ -9,7 +9,7 @@
  * (struct dcerpc_buf) with frag_length filled in.
  *
  * Only little-endian NDR data representation (drep 10 00 00 00) is accepted:
- * the Samba server refuses anything else too (notes dcerpc.md 1.1).
+ * the Samba server refuses anything else too (librpc/rpc/dcerpc_util.c).
  */
 #ifndef WD_DCERPC_PDU_H
 #define WD_DCERPC_PDU_H

@@ -16,7 +16,7 @@
 #include "witness/err.h"
 #include "witness/ndr_witness.h"
 
-#define WITNESS_INFO_WIRE_SIZE   552 /* [MS-SWN] 2.2.2.5, notes swn.md 1.4 */
+#define WITNESS_INFO_WIRE_SIZE   552 /* [MS-SWN] 2.2.2.5, Samba witness.idl */
 #define WITNESS_GROUP_NAME_BYTES (WITNESS_GROUP_NAME_CHARS * 2)
 #define RESOURCE_CHANGE_HDR      8  /* Length + ChangeType */
 #define IPADDR_LIST_HDR          12 /* Length + Reserved + IPAddrInstances */

@@ -1,6 +1,6 @@
 /*
  * store.c - the sqlite registration store. One row per live registration,
- * with every field `net witness list --json` shows (notes swn.md 3.8, 3.10).
+ * with every field `net witness list --json` shows (Samba source3/utils/net_witness.c).
  *
  * WAL + synchronous=NORMAL: a commit is an append to the WAL without fsync,
  * so a registration costs microseconds, and the file survives a daemon crash

@@ -137,7 +137,7 @@ int wit_admin_list(wit_service_t *ws, const struct wit_filter *f, struct wit_adm
 	return admin_run(ws, f, false, out, err, errlen);
 }
 
-/* IPADDR_INFO for one interface: V4/V6 | ONLINE or OFFLINE (notes swn.md 3.6). */
+/* IPADDR_INFO for one interface: V4/V6 | ONLINE or OFFLINE (as srv_witness_nt.c). */
 static void ipaddr_of(const struct cluster_ip *ip, struct witness_ipaddr_info *a)
 {
 	bool up = ip->available && ip->node != CLUSTER_NODE_NONE;

@@ -68,7 +68,7 @@ void wit_service_set_fanout_slice(wit_service_t *ws, unsigned n);
 /* ---- pure rules (unit-tested without a loop) ---- */
 
 /*
- * [MS-SWN] 3.1.4.2 / Samba (notes swn.md 3.4 step 4): NetName matches if it
+ * [MS-SWN] 3.1.4.2 / Samba srv_witness_nt.c: NetName matches if it
  * equals ServerGlobalName (case-insensitive) or if its part before the first
  * '.' is one of our NetBIOS names (the netname's first label or an alias).
  */
@@ -77,13 +77,13 @@ bool wit_netname_ok(const struct wit_config *cfg, const char *net_name);
 bool wit_share_name_ok(const char *share);
 /*
  * Samba's log_escape() rules (the client computer name is stored escaped,
- * notes swn.md 3.4 step 7): \a \b \f \n \r \t \v and \\ as C escapes, other
+ * srv_witness_nt.c): \a \b \f \n \r \t \v and \\ as C escapes, other
  * bytes <= 0x1f as \xHH; everything else (UTF-8 too) kept. Truncates to
  * outlen at a whole escape. Returns out.
  */
 char *wit_name_escape(const char *in, char *out, size_t outlen);
 
-/* RESOURCE_CHANGE state machine of one registration (notes swn.md 3.3, 3.5). */
+/* RESOURCE_CHANGE state machine of one registration (Samba srv_witness_nt.c). */
 struct wit_change {
 	bool triggered;
 	uint32_t state; /* WITNESS_RESOURCE_STATE_* to deliver */
@@ -116,7 +116,7 @@ bool wit_filter_match(const struct wit_filter_c *fc, const char *uuid, const cha
 void wit_format_time(int64_t us, char *buf, size_t len);
 
 /*
- * Parse a `net witness --witness-forced-response` JSON (notes swn.md 3.10)
+ * Parse a `net witness --witness-forced-response` JSON (Samba net_witness.c)
  * into a response (*has_resp false: NULL response) and a result.
  */
 int wit_forced_response_parse(const cJSON *j, struct witness_notify_response *resp, bool *has_resp,

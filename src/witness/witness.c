@@ -479,8 +479,8 @@ static void on_reregister_timer(struct wit_timer *t)
 	/*
 	 * Windows Server 2022 clients do not register again after moving to a
 	 * new connection unless the server drops the registration: Samba
-	 * destroys it 5 s after delivering UNAVAILABLE or a move (notes swn.md
-	 * 3.5); the client's next AsyncNotify / UnRegister get NOT_FOUND.
+	 * destroys it 5 s after delivering UNAVAILABLE or a move (srv_witness_nt.c);
+	 * the client's next AsyncNotify / UnRegister get NOT_FOUND.
 	 */
 	metrics_forced_unregistration(METRICS_FORCED_AFTER_NOTIFY);
 	reg_close(r, "reregister");
@@ -1875,7 +1875,7 @@ bool wit_reg_match(const struct wit_reg *r, const struct wit_filter_c *fc)
 	                        r->client_computer_name);
 }
 
-/* One registration as `net witness list --json` shows it (notes swn.md 3.10). */
+/* One registration as `net witness list --json` shows it (Samba net_witness.c). */
 void wit_reg_describe(const wit_service_t *ws, const struct wit_reg *r, struct wit_reg_info *out)
 {
 	memset(out, 0, sizeof(*out));

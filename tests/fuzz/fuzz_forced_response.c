@@ -1,7 +1,7 @@
 /*
  * fuzz_forced_response.c - libFuzzer target for the parser of
  * `witnessctl force-response --forced-response JSON` (the admin input that
- * becomes an AsyncNotify response, notes swn.md 3.10). Any JSON parses or is
+ * becomes an AsyncNotify response, as Samba's net_witness.c). Any JSON parses or is
  * refused with a message; an accepted response must marshal as NDR and pull
  * back with the same type, count and message bytes.
  */

@@ -1,6 +1,6 @@
 """A real ctdbd cluster for integration tests (Debian's /usr/sbin/ctdbd).
 
-N nodes in CTDB_TEST_MODE (as ctdb/tests/local_daemons.sh; notes ctdb.md 8.1)
+N nodes in CTDB_TEST_MODE (as ctdb/tests/local_daemons.sh)
 inside the current network namespace: node addresses 127.0.0.<i+1>, public
 addresses purely logical (test mode runs no event scripts and configures
 nothing), so IP moves are real ctdb takeovers with real RELEASE_IP / TAKE_IP /

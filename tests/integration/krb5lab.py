@@ -1,6 +1,6 @@
 """A throwaway MIT Kerberos KDC for integration tests (Debian's krb5kdc).
 
-Realm TESTDOM.EXAMPLE on 127.0.0.1:<free port> (notes dcerpc.md appendix),
+Realm TESTDOM.EXAMPLE on 127.0.0.1:<free port> (an MIT krb5kdc),
 principals:
   alice@REALM (password Secret123), bob@REALM (Bobpass1)
   cifs/<host>, host/<host>   -> exported to the service keytab (what witnessd gets)

@@ -689,7 +689,7 @@ class Auth(unittest.TestCase):
                 with self.subTest(level=level, mode=mode):
                     result = self._tamper(level, mode)
                     self.assertNotEqual(result, "answered")
-                    # [notes 2.5]: bad signature -> fault 0x721 (nca_s_sec_pkg_error) and close
+                    # Samba's dcesrv_auth.c: bad signature -> fault 0x721 (nca_s_sec_pkg_error) and close
                     self.assertTrue(result.startswith("closed:") or "00000721" in result
                                     or "sec_pkg" in result, result)
                     self.assert_good_client_served()
@@ -697,7 +697,7 @@ class Auth(unittest.TestCase):
 
 
 class KerberosEnctypes(unittest.TestCase):
-    """Signature sizes depend on the session subkey's enctype ([notes 2.3]):
+    """Signature sizes depend on the session subkey's enctype (gssapi_helper.c):
     RFC 4121 MIC = 16 + checksum (28 aes-sha1, 32 aes128-sha256, 40
     aes256-sha384), RFC 4757 rc4-hmac MIC = 37 framed bytes. Samba 4.17's
     client hard-codes 28 for every non-RC4 enctype (gssapi_get_sig_size), so

@@ -231,7 +231,7 @@ class CtdbCluster(unittest.TestCase):
         self.latencies.append((what, "UNAVAILABLE", u["t"] - t0))
         # A node that is disabled first, then loses the IP, is reported
         # UNAVAILABLE twice: UNAVAILABLE is sticky until delivered and a move
-        # is UNAVAILABLE+AVAILABLE (Samba's behaviour, notes swn.md 3.3).
+        # is UNAVAILABLE+AVAILABLE (Samba's srv_witness_nt.c).
         a = client.wait_change(AVAILABLE, t_avail, skip=(UNAVAILABLE,))
         self.latencies.append((what, "AVAILABLE", a["t"] - t0))
         # our own share: from ctdbd logging the takeover to the client
@@ -386,7 +386,7 @@ class CtdbCluster(unittest.TestCase):
         ip = sorted(ips)[0]
         w = ips[ip]
         port = self.wd[w].witness_port
-        # test mode configures nothing (notes ctdb.md 8.1): put the address
+        # ctdbd's test mode adds no public IP to lo (observed): put the address
         # on lo ourselves so a client can connect to it
         subprocess.run(["ip", "addr", "add", ip + "/32", "dev", "lo"], check=True)
         try:

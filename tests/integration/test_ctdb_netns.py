@@ -1,5 +1,5 @@
 """witnessd's ctdb backend on a real (not test-mode) 3-node ctdbd cluster with
-real IP takeover (tests/integration/ctdblab.py CtdbNetnsLab, notes ctdb.md 8.2):
+real IP takeover (tests/integration/ctdblab.py CtdbNetnsLab):
 every node is a network namespace whose public addresses ctdb's 10.interface
 event script really adds and removes; a witnessd runs in each node namespace,
 and the Samba witness client in a client namespace reaches them over a bridge.

@@ -292,7 +292,7 @@ class WitnessTest(unittest.TestCase):
         t_delivered = time.monotonic()
         self.finish(ctl)
         self.assertGreaterEqual(t_delivered - t0, 0.4)
-        # notes swn.md 1.4: ptr | type 1 | Length | num 1 | ptr | conformance |
+        # [MS-SWN] RESP_ASYNC_NOTIFY as NDR: ptr | type 1 | Length | num 1 | ptr | conformance |
         # RESOURCE_CHANGE {Length = 8 + 2*(chars+1), ChangeType 0xFF, UTF-16LE name+NUL} | pad | WERR_OK
         entry = struct.pack("<II", 8 + 2 * (len(IP1) + 1), 0xFF) + utf16z(IP1)
         body = struct.pack("<IIIIII", 0x00020000, 1, len(entry), 1, 0x00020004, len(entry)) + entry
@@ -364,7 +364,7 @@ class WitnessTest(unittest.TestCase):
         h = self.register_ex(c, share="SHARE1", timeout=15, client="CLIENTBOX")
         regs = self.list_json()
         reg = regs[str(h.uuid)]
-        # the 12 keys of `net witness list --json` (notes swn.md 3.10), and the holding node
+        # the 12 keys of `net witness list --json` (rpcd_witness_samba_only.py), and the holding node
         self.assertEqual(set(reg), {"version", "net_name", "share_name", "ip_address",
                                     "client_computer_name", "flags", "timeout", "context_handle",
                                     "server_id", "auth", "connection", "registration_time",

@@ -224,7 +224,7 @@ START_TEST(test_guid_parse_format)
 	ck_assert_uint_eq(g.clock_seq[0], 0x92);
 	ck_assert_uint_eq(g.node[5], 0x28);
 	ck_assert_str_eq(wd_guid_format(&g, buf), "ccd8c074-d0e5-4a40-92b4-d074faa6ba28");
-	/* wire form: [MS-DTYP] 2.3.4.2, as in EPM floor 1 (notes dcerpc.md 3) */
+	/* wire form: [MS-DTYP] 2.3.4.2, as in EPM floor 1 (Samba binding.c) */
 	uint8_t w[16];
 	static const uint8_t want[16] = {0x74, 0xc0, 0xd8, 0xcc, 0xe5, 0xd0, 0x40, 0x4a,
 	                                 0x92, 0xb4, 0xd0, 0x74, 0xfa, 0xa6, 0xba, 0x28};

@@ -383,7 +383,7 @@ START_TEST(test_tracking_and_ctdbd_restart)
 		;
 	ck_assert_uint_eq(F.recs[k].datalen, CTDB_CONNECTION_LEN);
 	ck_assert_int_eq(ctdb_connection_pull(F.recs[k].data, 56, &c, &n), 0);
-	/* src = the client, dst = our public IP (notes ctdb.md 2.2) */
+	/* src = the client, dst = our public IP (smbd's ctdbd_register_ips) */
 	ck_assert_uint_eq(c.src.port, 40001);
 	ck_assert_uint_eq(c.dst.port, 49152);
 	ck_assert_uint_eq(c.dst.addr[3], 2);

@@ -1,7 +1,7 @@
 /*
  * test_ctdb_protocol.c - CTDB marshalling: random round trips for every
  * wire type (as ctdb/tests/src/protocol_*_test.c do), short and overlong
- * input, and fixed vectors observed from ctdbd 4.17.12 (notes ctdb.md).
+ * input, and fixed vectors observed from Debian's ctdbd 4.17.12 on this machine.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -91,7 +91,7 @@ END_TEST
 
 START_TEST(test_sock_addr_layout)
 {
-	/* GET_PUBLIC_IPS entry for fd77::5 seen from ctdbd (notes ctdb.md 2.1). */
+	/* GET_PUBLIC_IPS entry for fd77::5 as ctdbd 4.17 sent it here. */
 	static const uint8_t v6[28] = {0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfd, 0x77,
 	                               0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
 	                               0,    0,    0,    0x05, 0,    0,    0,    0};
@@ -235,7 +235,7 @@ START_TEST(test_packet_reject)
 	uint8_t buf[128];
 	uint32_t v;
 
-	/* The GET_PNN reply: 44 bytes of content, arrives as length 48 (notes 1.3). */
+	/* The GET_PNN reply: 44 bytes of content, arrives as length 48 (ctdb_io.c pads to 8). */
 	memset(&r, 0, sizeof(r));
 	r.hdr.ctdb_magic = CTDB_MAGIC;
 	r.hdr.ctdb_version = CTDB_PROTOCOL;

@@ -316,7 +316,7 @@ START_TEST(test_header_checks)
 }
 END_TEST
 
-/* impacket pads to 4 relative to the PDU: honour auth_pad_length (notes 2.1) */
+/* impacket pads to 4 relative to the PDU: honour auth_pad_length ([MS-RPCE] 2.2.2.11) */
 START_TEST(test_request_pad_rules)
 {
 	uint8_t pdu[24 + 4 + 8 + 16];
@@ -346,7 +346,7 @@ START_TEST(test_btfn)
 }
 END_TEST
 
-/* The VT Samba clients send on their first request ([MS-RPCE] 2.2.2.13, notes 2.3) */
+/* The VT Samba clients send on their first request ([MS-RPCE] 2.2.2.13) */
 START_TEST(test_verification_trailer)
 {
 	uint8_t stub[8 + 4 + 4 + 4 + 40];

@@ -1,6 +1,6 @@
 /*
  * test_spnego.c - SPNEGO ([RFC 4178]): DER round trips of negTokenInit /
- * negTokenResp, the byte-exact tokens rpcclient sends (notes 2.2/2.4),
+ * negTokenResp, the byte-exact tokens rpcclient 4.17 sent on this machine,
  * bounds, and a full SPNEGO(NTLMSSP) exchange through auth.h with the
  * mechListMIC both ways and the RC4 re-key that keeps sequence numbers.
  */
@@ -102,13 +102,13 @@ END_TEST
 
 START_TEST(test_wire_bytes)
 {
-	/* accept-completed + 16-byte MIC: the 29-byte server leg 4 of notes 2.2 */
+	/* accept-completed + 16-byte MIC: the 29-byte server leg 4 rpcclient accepts */
 	uint8_t mic[16], *buf;
 	size_t len;
 	struct spnego_resp r = {.state = SPNEGO_ACCEPT_COMPLETED, .mic = mic, .mic_len = 16};
 	static const uint8_t head[] = {0xa1, 0x1b, 0x30, 0x19, 0xa0, 0x03, 0x0a,
 	                               0x01, 0x00, 0xa3, 0x12, 0x04, 0x10};
-	/* the MechTypeList rpcclient puts under its MIC ([notes 2.4]) */
+	/* the MechTypeList rpcclient puts under its MIC (as 4.17 sends it) */
 	static const uint8_t ml_ntlm[] = {0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01,
 	                                  0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
 	uint8_t *ml;
@@ -286,7 +286,7 @@ START_TEST(test_spnego_ntlm_exchange)
 		ck_assert_str_eq(auth_ctx_session(ctx)->account, "alice");
 		ck_assert_uint_eq(auth_ctx_session(ctx)->auth_type, AUTH_TYPE_SPNEGO);
 		/* the first request uses sequence number 1 after the MIC, with
-		 * freshly keyed RC4 (notes 2.4) */
+		 * freshly keyed RC4 (Samba spnego.c) */
 		memset(pdu, 0, sizeof(pdu));
 		memcpy(pdu + 24, "sealed request..", 16);
 		ck_assert_uint_eq(ntlm_client_seq(c.nc), 1);

@@ -433,7 +433,7 @@ END_TEST
 START_TEST(test_register_validation)
 {
 	struct dcerpc_wire_handle h;
-	/* Samba's order: version, NULLs, netname, share, ip (notes swn.md 3.4) */
+	/* Samba's order: version, NULLs, netname, share, ip (srv_witness_nt.c) */
 	ck_assert_uint_eq(
 	    do_register(1, false, WITNESS_V2, "witsrv", NULL, "127.0.100.1", "C", 0, NULL),
 	    WERR_REVISION_MISMATCH);
@@ -722,7 +722,7 @@ START_TEST(test_unregister_ex)
 }
 END_TEST
 
-/* The exact bytes of notes swn.md 1.4 for RESOURCE_CHANGE of "127.0.100.1". */
+/* The [MS-SWN] / Samba ndr_witness.c bytes for RESOURCE_CHANGE of "127.0.100.1". */
 static void check_resource_change(dcerpc_call_t *c, uint32_t want_state)
 {
 	struct witness_notify_response resp;
