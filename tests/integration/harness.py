@@ -254,6 +254,39 @@ def samba_witness(binding, lp=None, creds=None, basis=None):
     return witness.witness(binding, lp, creds)
 
 
+def raw_ntlm_witnessd(name, min_auth, users=(("alice", "Secret123"), ("bob", "Bobpass1")),
+                      global_opts=None, **kw):
+    """A started witnessd whose NTLM password file holds users (domain TESTDOM),
+    and the environment Samba's RawDCERPCTest reads (SERVER, SMB_CONF_PATH,
+    USERNAME and PASSWORD of the first user). Returns (tmpdir, daemon); give
+    both to stop_raw_witnessd."""
+    tmp = tempfile.mkdtemp(prefix=name + "-")
+    pw = os.path.join(tmp, "ntlm.pw")
+    for user, password in users:
+        subprocess.run([WITNESSCTL, "user", "add", user, "--domain", "TESTDOM", "--file", pw],
+                       input=password + "\n", text=True, check=True, capture_output=True)
+    samba_lp(tmp)
+    g = {"ntlm password file": pw, "auth methods": "ntlmssp spnego"}
+    g.update(global_opts or {})
+    d = Witnessd(min_auth=min_auth, global_opts=g, name=name, **kw)
+    d.start()
+    os.environ.update(SERVER="127.0.0.1", SMB_CONF_PATH=os.path.join(tmp, "smb.conf"),
+                      DOMAIN="TESTDOM", REALM="TESTDOM.EXAMPLE", USERNAME=users[0][0],
+                      PASSWORD=users[0][1])
+    return tmp, d
+
+
+def stop_raw_witnessd(tmp, d):
+    """Stops what raw_ntlm_witnessd started; True if the daemon was still alive
+    (its log is printed when it was not, or with WD_SHOW_LOG set)."""
+    alive = d.alive()
+    if not alive or os.environ.get("WD_SHOW_LOG"):
+        print("---- witnessd log ----\n" + d.log()[-5000:])
+    d.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return alive
+
+
 def werror_of(exc):
     """The WERROR number of a samba WERRORError / RuntimeError, else None."""
     try:

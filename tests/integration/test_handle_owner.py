@@ -22,18 +22,14 @@ alice registers (RegisterEx on 1). With her handle:
 Run with /usr/bin/python3 inside its own netns (tests/integration/run.sh).
 """
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import WITNESSCTL, Witnessd  # noqa: E402
+from harness import raw_ntlm_witnessd, samba_creds, stop_raw_witnessd  # noqa: E402
 
 import samba.dcerpc.dcerpc as dcerpc  # noqa: E402
-from samba.credentials import DONT_USE_KERBEROS, Credentials  # noqa: E402
 from samba.dcerpc import base, misc, witness  # noqa: E402
 from samba.tests.dcerpc.raw_testcase import RawDCERPCTest  # noqa: E402
 
@@ -50,43 +46,17 @@ CONNECT = dcerpc.DCERPC_AUTH_LEVEL_CONNECT
 
 
 def setUpModule():
-    tmp = tempfile.mkdtemp(prefix="handle-owner-")
-    pw = os.path.join(tmp, "ntlm.pw")
-    for user, password in (("alice", "Secret123"), ("bob", "Bobpass1")):
-        subprocess.run([WITNESSCTL, "user", "add", user, "--domain", "TESTDOM", "--file", pw],
-                       input=password + "\n", text=True, check=True, capture_output=True)
-    smbconf = os.path.join(tmp, "smb.conf")
-    with open(smbconf, "w") as f:
-        f.write("[global]\n workgroup = TESTDOM\n netbios name = CLIENTBOX\n"
-                " client use kerberos = off\n")
-    d = Witnessd(netname=NETNAME, min_auth="connect",
-                 global_opts={"ntlm password file": pw, "auth methods": "ntlmssp spnego"},
-                 name="handle-owner")
-    d.start()
-    os.environ.update(SERVER="127.0.0.1", SMB_CONF_PATH=smbconf, DOMAIN="TESTDOM",
-                      REALM="TESTDOM.EXAMPLE", USERNAME="alice", PASSWORD="Secret123")
+    tmp, d = raw_ntlm_witnessd("handle-owner", "connect", netname=NETNAME)
     STATE.update(tmp=tmp, d=d)
 
 
 def tearDownModule():
-    d = STATE["d"]
-    alive = d.alive()
-    if not alive or os.environ.get("WD_SHOW_LOG"):
-        print("---- witnessd log ----\n" + d.log()[-5000:])
-    d.cleanup()
-    shutil.rmtree(STATE["tmp"], ignore_errors=True)
-    assert alive, "witnessd died"
+    assert stop_raw_witnessd(STATE["tmp"], STATE["d"]), "witnessd died"
 
 
 class HandleOwner(RawDCERPCTest):
     def creds(self, user, password):
-        c = Credentials()
-        c.guess(self.lp_ctx)
-        c.set_domain("TESTDOM")
-        c.set_username(user)
-        c.set_password(password)
-        c.set_kerberos_state(DONT_USE_KERBEROS)
-        return c
+        return samba_creds(self.lp_ctx, user, password)
 
     def contexts(self, conn, ctx, group, specs, call_id):
         out = []
