@@ -86,6 +86,8 @@ int wd_config_load(const char *path, struct wd_config *c, char *err, size_t errl
 void wd_config_free(struct wd_config *c);
 /* "none", "connect", "packet", "integrity", "privacy" for an AUTH_LEVEL_* value. */
 const char *wd_config_auth_level_name(uint8_t level);
+/* "error", "warning", "notice", "info", "debug" for a WD_LOG_* level, as `log level` takes them. */
+const char *wd_config_log_level_name(int level);
 /*
  * The config as INI text that wd_config_parse reads back to an equal config
  * (witnessd --check-config --verbose prints it). *out is malloc'd, caller frees.

@@ -1177,7 +1177,7 @@ static void sb_list(struct sbuf *b, const char *key, char *const *l, size_t n)
 	sb_printf(b, "\n");
 }
 
-static const char *log_level_name(int l)
+const char *wd_config_log_level_name(int l)
 {
 	switch (l) {
 	case WD_LOG_ERR:
@@ -1230,7 +1230,7 @@ int wd_config_format(const struct wd_config *c, char **out)
 	sb_printf(&b, "\tmax unauthenticated request size = %u\n", c->max_unauth_request_size);
 	sb_printf(&b, "\tmax buffer memory = %u\n", c->max_buffer_memory);
 	sb_printf(&b, "\trequest timeout = %u\n", c->request_timeout);
-	sb_printf(&b, "\tlog level = %s\n", log_level_name(c->log_level));
+	sb_printf(&b, "\tlog level = %s\n", wd_config_log_level_name(c->log_level));
 	if (c->keytab != NULL)
 		sb_printf(&b, "\tkeytab = %s\n", c->keytab);
 	if (c->ntlm_password_file != NULL)

@@ -86,22 +86,6 @@ static void usage(FILE *f)
 
 /* ---- status / sd_notify ---- */
 
-static const char *log_level_name(int level)
-{
-	switch (level) {
-	case WD_LOG_ERR:
-		return "error";
-	case WD_LOG_WARNING:
-		return "warning";
-	case WD_LOG_NOTICE:
-		return "notice";
-	case WD_LOG_INFO:
-		return "info";
-	default:
-		return "debug";
-	}
-}
-
 static cJSON *daemon_status(void *arg)
 {
 	struct daemon *d = arg;
@@ -121,7 +105,7 @@ static cJSON *daemon_status(void *arg)
 	cJSON_AddStringToObject(o, "min_auth_level",
 	                        wd_config_auth_level_name(d->cfg.min_auth_level));
 	cJSON_AddBoolToObject(o, "auth", d->auth != NULL);
-	cJSON_AddStringToObject(o, "log_level", log_level_name(wd_log_get_level()));
+	cJSON_AddStringToObject(o, "log_level", wd_config_log_level_name(wd_log_get_level()));
 	if (d->reload.count > 0) {
 		cJSON *r = cJSON_AddObjectToObject(o, "last_reload");
 		char when[32];
@@ -967,7 +951,8 @@ static void daemon_reload(struct daemon *d)
 		wd_log(WD_LOG_WARNING, "daemon.restart_needed", "key=%s config=%s", restart,
 		       d->config_path);
 	wd_log(WD_LOG_NOTICE, "daemon.reload", "config=%s result=ok changed=%s log_level=%s",
-	       d->config_path, changed[0] ? changed : "none", log_level_name(d->cfg.log_level));
+	       d->config_path, changed[0] ? changed : "none",
+	       wd_config_log_level_name(d->cfg.log_level));
 	sd_notify(0, "READY=1");
 	notify_status(d);
 }
