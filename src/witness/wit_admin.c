@@ -137,20 +137,10 @@ int wit_admin_list(wit_service_t *ws, const struct wit_filter *f, struct wit_adm
 	return admin_run(ws, f, false, out, err, errlen);
 }
 
-/* IPADDR_INFO for one interface: V4/V6 | ONLINE or OFFLINE (as srv_witness_nt.c). */
+/* IPADDR_INFO for one interface, ONLINE when it is available on a node (as srv_witness_nt.c). */
 static void ipaddr_of(const struct cluster_ip *ip, struct witness_ipaddr_info *a)
 {
-	bool up = ip->available && ip->node != CLUSTER_NODE_NONE;
-
-	memset(a, 0, sizeof(*a));
-	if (ip->family == AF_INET) {
-		a->flags = WITNESS_IPADDR_V4;
-		memcpy(a->ipv4, ip->bytes, 4);
-	} else {
-		a->flags = WITNESS_IPADDR_V6;
-		memcpy(a->ipv6, ip->bytes, 16);
-	}
-	a->flags |= up ? WITNESS_IPADDR_ONLINE : WITNESS_IPADDR_OFFLINE;
+	wit_ipaddr_info(ip, ip->available && ip->node != CLUSTER_NODE_NONE, a);
 }
 
 static int move_common(wit_service_t *ws, const struct wit_filter *f, uint32_t new_node,

@@ -73,8 +73,11 @@ void wit_service_set_fanout_slice(wit_service_t *ws, unsigned n);
  * '.' is one of our NetBIOS names (the netname's first label or an alias).
  */
 bool wit_netname_ok(const struct wit_config *cfg, const char *net_name);
-/* Samba 3.4 step 5: a share name must survive log_escape() unchanged. */
+/* As Samba's srv_witness_nt.c: a share name must survive log_escape() unchanged. */
 bool wit_share_name_ok(const char *share);
+struct cluster_ip;
+/* IPADDR_INFO of one IP ([MS-SWN] 2.2.2.2): IPADDR_V4 or V6, and ONLINE or OFFLINE. */
+void wit_ipaddr_info(const struct cluster_ip *ip, bool online, struct witness_ipaddr_info *a);
 /*
  * Samba's log_escape() rules (the client computer name is stored escaped,
  * srv_witness_nt.c): \a \b \f \n \r \t \v and \\ as C escapes, other

@@ -825,7 +825,7 @@ static void fanout_queue(wit_service_t *ws, struct wit_reg *r)
 	ws->fanout_len++;
 }
 
-static void ipaddr_info_of(const struct cluster_ip *ip, bool online, struct witness_ipaddr_info *a)
+void wit_ipaddr_info(const struct cluster_ip *ip, bool online, struct witness_ipaddr_info *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (ip->family == AF_INET) {
@@ -859,10 +859,10 @@ static struct wit_iplist *node_iplist(const struct cluster_view *v, uint32_t nod
 
 		if (ip->node != node)
 			continue;
-		ipaddr_info_of(ip, ip->available, &l->addrs[l->n++]);
+		wit_ipaddr_info(ip, ip->available, &l->addrs[l->n++]);
 	}
 	if (gone != NULL)
-		ipaddr_info_of(gone, false, &l->addrs[l->n++]);
+		wit_ipaddr_info(gone, false, &l->addrs[l->n++]);
 	l->hash = 14695981039346656037ull;
 	for (size_t i = 0; i < l->n * sizeof(l->addrs[0]); i++)
 		l->hash = (l->hash ^ ((const uint8_t *)l->addrs)[i]) * 1099511628211ull;
@@ -1174,7 +1174,7 @@ static uint32_t register_parse(const wit_service_t *ws, const dcerpc_call_t *cal
  * case as Windows and Samba look shares up (ASCII folding). Clients send the
  * bare name (Windows and Microsoft's test suite send the share as it is
  * configured, the Linux kernel the share part of its tree name); the UNC
- * form never gets here, since Samba's escape rule (step 4) already refuses
+ * form never gets here, since the escape rule of wit_share_name_ok already refuses
  * a backslash.
  */
 static bool share_known(const wit_service_t *ws, const char *name)
