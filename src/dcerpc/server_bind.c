@@ -546,6 +546,36 @@ out:
 	free(ack);
 }
 
+/*
+ * The security context an alter_context's auth trailer names, started when
+ * its auth_context_id is new: a further context on this connection, or the
+ * first one on a connection bound without auth ([MS-RPCE] 3.3.1.5.2).
+ * Returns 0, or the fault that refuses the leg, as Samba answers it.
+ */
+static uint32_t alter_sec_context(struct conn *c, const struct dcerpc_bind *alt,
+                                  struct dcerpc_sec **out)
+{
+	const struct dcerpc_sec_trailer *t = &alt->auth.trailer;
+	struct dcerpc_sec *s = sec_find(c, t->auth_context_id);
+
+	if (!s) {
+		/* past the limit: proto_error and disconnect (test_multiple_auth_limit) */
+		if (c->n_secs >= DCERPC_MAX_SEC_CTX)
+			return DCERPC_FAULT_PROTO_ERROR;
+		if (sec_start(c, t, (alt->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN) != 0, &s) > 0)
+			return DCERPC_FAULT_ACCESS_DENIED;
+	} else if (t->auth_type != s->auth_type) {
+		return DCERPC_FAULT_SEC_PKG_ERROR; /* Samba: auth_type differs */
+	} else if (t->auth_level != s->auth_level || s->done) {
+		/* a leg may not change the level, and a finished context is not
+		 * authenticated again (Samba's dcesrv_auth_prepare_alter: access
+		 * denied; test_spnego_change_auth_level) */
+		return DCERPC_FAULT_ACCESS_DENIED;
+	}
+	*out = s;
+	return 0;
+}
+
 void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 {
 	struct dcerpc_bind *alt = malloc(sizeof(*alt));
@@ -565,46 +595,12 @@ void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 	bool with_auth = false;
 	if (alt->auth.present) {
 		const struct dcerpc_sec_trailer *t = &alt->auth.trailer;
-		struct dcerpc_sec *s = sec_find(c, t->auth_context_id);
-		if (!s) {
-			/*
-			 * A new auth_context_id: a further security context on this
-			 * connection, or the first one on a connection bound without
-			 * auth ([MS-RPCE] 3.3.1.5.2). Past the limit: proto_error
-			 * and disconnect, as Samba (test_multiple_auth_limit).
-			 */
-			uint32_t fault = 0;
-			if (c->n_secs >= DCERPC_MAX_SEC_CTX)
-				fault = DCERPC_FAULT_PROTO_ERROR;
-			else if (sec_start(c, t, (alt->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN) != 0,
-			                   &s) > 0)
-				fault = DCERPC_FAULT_ACCESS_DENIED;
-			if (fault) {
-				c->srv->stats.auth_failures++,
-				    metrics_refused(METRICS_REFUSED_AUTH);
-				dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, fault,
-				                         DCERPC_PFC_DID_NOT_EXECUTE);
-				goto out;
-			}
-		} else if (t->auth_type != s->auth_type) {
-			/* Samba: auth_type differs -> sec_pkg_error */
-			c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
-			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_SEC_PKG_ERROR,
-			                         DCERPC_PFC_DID_NOT_EXECUTE);
-			goto out;
-		} else if (t->auth_level != s->auth_level) {
-			/* a leg may not change the level (Samba's
-			 * dcesrv_auth_prepare_alter: access denied;
-			 * test_spnego_change_auth_level) */
-			c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
-			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_ACCESS_DENIED,
-			                         DCERPC_PFC_DID_NOT_EXECUTE);
-			goto out;
-		} else if (s->done) {
-			/* a finished context is not authenticated again (Samba's
-			 * dcesrv_auth_prepare_alter: access denied) */
-			c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
-			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_ACCESS_DENIED,
+		struct dcerpc_sec *s = NULL;
+		uint32_t fault = alter_sec_context(c, alt, &s);
+		if (fault) {
+			c->srv->stats.auth_failures++;
+			metrics_refused(METRICS_REFUSED_AUTH);
+			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, fault,
 			                         DCERPC_PFC_DID_NOT_EXECUTE);
 			goto out;
 		}
