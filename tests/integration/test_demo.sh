@@ -11,8 +11,8 @@ fail() { echo "FAIL: $*"; cat "$out"; "$top/scripts/demo.sh" stop >/dev/null 2>&
 
 "$top/scripts/demo.sh" >"$out" 2>&1 || fail "demo.sh exited with $?"
 grep -q 'daemon.ready .*backend=static' "$out" || fail "no daemon.ready line"
-grep -Eq '^ \+ WITSRV 127\.0\.0\.2 V2$' "$out" || fail "rpcclient did not list 127.0.0.2"
-grep -Eq '^\*\+ WITSRV 127\.0\.0\.3 V2$' "$out" || fail "rpcclient did not list 127.0.0.3 as a witness interface"
+grep -Eq '^ \+ WITSRV-0 127\.0\.0\.2 V2$' "$out" || fail "rpcclient did not list 127.0.0.2"
+grep -Eq '^\*\+ WITSRV-1 127\.0\.0\.3 V2$' "$out" || fail "rpcclient did not list 127.0.0.3 as a witness interface"
 grep -q 'AsyncNotify -> RESOURCE_CHANGE 127.0.0.3 UNAVAILABLE' "$out" || fail "no RESOURCE_CHANGE"
 grep -Eq '^[0-9a-f-]{36} +0 +WITSRV +share1 +127\.0\.0\.3 +DEMO-CLIENT$' "$out" || fail "witnessctl list"
 pid=$(cat "$WD_DEMO_DIR/witnessd.pid")
