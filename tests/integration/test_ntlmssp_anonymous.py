@@ -18,7 +18,6 @@ credentials, raw NTLMSSP), the samba.dcerpc.witness pipe for PACKET.
 Run with /usr/bin/python3 inside its own netns (tests/integration/run.sh).
 """
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import WITNESSCTL, Witnessd, samba_creds, samba_lp, samba_witness  # noqa: E402
+from harness import (WITNESSCTL, Witnessd, samba_creds, samba_lp, samba_witness,  # noqa: E402
+                     stop_raw_witnessd)
 
 import samba.dcerpc.dcerpc as dcerpc  # noqa: E402
 from samba.dcerpc import base, epmapper, misc, mgmt, witness  # noqa: E402
@@ -76,11 +76,7 @@ class Base(RawDCERPCTest):
 
     @classmethod
     def tearDownClass(cls):
-        alive = cls.d.alive()
-        if not alive or os.environ.get("WD_SHOW_LOG"):
-            print("---- witnessd log ----\n" + cls.d.log()[-5000:])
-        cls.d.cleanup()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        alive = stop_raw_witnessd(cls.tmp, cls.d)
         super().tearDownClass()
         assert alive, "witnessd died"
 
