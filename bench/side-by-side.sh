@@ -48,8 +48,8 @@ done
 for b in witnessd witnessctl witnessd-loadgen witnessd-fixed-server; do
 	[ -x "$build/$b" ] || { echo "side-by-side: no $build/$b (build first or set WITNESSD_BUILD)" >&2; exit 2; }
 done
-dcerpcd=/usr/libexec/samba/samba-dcerpcd
-[ -x "$dcerpcd" ] || { echo "side-by-side: $dcerpcd missing (apt-get install samba)" >&2; exit 2; }
+. "$top/scripts/samba-dcerpcd-lab.sh"
+[ -x "$SAMBA_LAB_DCERPCD" ] || { echo "side-by-side: $SAMBA_LAB_DCERPCD missing (apt-get install samba)" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/wd-bench-XXXXXX)
 nsw="wdbench$$w"
@@ -99,33 +99,9 @@ printf '%s\n' "$WITNESS_BENCH_PASSWORD" |
 	"$build/witnessctl" user add bench --domain BENCH --file "$work/ntlm.passwd" >/dev/null || exit 1
 inw "$build/witnessd-fixed-server" --port 5007 --admin-socket "$work/fixed.sock" 2> "$work/fixed.log" &
 
-# ---- samba-dcerpcd ----
-mkdir -p "$work/samba/private" "$work/samba/lock" "$work/samba/state" "$work/samba/cache" \
-	"$work/samba/pid" "$work/samba/ncalrpc" "$work/samba/log"
-cat > "$work/samba/smb.conf" <<EOF
-[global]
-workgroup = BENCH
-netbios name = SAMBENCH
-server role = standalone server
-interfaces = 127.0.0.1
-bind interfaces only = yes
-passdb backend = tdbsam
-private dir = $work/samba/private
-lock directory = $work/samba/lock
-state directory = $work/samba/state
-cache directory = $work/samba/cache
-pid directory = $work/samba/pid
-ncalrpc dir = $work/samba/ncalrpc
-log file = $work/samba/log/%m.log
-log level = 0
-rpc start on demand helpers = no
-EOF
-# smbpasswd -a needs a Unix account: root is the one every machine has.
-printf '%s\n%s\n' "$WITNESS_BENCH_PASSWORD" "$WITNESS_BENCH_PASSWORD" |
-	smbpasswd -c "$work/samba/smb.conf" -a -s root >/dev/null || exit 1
-pdbedit -s "$work/samba/smb.conf" -L 2>/dev/null | grep -q '^root:' || {
-	echo "side-by-side: pdbedit does not list the passdb user" >&2; exit 1; }
-ins "$dcerpcd" -s "$work/samba/smb.conf" --libexec-rpcds -F > "$work/samba/dcerpcd.log" 2>&1 &
+# ---- samba-dcerpcd (scripts/samba-dcerpcd-lab.sh: smb.conf, passdb user root) ----
+samba_lab_setup "$work/samba" BENCH SAMBENCH "$WITNESS_BENCH_PASSWORD" || exit 1
+samba_lab_start "$nss" "$work/samba"
 
 wait_port() { # ns port
 	i=0
