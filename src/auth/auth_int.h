@@ -13,7 +13,7 @@
 #include "witness/auth.h"
 #include "witness/auth_passdb.h"
 
-/* ---- crypto primitives on gnutls (auth_crypto.c) ---------------------- */
+/* ---- crypto primitives (auth_crypto.c) -------------------------------- */
 
 int auth_md4(const void *in, size_t len, uint8_t out[16]);
 int auth_md5(const void *in, size_t len, uint8_t out[16]);
@@ -24,8 +24,17 @@ int auth_random(void *out, size_t len);
 /* Constant-time comparison; true when equal. */
 bool auth_ct_equal(const void *a, const void *b, size_t len);
 
-/* An RC4 stream that keeps its state across calls ([MS-NLMP] RC4Init/RC4). */
-struct auth_rc4;
+/*
+ * An RC4 stream that keeps its state across calls ([MS-NLMP] RC4Init/RC4):
+ * 258 bytes, embeddable (auth_rc4_init / auth_rc4_wipe) or on the heap
+ * (auth_rc4_new / auth_rc4_free, which wipes). key_len is 1..256.
+ */
+struct auth_rc4 {
+	uint8_t s[256];
+	uint8_t i, j;
+};
+void auth_rc4_init(struct auth_rc4 *h, const uint8_t *key, size_t key_len);
+void auth_rc4_wipe(struct auth_rc4 *h);
 int auth_rc4_new(const uint8_t *key, size_t key_len, struct auth_rc4 **out);
 void auth_rc4_crypt(struct auth_rc4 *h, uint8_t *buf, size_t len); /* in place */
 void auth_rc4_free(struct auth_rc4 *h);

@@ -3,13 +3,16 @@
  * common values, 4.2.2 NTOWFv1, 4.2.3 56-bit ESS seal, 4.2.4 NTLMv2 with
  * the AUTHENTICATE_MESSAGE fed to our server), a full exchange with the
  * test client through auth.h at every level, the refusals, and the
- * anonymous logon ([MS-NLMP] 3.2.5.1.2).
+ * anonymous logon ([MS-NLMP] 3.2.5.1.2), and our RC4 against RFC 6229's
+ * vectors and against gnutls' ARCFOUR.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <gnutls/crypto.h>
 
 #include "witness/auth.h"
 #include "witness/auth_passdb.h"
@@ -58,6 +61,75 @@ START_TEST(test_md4_rfc1320)
 	auth_md4("12345678901234567890123456789012345678901234567890123456789012345678901234567890",
 	         80, h);
 	ASSERT_HEX(h, "e33b4ddc9c38f2199c3e7b164fcc0536");
+}
+END_TEST
+
+/* RFC 6229 section 2: keystream bytes at offsets 0 and 16 for three keys. */
+START_TEST(test_rc4_rfc6229)
+{
+	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	static const struct {
+		size_t key_len;
+		const char *ks; /* offsets 0..31 */
+	} v[] = {
+	    {5, "b2396305f03dc027ccc3524a0a1118a8 6982944f18fc82d589c403a47a0d0919"},
+	    {7, "293f02d47f37c9b633f2af5285feb46b e620f1390d19bd84e2e0fd752031afc1"},
+	    {16, "9ac7cc9a609d1ef7b2932899cde41b97 5248c4959014126a6e8a84f11d1a9e1c"},
+	};
+
+	for (size_t t = 0; t < sizeof(v) / sizeof(v[0]); t++) {
+		uint8_t buf[32];
+		struct auth_rc4 h, *hp;
+
+		/* in one call */
+		memset(buf, 0, sizeof(buf));
+		auth_rc4_init(&h, key, v[t].key_len);
+		auth_rc4_crypt(&h, buf, sizeof(buf));
+		ASSERT_HEX(buf, v[t].ks);
+		/* continuous state across calls of odd sizes, on the heap */
+		memset(buf, 0, sizeof(buf));
+		ck_assert_int_eq(auth_rc4_new(key, v[t].key_len, &hp), 0);
+		auth_rc4_crypt(hp, buf, 3);
+		auth_rc4_crypt(hp, buf + 3, 0);
+		auth_rc4_crypt(hp, buf + 3, 13);
+		auth_rc4_crypt(hp, buf + 16, 16);
+		auth_rc4_free(hp);
+		ASSERT_HEX(buf, v[t].ks);
+		auth_rc4_wipe(&h);
+		for (size_t i = 0; i < sizeof(h); i++)
+			ck_assert_uint_eq(((uint8_t *)&h)[i], 0);
+	}
+	ck_assert_int_eq(auth_rc4_new(key, 0, &(struct auth_rc4 *){NULL}), WD_EINVAL);
+	ck_assert_int_eq(auth_rc4k(key, 0, (uint8_t[1]){0}, 1), WD_EINVAL);
+}
+END_TEST
+
+/* The same stream as gnutls' ARCFOUR for every key length NTLM uses. */
+START_TEST(test_rc4_vs_gnutls)
+{
+	static const size_t lens[] = {1, 5, 7, 16, 33, 256};
+
+	for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+		uint8_t key[256], a[1500], b[1500];
+		gnutls_cipher_hd_t g;
+		gnutls_datum_t k = {key, (unsigned)lens[t]};
+		struct auth_rc4 h;
+
+		for (size_t i = 0; i < sizeof(key); i++)
+			key[i] = (uint8_t)(i * 37 + t);
+		for (size_t i = 0; i < sizeof(a); i++)
+			a[i] = b[i] = (uint8_t)i;
+		ck_assert_int_eq(gnutls_cipher_init(&g, GNUTLS_CIPHER_ARCFOUR_128, &k, NULL), 0);
+		auth_rc4_init(&h, key, lens[t]);
+		for (size_t off = 0, n = 1; off < sizeof(a); off += n, n = n * 2 + 1) {
+			if (n > sizeof(a) - off)
+				n = sizeof(a) - off;
+			ck_assert_int_eq(gnutls_cipher_encrypt(g, a + off, n), 0);
+			auth_rc4_crypt(&h, b + off, n);
+		}
+		gnutls_cipher_deinit(g);
+		ck_assert_mem_eq(a, b, sizeof(a));
+	}
 }
 END_TEST
 
@@ -728,6 +800,8 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_md4_rfc1320);
+	tcase_add_test(tc, test_rc4_rfc6229);
+	tcase_add_test(tc, test_rc4_vs_gnutls);
 	tcase_add_test(tc, test_nlmp_ntowf);
 	tcase_add_test(tc, test_nlmp_v2_authenticate);
 	tcase_add_test(tc, test_nlmp_v2_keys_and_seal);
