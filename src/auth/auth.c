@@ -38,6 +38,8 @@ struct auth_ctx {
 	auth_server_t *srv;
 	uint8_t type, level;
 	bool hdr_sign, complete, failed;
+	/* INTEGRITY/PACKET without SIGN negotiated: nothing verifies */
+	bool unsigned_integ;
 	int mech; /* MECH_* doing the work (inside SPNEGO or raw) */
 	struct ntlmssp_server *ntlm;
 	struct krb5_acceptor *krb;
@@ -506,8 +508,12 @@ static void fill_session(auth_ctx_t *ctx)
 /*
  * The level the client bound with must be backed by what the mechanism
  * negotiated: integrity needs NTLMSSP SIGN (or SEAL) / GSS_C_INTEG_FLAG,
- * privacy needs NTLMSSP SEAL / GSS_C_CONF_FLAG (Samba's dcesrv_auth checks
- * gensec_have_feature the same way).
+ * privacy needs NTLMSSP SEAL / GSS_C_CONF_FLAG. Privacy without them fails
+ * the leg; integrity without them completes, grants only CONNECT and
+ * verifies no signature, so every request on it is refused: Samba's server
+ * requires SIGN and SEAL only for privacy (auth/gensec/gensec_start.c,
+ * gensec_start_mech_by_authtype; gensec.c, gensec_verify_features), and the
+ * raw tests test_spnego_integrity_bind_none / privacy_bind_none pin both.
  */
 static int check_features(auth_ctx_t *ctx)
 {
@@ -524,10 +530,16 @@ static int check_features(auth_ctx_t *ctx)
 		integ = f & GSS_INTEG_FLAG;
 		conf = f & GSS_CONF_FLAG;
 	}
-	if (!integ || (ctx->level == AUTH_LEVEL_PRIVACY && !conf)) {
+	if (ctx->level == AUTH_LEVEL_PRIVACY && !(integ && conf)) {
 		wd_log(WD_LOG_NOTICE, "auth.refused",
 		       "reason=level_not_negotiated type=%u level=%u", ctx->type, ctx->level);
 		return WD_EAUTH;
+	}
+	if (!integ) {
+		wd_log(WD_LOG_NOTICE, "auth.unsigned",
+		       "reason=level_not_negotiated type=%u level=%u", ctx->type, ctx->level);
+		ctx->unsigned_integ = true;
+		ctx->sess.auth_level = AUTH_LEVEL_CONNECT;
 	}
 	return 0;
 }
@@ -602,6 +614,8 @@ static int check_args(const auth_ctx_t *ctx, size_t pdu_len, size_t body_off, si
 {
 	if (!ctx->complete)
 		return WD_ESTATE;
+	if (ctx->unsigned_integ)
+		return WD_ESIG;
 	if (body_off > pdu_len || body_len > pdu_len - body_off)
 		return WD_EINVAL;
 	if (sig_len != auth_ctx_sig_size(ctx) || sig_len == 0)

@@ -100,7 +100,12 @@ uint8_t dcerpc__sec_level(const struct dcerpc_sec *s)
 {
 	if (!s || !s->auth || !s->done || auth_ctx_session(s->auth)->anonymous)
 		return AUTH_LEVEL_NONE;
-	return s->auth_level == AUTH_LEVEL_PACKET ? AUTH_LEVEL_INTEGRITY : s->auth_level;
+	/* the session's level is lower when integrity was asked for and the
+	 * mechanism did not negotiate signing (auth_ctx_update) */
+	uint8_t level = auth_ctx_session(s->auth)->auth_level;
+	if (level > s->auth_level)
+		level = s->auth_level;
+	return level == AUTH_LEVEL_PACKET ? AUTH_LEVEL_INTEGRITY : level;
 }
 
 /* NULL for an anonymous context too: the caller sees an unauthenticated peer. */
@@ -610,9 +615,10 @@ void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 			 * raw tests allow both) */
 			rc = auth_feed(c, s, &alt->auth, &tok, &tok_len);
 			if (rc < 0 && rc != WD_EAGAIN) {
+				/* whatever the mechanism's reason (Samba's
+				 * dcesrv_alter_done: sec_pkg_error) */
 				dcerpc__fault_disconnect(c, alt->hdr.call_id, 0,
-				                         rc == WD_ESIG ? DCERPC_FAULT_SEC_PKG_ERROR
-				                                       : DCERPC_FAULT_ACCESS_DENIED,
+				                         DCERPC_FAULT_SEC_PKG_ERROR,
 				                         DCERPC_PFC_DID_NOT_EXECUTE);
 				goto out;
 			}

@@ -531,9 +531,21 @@ START_TEST(test_refusals)
 	c.neg_flags &= ~(uint32_t)NTLMSSP_NEGOTIATE_SEAL;
 	ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_PRIVACY, &ctx), WD_EAUTH);
 	tc_free(&c);
+	/* integrity without SIGN completes (as Samba), grants CONNECT and
+	 * verifies nothing, not even a signature made with the session keys */
 	tc_init(&c, "alice", "TESTDOM", "Secret123");
 	c.neg_flags &= ~(uint32_t)(NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_SIGN);
-	ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_INTEGRITY, &ctx), WD_EAUTH);
+	ck_assert_int_eq(do_login(srv, &c, AUTH_LEVEL_INTEGRITY, &ctx), 0);
+	ck_assert_int_eq(auth_ctx_session(ctx)->auth_level, AUTH_LEVEL_CONNECT);
+	{
+		uint8_t pdu[256], sig[16];
+		size_t bo, bl, n = fake_pdu(pdu, "stub", &bo, &bl);
+
+		tc_protect(&c, pdu, n, false, bo, bl, sig);
+		ck_assert_int_eq(auth_ctx_check(ctx, pdu, n, bo, bl, sig, 16), WD_ESIG);
+		ck_assert_int_eq(auth_ctx_sign(ctx, pdu, n, bo, bl, sig, 16), WD_ESIG);
+	}
+	auth_ctx_free(ctx);
 	tc_free(&c);
 	tc_init(&c, "alice", "TESTDOM", "Secret123");
 	c.neg_flags &= ~(uint32_t)(NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_SIGN);
