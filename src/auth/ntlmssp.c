@@ -36,23 +36,34 @@ enum {
 	MSV_AV_TIMESTAMP = 7,
 };
 
-struct ntlmssp_server {
-	int state;
+/*
+ * What only the exchange needs: freed (wiped) as soon as it ends, so that
+ * an idle authenticated connection holds its session keys, RC4 states and
+ * identity only (648 bytes; with the exchange it held 1.5 KB more).
+ */
+struct ntlmssp_handshake {
 	char *netname, *domain, *dns_name, *dns_domain;
 	auth_passdb_t *const *passdb;
 	uint64_t fixed_time;
-	bool fixed_chal;
+	bool fixed_chal, allow_anonymous;
 	uint8_t chal[8];
-	uint32_t flags; /* negotiated */
 	uint8_t *neg_msg, *chal_msg;
 	size_t neg_len, chal_len;
 	char user[256], udomain[256];
+};
+
+struct ntlmssp_server {
+	int state;
+	uint32_t flags;               /* negotiated */
+	struct ntlmssp_handshake *hs; /* NULL once the exchange ended */
+	char *ident;                  /* "user\0domain\0" after completion */
+	size_t ident_len;
 	uint32_t uid;
-	bool allow_anonymous, anonymous;
+	bool anonymous;
 	bool have_keys;
 	uint8_t esk[16];
 	uint8_t sign_c2s[16], sign_s2c[16], seal_c2s[16], seal_s2c[16];
-	struct auth_rc4 *rc4_c2s, *rc4_s2c;
+	struct auth_rc4 rc4_c2s, rc4_s2c;
 	uint32_t seq_c2s, seq_s2c;
 };
 
@@ -195,17 +206,13 @@ static int derive_keys(struct ntlmssp_server *s)
 {
 	int rc;
 
-	auth_rc4_free(s->rc4_c2s);
-	auth_rc4_free(s->rc4_s2c);
-	s->rc4_c2s = s->rc4_s2c = NULL;
 	if ((rc = ntlmssp_signkey(s->esk, true, s->sign_c2s)) ||
 	    (rc = ntlmssp_signkey(s->esk, false, s->sign_s2c)) ||
 	    (rc = ntlmssp_sealkey(s->esk, s->flags, true, s->seal_c2s)) ||
 	    (rc = ntlmssp_sealkey(s->esk, s->flags, false, s->seal_s2c)))
 		return rc;
-	if ((rc = auth_rc4_new(s->seal_c2s, 16, &s->rc4_c2s)) ||
-	    (rc = auth_rc4_new(s->seal_s2c, 16, &s->rc4_s2c)))
-		return rc;
+	auth_rc4_init(&s->rc4_c2s, s->seal_c2s, 16);
+	auth_rc4_init(&s->rc4_s2c, s->seal_s2c, 16);
 	s->seq_c2s = s->seq_s2c = 0;
 	s->have_keys = true;
 	return 0;
@@ -218,24 +225,54 @@ static char *dupz(const char *s)
 	return strdup(s ? s : "");
 }
 
+static void handshake_free(struct ntlmssp_handshake *hs)
+{
+	if (!hs)
+		return;
+	free(hs->netname);
+	free(hs->domain);
+	free(hs->dns_name);
+	free(hs->dns_domain);
+	if (hs->neg_msg)
+		wd_memzero(hs->neg_msg, hs->neg_len);
+	if (hs->chal_msg)
+		wd_memzero(hs->chal_msg, hs->chal_len);
+	free(hs->neg_msg);
+	free(hs->chal_msg);
+	wd_memzero(hs, sizeof(*hs));
+	free(hs);
+}
+
+/* The exchange ended (done or failed): drop what only it needed. */
+static void handshake_end(struct ntlmssp_server *s)
+{
+	handshake_free(s->hs);
+	s->hs = NULL;
+}
+
 int ntlmssp_server_new(const struct ntlmssp_server_cfg *cfg, struct ntlmssp_server **out)
 {
 	struct ntlmssp_server *s = calloc(1, sizeof(*s));
+	struct ntlmssp_handshake *hs = calloc(1, sizeof(*hs));
 
-	if (!s)
+	if (!s || !hs) {
+		free(s);
+		free(hs);
 		return WD_ENOMEM;
-	s->netname = dupz(cfg->netname);
-	s->domain = dupz(cfg->domain && cfg->domain[0] ? cfg->domain : cfg->netname);
-	s->dns_name = dupz(cfg->dns_name);
-	s->dns_domain = dupz(cfg->dns_domain);
-	s->passdb = cfg->passdb;
-	s->fixed_time = cfg->fixed_time;
-	s->allow_anonymous = !cfg->refuse_anonymous;
-	if (cfg->fixed_challenge) {
-		memcpy(s->chal, cfg->fixed_challenge, 8);
-		s->fixed_chal = true;
 	}
-	if (!s->netname || !s->domain || !s->dns_name || !s->dns_domain) {
+	s->hs = hs;
+	hs->netname = dupz(cfg->netname);
+	hs->domain = dupz(cfg->domain && cfg->domain[0] ? cfg->domain : cfg->netname);
+	hs->dns_name = dupz(cfg->dns_name);
+	hs->dns_domain = dupz(cfg->dns_domain);
+	hs->passdb = cfg->passdb;
+	hs->fixed_time = cfg->fixed_time;
+	hs->allow_anonymous = !cfg->refuse_anonymous;
+	if (cfg->fixed_challenge) {
+		memcpy(hs->chal, cfg->fixed_challenge, 8);
+		hs->fixed_chal = true;
+	}
+	if (!hs->netname || !hs->domain || !hs->dns_name || !hs->dns_domain) {
 		ntlmssp_server_free(s);
 		return WD_ENOMEM;
 	}
@@ -247,14 +284,10 @@ void ntlmssp_server_free(struct ntlmssp_server *s)
 {
 	if (!s)
 		return;
-	free(s->netname);
-	free(s->domain);
-	free(s->dns_name);
-	free(s->dns_domain);
-	free(s->neg_msg);
-	free(s->chal_msg);
-	auth_rc4_free(s->rc4_c2s);
-	auth_rc4_free(s->rc4_s2c);
+	handshake_free(s->hs);
+	if (s->ident)
+		wd_memzero(s->ident, s->ident_len);
+	free(s->ident);
 	wd_memzero(s, sizeof(*s));
 	free(s);
 }
@@ -277,8 +310,12 @@ bool ntlmssp_server_anonymous(const struct ntlmssp_server *s)
 void ntlmssp_server_identity(const struct ntlmssp_server *s, const char **user, const char **domain,
                              uint32_t *uid)
 {
-	*user = s->user;
-	*domain = s->udomain;
+	if (s->ident) {
+		*user = s->ident;
+		*domain = s->ident + strlen(s->ident) + 1;
+	} else {
+		*user = *domain = "";
+	}
 	*uid = s->uid;
 }
 
@@ -295,6 +332,7 @@ int ntlmssp_server_set_session_key(struct ntlmssp_server *s, const uint8_t key[1
 	memcpy(s->esk, key, 16);
 	s->flags = flags;
 	s->state = ST_DONE;
+	handshake_end(s);
 	return derive_keys(s);
 }
 
@@ -331,6 +369,7 @@ static int handle_negotiate(struct ntlmssp_server *s, const uint8_t *in, size_t 
 	int tn, rc;
 	uint32_t f;
 	uint64_t now;
+	struct ntlmssp_handshake *hs = s->hs;
 
 	rc = ntlmssp_parse_negotiate(in, in_len, &neg);
 	if (rc)
@@ -348,18 +387,18 @@ static int handle_negotiate(struct ntlmssp_server *s, const uint8_t *in, size_t 
 	f |= NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_REQUEST_TARGET | NTLMSSP_NEGOTIATE_TARGET_INFO |
 	     NTLMSSP_TARGET_TYPE_DOMAIN;
 	s->flags = f;
-	if (!s->fixed_chal && (rc = auth_random(s->chal, 8)))
+	if (!hs->fixed_chal && (rc = auth_random(hs->chal, 8)))
 		return rc;
 
 	/* TargetInfo ([MS-NLMP] 2.2.1.2): names + timestamp */
-	if ((rc = av_str(ti, sizeof(ti), &tl, MSV_AV_NB_DOMAIN, s->domain)) ||
-	    (rc = av_str(ti, sizeof(ti), &tl, MSV_AV_NB_COMPUTER, s->netname)) ||
-	    (rc = av_str(ti, sizeof(ti), &tl, MSV_AV_DNS_DOMAIN, s->dns_domain)) ||
-	    (rc = av_str(ti, sizeof(ti), &tl, MSV_AV_DNS_COMPUTER, s->dns_name)))
+	if ((rc = av_str(ti, sizeof(ti), &tl, MSV_AV_NB_DOMAIN, hs->domain)) ||
+	    (rc = av_str(ti, sizeof(ti), &tl, MSV_AV_NB_COMPUTER, hs->netname)) ||
+	    (rc = av_str(ti, sizeof(ti), &tl, MSV_AV_DNS_DOMAIN, hs->dns_domain)) ||
+	    (rc = av_str(ti, sizeof(ti), &tl, MSV_AV_DNS_COMPUTER, hs->dns_name)))
 		return rc;
 	if (tl + 12 + 4 > sizeof(ti))
 		return WD_ERANGE;
-	now = s->fixed_time ? s->fixed_time : filetime_now();
+	now = hs->fixed_time ? hs->fixed_time : filetime_now();
 	put16(ti + tl, MSV_AV_TIMESTAMP);
 	put16(ti + tl + 2, 8);
 	put32(ti + tl + 4, (uint32_t)now);
@@ -368,7 +407,7 @@ static int handle_negotiate(struct ntlmssp_server *s, const uint8_t *in, size_t 
 	put32(ti + tl, 0); /* MsvAvEOL */
 	tl += 4;
 
-	tn = auth_utf8_to_utf16le(s->domain, strlen(s->domain), false, NULL, 0);
+	tn = auth_utf8_to_utf16le(hs->domain, strlen(hs->domain), false, NULL, 0);
 	if (tn < 0)
 		return tn;
 	tn_len = (size_t)tn;
@@ -382,29 +421,43 @@ static int handle_negotiate(struct ntlmssp_server *s, const uint8_t *in, size_t 
 	put16(msg + 14, (uint16_t)tn_len);
 	put32(msg + 16, 56);
 	put32(msg + 20, f);
-	memcpy(msg + 24, s->chal, 8);
+	memcpy(msg + 24, hs->chal, 8);
 	put16(msg + 40, (uint16_t)tl);
 	put16(msg + 42, (uint16_t)tl);
 	put32(msg + 44, (uint32_t)(56 + tn_len));
 	/* Version: 10.0 build 20348, NTLMSSP_REVISION_W2K3 (15) */
 	msg[48] = 10, msg[49] = 0, put16(msg + 50, 20348), msg[55] = 15;
-	auth_utf8_to_utf16le(s->domain, strlen(s->domain), false, msg + 56, tn_len);
+	auth_utf8_to_utf16le(hs->domain, strlen(hs->domain), false, msg + 56, tn_len);
 	memcpy(msg + 56 + tn_len, ti, tl);
 
-	s->neg_msg = malloc(in_len);
-	s->chal_msg = malloc(len);
-	if (!s->neg_msg || !s->chal_msg) {
+	hs->neg_msg = malloc(in_len);
+	hs->chal_msg = malloc(len);
+	if (!hs->neg_msg || !hs->chal_msg) {
 		free(msg);
 		return WD_ENOMEM;
 	}
-	memcpy(s->neg_msg, in, in_len);
-	s->neg_len = in_len;
-	memcpy(s->chal_msg, msg, len);
-	s->chal_len = len;
+	memcpy(hs->neg_msg, in, in_len);
+	hs->neg_len = in_len;
+	memcpy(hs->chal_msg, msg, len);
+	hs->chal_len = len;
 	*out = msg;
 	*out_len = len;
 	s->state = ST_AUTHENTICATE;
 	return WD_EAGAIN;
+}
+
+/* The identity outlives the exchange: "user\0domain\0", sized to fit. */
+static int keep_identity(struct ntlmssp_server *s)
+{
+	size_t ul = strlen(s->hs->user) + 1, dl = strlen(s->hs->udomain) + 1;
+
+	s->ident = malloc(ul + dl);
+	if (!s->ident)
+		return WD_ENOMEM;
+	memcpy(s->ident, s->hs->user, ul);
+	memcpy(s->ident + ul, s->hs->udomain, dl);
+	s->ident_len = ul + dl;
+	return 0;
 }
 
 /* MsvAvFlags of the client's NTLMv2 blob ([MS-NLMP] 2.2.2.7); 0 if absent. */
@@ -439,12 +492,13 @@ static int field_utf8(const struct ntlmssp_field *f, char *out, size_t cap)
 static int try_v2(struct ntlmssp_server *s, const uint8_t nthash[16], const char *dom,
                   const struct ntlmssp_field *nt, uint8_t sbk[16])
 {
+	const struct ntlmssp_handshake *hs = s->hs;
 	uint8_t rk[16], proof[16];
 	int rc;
 
-	rc = ntlmssp_ntowfv2(nthash, s->user, dom, rk);
+	rc = ntlmssp_ntowfv2(nthash, hs->user, dom, rk);
 	if (!rc)
-		rc = auth_hmac_md5(rk, 16, s->chal, 8, nt->p + 16, nt->len - 16u, NULL, 0, proof);
+		rc = auth_hmac_md5(rk, 16, hs->chal, 8, nt->p + 16, nt->len - 16u, NULL, 0, proof);
 	if (!rc && !auth_ct_equal(proof, nt->p, 16))
 		rc = WD_EAUTH;
 	if (!rc)
@@ -469,9 +523,10 @@ static bool is_anonymous(const struct ntlmssp_authenticate *a)
 
 static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size_t in_len)
 {
+	struct ntlmssp_handshake *hs = s->hs;
 	struct ntlmssp_authenticate a;
 	const struct auth_passdb_entry *e;
-	const auth_passdb_t *db = s->passdb ? *s->passdb : NULL;
+	const auth_passdb_t *db = hs->passdb ? *hs->passdb : NULL;
 	uint8_t sbk[16], mic[16], *copy = NULL;
 	uint32_t avf;
 	char eu[256], ed[256];
@@ -480,13 +535,13 @@ static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size
 	rc = ntlmssp_parse_authenticate(in, in_len, &a);
 	if (rc)
 		return WD_EPROTO;
-	if ((rc = field_utf8(&a.user, s->user, sizeof(s->user))) ||
-	    (rc = field_utf8(&a.domain, s->udomain, sizeof(s->udomain))))
+	if ((rc = field_utf8(&a.user, hs->user, sizeof(hs->user))) ||
+	    (rc = field_utf8(&a.domain, hs->udomain, sizeof(hs->udomain))))
 		return rc;
-	wd_log_escape(s->user, eu, sizeof(eu));
-	wd_log_escape(s->udomain, ed, sizeof(ed));
+	wd_log_escape(hs->user, eu, sizeof(eu));
+	wd_log_escape(hs->udomain, ed, sizeof(ed));
 	if (is_anonymous(&a)) {
-		if (!s->allow_anonymous) {
+		if (!hs->allow_anonymous) {
 			wd_log(WD_LOG_NOTICE, "auth.ntlmssp.refused", "reason=anonymous");
 			return WD_EAUTH;
 		}
@@ -497,7 +552,7 @@ static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size
 		 * usual. */
 		memset(sbk, 0, sizeof(sbk));
 		s->anonymous = true;
-		s->udomain[0] = '\0';
+		hs->udomain[0] = '\0';
 		goto keys;
 	}
 	if (a.nt.len == 24 || a.nt.len == 0) {
@@ -508,7 +563,7 @@ static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size
 	}
 	if (a.nt.len < 16 + 28)
 		return WD_EPROTO;
-	e = auth_passdb_find(db, s->udomain, s->user);
+	e = auth_passdb_find(db, hs->udomain, hs->user);
 	if (!e || e->disabled) {
 		wd_log(WD_LOG_NOTICE, "auth.ntlmssp.refused", "reason=%s user=%s domain=%s",
 		       e ? "disabled" : "unknown_user", eu, ed);
@@ -516,8 +571,8 @@ static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size
 	}
 	/* [MS-NLMP] 3.2.5.1.2: the domain as sent, then (gss-ntlmssp, Samba)
 	 * the empty domain, which clients use for local accounts. */
-	rc = try_v2(s, e->nthash, s->udomain, &a.nt, sbk);
-	if (rc == WD_EAUTH && s->udomain[0])
+	rc = try_v2(s, e->nthash, hs->udomain, &a.nt, sbk);
+	if (rc == WD_EAUTH && hs->udomain[0])
 		rc = try_v2(s, e->nthash, "", &a.nt, sbk);
 	if (rc) {
 		if (rc == WD_EAUTH)
@@ -526,8 +581,8 @@ static int handle_authenticate(struct ntlmssp_server *s, const uint8_t *in, size
 		return rc;
 	}
 	s->uid = e->uid;
-	if (e->domain[0] && !s->udomain[0])
-		snprintf(s->udomain, sizeof(s->udomain), "%s", e->domain);
+	if (e->domain[0] && !hs->udomain[0])
+		snprintf(hs->udomain, sizeof(hs->udomain), "%s", e->domain);
 keys:
 
 	/* The client may drop KEY_EXCH in AUTHENTICATE ([MS-NLMP] 3.2.5.1.2). */
@@ -560,15 +615,15 @@ keys:
 		}
 		memcpy(copy, in, in_len);
 		memset(copy + a.mic_off, 0, 16);
-		uint8_t *all = malloc(s->neg_len + s->chal_len + in_len);
+		uint8_t *all = malloc(hs->neg_len + hs->chal_len + in_len);
 		if (!all) {
 			rc = WD_ENOMEM;
 			goto out;
 		}
-		memcpy(all, s->neg_msg, s->neg_len);
-		memcpy(all + s->neg_len, s->chal_msg, s->chal_len);
-		memcpy(all + s->neg_len + s->chal_len, copy, in_len);
-		rc = auth_hmac_md5(s->esk, 16, all, s->neg_len + s->chal_len + in_len, NULL, 0,
+		memcpy(all, hs->neg_msg, hs->neg_len);
+		memcpy(all + hs->neg_len, hs->chal_msg, hs->chal_len);
+		memcpy(all + hs->neg_len + hs->chal_len, copy, in_len);
+		rc = auth_hmac_md5(s->esk, 16, all, hs->neg_len + hs->chal_len + in_len, NULL, 0,
 		                   NULL, 0, mic);
 		free(all);
 		if (!rc && !auth_ct_equal(mic, in + a.mic_off, 16)) {
@@ -584,7 +639,7 @@ keys:
 		rc = WD_EAUTH;
 		goto out;
 	}
-	if ((rc = derive_keys(s)))
+	if ((rc = derive_keys(s)) || (rc = keep_identity(s)))
 		goto out;
 	s->state = ST_DONE;
 	if (s->anonymous)
@@ -618,6 +673,8 @@ int ntlmssp_server_update(struct ntlmssp_server *s, const uint8_t *in, size_t in
 	}
 	if (rc != 0 && rc != WD_EAGAIN)
 		s->state = ST_FAILED;
+	if (rc != WD_EAGAIN)
+		handshake_end(s);
 	return rc;
 }
 
@@ -644,7 +701,7 @@ static int make_sig(struct ntlmssp_server *s, const uint8_t *msg, size_t len, ui
 		return rc;
 	put32(sig, 1);
 	if (s->flags & NTLMSSP_NEGOTIATE_KEY_EXCH)
-		auth_rc4_crypt(s->rc4_s2c, sig + 4, 8);
+		auth_rc4_crypt(&s->rc4_s2c, sig + 4, 8);
 	put32(sig + 12, s->seq_s2c);
 	s->seq_s2c++;
 	return 0;
@@ -661,7 +718,7 @@ static int verify_sig(struct ntlmssp_server *s, const uint8_t *msg, size_t len,
 		return rc;
 	memcpy(got, sig + 4, 8);
 	if (s->flags & NTLMSSP_NEGOTIATE_KEY_EXCH)
-		auth_rc4_crypt(s->rc4_c2s, got, 8);
+		auth_rc4_crypt(&s->rc4_c2s, got, 8);
 	ok = get32(sig) == 1 && auth_ct_equal(want, got, 8) && get32(sig + 12) == s->seq_c2s;
 	wd_memzero(want, sizeof(want));
 	if (!ok)
@@ -707,11 +764,11 @@ int ntlmssp_seal(struct ntlmssp_server *s, uint8_t *msg, size_t len, size_t enc_
 	 * checksum, with the same continuous RC4 handle. */
 	if ((rc = mac(s, false, s->seq_s2c, msg, len, ck)))
 		return rc;
-	auth_rc4_crypt(s->rc4_s2c, msg + enc_off, enc_len);
+	auth_rc4_crypt(&s->rc4_s2c, msg + enc_off, enc_len);
 	put32(sig, 1);
 	memcpy(sig + 4, ck, 8);
 	if (s->flags & NTLMSSP_NEGOTIATE_KEY_EXCH)
-		auth_rc4_crypt(s->rc4_s2c, sig + 4, 8);
+		auth_rc4_crypt(&s->rc4_s2c, sig + 4, 8);
 	put32(sig + 12, s->seq_s2c);
 	s->seq_s2c++;
 	wd_memzero(ck, sizeof(ck));
@@ -727,23 +784,17 @@ int ntlmssp_unseal(struct ntlmssp_server *s, uint8_t *msg, size_t len, size_t en
 		return rc;
 	if (enc_off > len || enc_len > len - enc_off)
 		return WD_EINVAL;
-	auth_rc4_crypt(s->rc4_c2s, msg + enc_off, enc_len);
+	auth_rc4_crypt(&s->rc4_c2s, msg + enc_off, enc_len);
 	return verify_sig(s, msg, len, sig);
 }
 
 int ntlmssp_reset_rc4(struct ntlmssp_server *s)
 {
-	int rc;
-
 	if (!s->have_keys)
 		return WD_ESTATE;
 	/* "windows only resets the RC4 states but not the sequence
 	 * numbers" (Samba auth/gensec/spnego.c, CVE-2016-2110). */
-	auth_rc4_free(s->rc4_c2s);
-	auth_rc4_free(s->rc4_s2c);
-	s->rc4_c2s = s->rc4_s2c = NULL;
-	if ((rc = auth_rc4_new(s->seal_c2s, 16, &s->rc4_c2s)) ||
-	    (rc = auth_rc4_new(s->seal_s2c, 16, &s->rc4_s2c)))
-		return rc;
+	auth_rc4_init(&s->rc4_c2s, s->seal_c2s, 16);
+	auth_rc4_init(&s->rc4_s2c, s->seal_s2c, 16);
 	return 0;
 }
