@@ -18,7 +18,8 @@
  *
  * With --pid, the server's /proc is read: RSS per client, CPU (schedstat)
  * per notification, and context switches over --idle-seconds with no
- * clients (wake-ups per second when idle).
+ * clients (wake-ups per second when idle); several comma-separated pids
+ * (a server of several processes) are summed.
  *
  * Output: a table on stderr and one JSON object on stdout. See doc/bench.md.
  */
@@ -64,7 +65,8 @@ struct lg {
 	int n, window, in_flight, next, registered, notified, bad, failed, storm_reg, hs_target,
 	    hs_done, hs_started;
 	bool epm;
-	int pid;
+	int pid;             /* the first of --pid's list */
+	int pids[16], npids; /* --pid PID[,PID...]: summed (Samba's worker processes) */
 	unsigned idle_s, timeout_s;
 	int run;
 	enum phase ph;
@@ -139,6 +141,34 @@ static long long proc_cpu_ns(int pid)
 	}
 	uv_fs_req_cleanup(&req);
 	return total;
+}
+
+/* --pid with several processes (samba-dcerpcd and its rpcd_witness workers,
+ * bench/vs-samba-witness.sh): their RSS, CPU and context switches summed. */
+static long server_status(const struct lg *lg, const char *key)
+{
+	long sum = 0;
+
+	for (int i = 0; i < lg->npids; i++) {
+		long v = proc_status(lg->pids[i], key);
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
+}
+
+static long long server_cpu_ns(const struct lg *lg)
+{
+	long long sum = 0;
+
+	for (int i = 0; i < lg->npids; i++) {
+		long long v = proc_cpu_ns(lg->pids[i]);
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
 }
 
 /* ---- connections ---- */
@@ -656,8 +686,8 @@ static void do_trigger(uv_timer_t *t)
 	struct lg *lg = t->data;
 
 	if (lg->pid > 0) {
-		rss1 = proc_status(lg->pid, "VmRSS:");
-		cpu0 = proc_cpu_ns(lg->pid);
+		rss1 = server_status(lg, "VmRSS:");
+		cpu0 = server_cpu_ns(lg);
 	}
 	lg->ph = PH_WAIT_NOTIFY;
 	lg->t_trigger = now_ns();
@@ -688,7 +718,7 @@ static void phase_check(struct lg *lg)
 		if (lg->t_probe_sent != 0 && lg->t_probe_rx == 0 && lg->probe.open)
 			return;
 		if (lg->pid > 0)
-			cpu1 = proc_cpu_ns(lg->pid);
+			cpu1 = server_cpu_ns(lg);
 		uv_timer_stop(&lg->timer);
 		conn_close(&lg->probe);
 		start_storm(lg);
@@ -832,7 +862,7 @@ static void usage(void)
 	        "usage: witnessd-loadgen --port P [--server IP] [--clients N] [--ip IP]\n"
 	        "         [--netname NAME] [--auth none|integrity|privacy] [--user U]\n"
 	        "         [--domain D] [--password-env VAR] [--admin-socket PATH |\n"
-	        "         --trigger-cmd CMD [--restore-cmd CMD]] [--pid PID]\n"
+	        "         --trigger-cmd CMD [--restore-cmd CMD]] [--pid PID[,PID..]]\n"
 	        "         [--idle-seconds S] [--window W] [--timeout S] [--label L]\n"
 	        "         [--run R]\n"
 	        "       witnessd-loadgen --handshakes N --port P [--epm] [--concurrency C] ...\n");
@@ -942,7 +972,12 @@ int main(int argc, char **argv)
 			lg->restore_cmd = optarg;
 			break;
 		case 'k':
-			lg->pid = atoi(optarg);
+			for (char *q = optarg; *q != '\0' && lg->npids < 16; q += strspn(q, ",")) {
+				lg->pids[lg->npids++] = (int)strtol(q, &q, 10);
+				if (*q != '\0' && *q != ',')
+					usage();
+			}
+			lg->pid = lg->npids > 0 ? lg->pids[0] : 0;
 			break;
 		case 'I':
 			lg->idle_s = (unsigned)atoi(optarg);
@@ -1033,13 +1068,13 @@ int main(int argc, char **argv)
 		return 1;
 	if (lg->pid > 0) {
 		if (lg->idle_s > 0) {
-			ctx0 = proc_status(lg->pid, "ctxt");
+			ctx0 = server_status(lg, "ctxt");
 			sleep(lg->idle_s);
-			ctx1 = proc_status(lg->pid, "ctxt");
+			ctx1 = server_status(lg, "ctxt");
 			if (ctx0 >= 0 && ctx1 >= 0)
 				idle_wakeups = (double)(ctx1 - ctx0) / lg->idle_s;
 		}
-		rss0 = proc_status(lg->pid, "VmRSS:");
+		rss0 = server_status(lg, "VmRSS:");
 	}
 	lg->ph = PH_SETUP;
 	lg->t0_setup = now_ns();
