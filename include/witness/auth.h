@@ -74,7 +74,10 @@ enum {
 };
 
 /*
- * Who authenticated; strings are empty (never NULL) when unknown.
+ * Who authenticated; strings are empty (never NULL) when unknown, at most
+ * 255 bytes (sid 79), and owned by the context (valid while it lives). They
+ * are sized to fit: an idle authenticated connection holds this for as long
+ * as it lives.
  * NTLMSSP: account and domain as the client sent them (domain falls back to
  *   the password file entry's, then to the server's domain); sid is a stable
  *   local SID S-1-5-21-A-B-C-RID with A-B-C the first 12 bytes of
@@ -86,9 +89,9 @@ enum {
 struct auth_session {
 	uint8_t auth_type;
 	uint8_t auth_level;
-	char account[256];
-	char domain[256];
-	char sid[80];
+	const char *account;
+	const char *domain;
+	const char *sid;
 	/* NTLMSSP anonymous logon: account "ANONYMOUS LOGON", domain
 	 * "NT AUTHORITY", sid S-1-5-7 ([MS-DTYP] 2.4.2.4); no secret proven */
 	bool anonymous;

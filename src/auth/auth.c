@@ -45,6 +45,8 @@ struct auth_ctx {
 	struct krb5_acceptor *krb;
 	struct spnego_state *sp;
 	struct auth_session sess;
+	char *names; /* the session's strings, "account\0domain\0sid\0" */
+	size_t names_len;
 };
 
 static char *dupn(const char *s)
@@ -264,6 +266,7 @@ int auth_ctx_start(auth_server_t *srv, uint8_t auth_type, uint8_t auth_level, au
 	}
 	ctx->sess.auth_type = auth_type;
 	ctx->sess.auth_level = auth_level;
+	ctx->sess.account = ctx->sess.domain = ctx->sess.sid = "";
 	*out = ctx;
 	return 0;
 }
@@ -278,6 +281,9 @@ void auth_ctx_free(auth_ctx_t *ctx)
 		free(ctx->sp->mechlist);
 		free(ctx->sp);
 	}
+	if (ctx->names)
+		wd_memzero(ctx->names, ctx->names_len);
+	free(ctx->names);
 	wd_memzero(ctx, sizeof(*ctx));
 	free(ctx);
 }
@@ -477,32 +483,47 @@ static int spnego_update(auth_ctx_t *ctx, const uint8_t *in, size_t in_len, uint
 	return rc;
 }
 
-static void fill_session(auth_ctx_t *ctx)
+static int fill_session(auth_ctx_t *ctx)
 {
 	struct auth_session *s = &ctx->sess;
+	char account[256], domain[256], sid[80];
+	size_t al, dl, sl;
 
+	sid[0] = '\0';
 	if (ctx->mech == MECH_NTLM && ntlmssp_server_anonymous(ctx->ntlm)) {
 		/* the ANONYMOUS user of [MS-NLMP] 3.2.5.1.2, well-known SID
 		 * S-1-5-7 ([MS-DTYP] 2.4.2.4), as Samba names it */
-		snprintf(s->account, sizeof(s->account), "ANONYMOUS LOGON");
-		snprintf(s->domain, sizeof(s->domain), "NT AUTHORITY");
-		snprintf(s->sid, sizeof(s->sid), "S-1-5-7");
+		snprintf(account, sizeof(account), "ANONYMOUS LOGON");
+		snprintf(domain, sizeof(domain), "NT AUTHORITY");
+		snprintf(sid, sizeof(sid), "S-1-5-7");
 		s->anonymous = true;
 	} else if (ctx->mech == MECH_NTLM) {
 		const char *u, *d;
 		uint32_t uid;
 		ntlmssp_server_identity(ctx->ntlm, &u, &d, &uid);
-		snprintf(s->account, sizeof(s->account), "%s", u);
-		snprintf(s->domain, sizeof(s->domain), "%s", d[0] ? d : ctx->srv->domain);
+		snprintf(account, sizeof(account), "%s", u);
+		snprintf(domain, sizeof(domain), "%s", d[0] ? d : ctx->srv->domain);
 		/* Samba's algorithmic RID mapping: rid = 2 * uid + 1000 */
-		snprintf(s->sid, sizeof(s->sid), "S-1-5-21-%u-%u-%u-%llu", ctx->srv->sid_sub[0],
+		snprintf(sid, sizeof(sid), "S-1-5-21-%u-%u-%u-%llu", ctx->srv->sid_sub[0],
 		         ctx->srv->sid_sub[1], ctx->srv->sid_sub[2], 2ull * uid + 1000ull);
 	} else {
 		/* the PAC is not parsed: no SID for Kerberos principals */
-		krb5_acceptor_identity(ctx->krb, s->account, sizeof(s->account), s->domain,
-		                       sizeof(s->domain));
-		s->sid[0] = '\0';
+		account[0] = domain[0] = '\0';
+		krb5_acceptor_identity(ctx->krb, account, sizeof(account), domain, sizeof(domain));
 	}
+	/* one allocation sized to fit, for as long as the context lives */
+	al = strlen(account) + 1, dl = strlen(domain) + 1, sl = strlen(sid) + 1;
+	ctx->names = malloc(al + dl + sl);
+	if (!ctx->names)
+		return WD_ENOMEM;
+	ctx->names_len = al + dl + sl;
+	memcpy(ctx->names, account, al);
+	memcpy(ctx->names + al, domain, dl);
+	memcpy(ctx->names + al + dl, sid, sl);
+	s->account = ctx->names;
+	s->domain = ctx->names + al;
+	s->sid = ctx->names + al + dl;
+	return 0;
 }
 
 /*
@@ -564,9 +585,18 @@ int auth_ctx_update(auth_ctx_t *ctx, const uint8_t *in, size_t in_len, uint8_t *
 		*out = NULL;
 		*out_len = 0;
 	}
+	if (rc == 0 && (rc = fill_session(ctx)) != 0) {
+		free(*out);
+		*out = NULL;
+		*out_len = 0;
+	}
 	if (rc == 0) {
 		ctx->complete = true;
-		fill_session(ctx);
+		if (ctx->sp) { /* the mechListMIC is checked: the list is not needed */
+			free(ctx->sp->mechlist);
+			ctx->sp->mechlist = NULL;
+			ctx->sp->mechlist_len = 0;
+		}
 		{
 			char ea[512], ed[512];
 			wd_log_escape(ctx->sess.account, ea, sizeof(ea));

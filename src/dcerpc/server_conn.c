@@ -22,6 +22,9 @@
 static const struct auth_session anon_session = {
     .auth_type = AUTH_TYPE_NONE,
     .auth_level = AUTH_LEVEL_NONE,
+    .account = "",
+    .domain = "",
+    .sid = "",
 };
 
 static void on_conn_closed(uv_handle_t *h);

@@ -239,9 +239,9 @@ static dcerpc_call_t *mkcall(int group)
 	c->peer.remote_ip = "127.0.0.9";
 	c->peer.local_port = 49152;
 	c->peer.remote_port = 51234;
-	snprintf(c->auth.account, sizeof(c->auth.account), "alice");
-	snprintf(c->auth.domain, sizeof(c->auth.domain), "TESTDOM");
-	snprintf(c->auth.sid, sizeof(c->auth.sid), "S-1-5-21-1-2-3-1001");
+	c->auth.account = "alice";
+	c->auth.domain = "TESTDOM";
+	c->auth.sid = "S-1-5-21-1-2-3-1001";
 	c->auth.auth_level = AUTH_LEVEL_INTEGRITY;
 	c->peer.auth = &c->auth;
 	return c;
