@@ -184,7 +184,8 @@ EOF
 wstart() { # node -> $wpid
 	rm -rf "$work/wd.$1/state"
 	wconf "$1"
-	inns "$build/witnessd" --config "$work/wd.$1/witnessd.conf" --foreground \
+	# not through inns: $! must be the server's pid (ip netns exec execs it)
+	ip netns exec "$ns" "$build/witnessd" --config "$work/wd.$1/witnessd.conf" --foreground \
 		2>> "$work/wd.$1/witnessd.log" &
 	wpid=$!
 	wait_port "127.0.0.$(($1 + 1))" 5006 || { tail -5 "$work/wd.$1/witnessd.log" >&2; exit 1; }
@@ -237,7 +238,7 @@ fresh_samba() {
 			kill -9 "$p" 2>/dev/null
 		done
 	fi
-	inns "$DCERPCD" -s "$s/smb.conf" -F --debug-stdout \
+	ip netns exec "$ns" "$DCERPCD" -s "$s/smb.conf" -F --debug-stdout \
 		"$samba/libexec/samba/rpcd_epmapper" "$samba/libexec/samba/rpcd_witness" \
 		>> "$s/dcerpcd.log" 2>&1 &
 	spid=$!
