@@ -80,7 +80,8 @@ static struct assoc_group *group_new(dcerpc_server_t *srv, const char *remote_ip
 		return NULL;
 	if (group_table_grow(srv) < 0)
 		return NULL;
-	struct assoc_group *g = calloc(1, sizeof(*g));
+	size_t ip_len = strlen(remote_ip) + 1;
+	struct assoc_group *g = calloc(1, sizeof(*g) + ip_len);
 	if (!g)
 		return NULL;
 	if (group_new_id(srv, &g->id) < 0) {
@@ -88,7 +89,7 @@ static struct assoc_group *group_new(dcerpc_server_t *srv, const char *remote_ip
 		return NULL;
 	}
 	g->srv = srv;
-	snprintf(g->remote_ip, sizeof(g->remote_ip), "%s", remote_ip);
+	memcpy(g->remote_ip, remote_ip, ip_len);
 	g->next = srv->groups;
 	if (srv->groups)
 		srv->groups->prev = g;
@@ -133,7 +134,7 @@ void dcerpc__group_detach(struct conn *c)
 struct assoc_group *dcerpc__group_for_bind(struct conn *c, uint32_t id, uint16_t *nak_reason)
 {
 	if (id == 0) {
-		struct assoc_group *g = group_new(c->srv, c->remote_ip);
+		struct assoc_group *g = group_new(c->srv, c->peer.remote_ip);
 		if (!g)
 			*nak_reason = DCERPC_NAK_LOCAL_LIMIT;
 		return g;
@@ -141,7 +142,7 @@ struct assoc_group *dcerpc__group_for_bind(struct conn *c, uint32_t id, uint16_t
 	/* Samba (dcesrv_core.c): the group must exist and, for TCP, belong
 	 * to the same client address */
 	struct assoc_group *g = group_find(c->srv, id);
-	if (!g || strcmp(g->remote_ip, c->remote_ip) != 0) {
+	if (!g || strcmp(g->remote_ip, c->peer.remote_ip) != 0) {
 		*nak_reason = DCERPC_NAK_NOT_SPECIFIED;
 		return NULL;
 	}
@@ -194,7 +195,7 @@ static char *handle_owner(const struct auth_session *a)
 
 static uint8_t call_level(const dcerpc_call_t *call)
 {
-	const struct auth_session *a = call->peer.auth;
+	const struct auth_session *a = call->peer->auth;
 	return a ? a->auth_level : AUTH_LEVEL_NONE;
 }
 
@@ -212,7 +213,7 @@ int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
 		free(h);
 		return rc;
 	}
-	h->owner = handle_owner(call->peer.auth);
+	h->owner = handle_owner(call->peer->auth);
 	if (!h->owner) {
 		free(h);
 		return WD_ENOMEM;
@@ -248,7 +249,7 @@ void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct ndr_policy_handle *
 			 * creator's, gets the answer of an unknown handle
 			 * (Samba's dcesrv_handles.c: the SID and the level).
 			 */
-			char *who = handle_owner(call->peer.auth);
+			char *who = handle_owner(call->peer->auth);
 			bool same = who && strcmp(who, h->owner) == 0;
 			free(who);
 			if (!same || call_level(call) < h->min_level)

@@ -274,7 +274,8 @@ static int auth_feed(struct conn *c, struct dcerpc_sec *s, const struct dcerpc_a
 {
 	*out = NULL;
 	*out_len = 0;
-	wd_log_set_client(c->remote_addr); /* a refusal logged by the mechanism names the peer */
+	wd_log_set_client(
+	    c->peer.remote_addr); /* a refusal logged by the mechanism names the peer */
 	int rc = auth_ctx_update(s->auth, a->token, a->token_len, out, out_len);
 	wd_log_set_client(NULL);
 	if (rc == 0) {
@@ -465,7 +466,7 @@ static int bind_auth(struct conn *c, const struct dcerpc_bind *bind, struct dcer
 	rc = auth_feed(c, s, &bind->auth, tok, &tok_len);
 	if (rc < 0 && rc != WD_EAGAIN) {
 		wd_log(WD_LOG_NOTICE, "dcerpc.bind.auth_failed", "remote=%s auth_type=%u err=%s",
-		       c->remote_addr, t->auth_type, wd_strerror(rc));
+		       c->peer.remote_addr, t->auth_type, wd_strerror(rc));
 		sec_drop(c, s);
 		return DCERPC_NAK_INVALID_CHECKSUM + 1;
 	}
@@ -694,8 +695,8 @@ void dcerpc__handle_auth3(struct conn *c, const uint8_t *buf, size_t len)
 	free(tok);
 	/* [MS-RPCE] 3.3.1.5.2.1: never answer auth3; an error shows on the next request */
 	if (rc != 0) {
-		wd_log(WD_LOG_NOTICE, "dcerpc.auth3.failed", "remote=%s err=%s", c->remote_addr,
-		       wd_strerror(rc));
+		wd_log(WD_LOG_NOTICE, "dcerpc.auth3.failed", "remote=%s err=%s",
+		       c->peer.remote_addr, wd_strerror(rc));
 		sec->invalid = true;
 	}
 }

@@ -157,7 +157,7 @@ void dcerpc_call_set_cancel(dcerpc_call_t *call, dcerpc_cancel_cb cb, void *arg)
 
 const struct dcerpc_peer *dcerpc_call_peer(const dcerpc_call_t *call)
 {
-	return &call->peer;
+	return call->peer;
 }
 
 dcerpc_server_t *dcerpc_call_server(const dcerpc_call_t *call)
@@ -222,13 +222,20 @@ static void dispatch_call(struct conn *c, const struct pres_ctx *pc, struct dcer
 			       stub_len - vt_off);
 		stub_len = vt_off;
 	} else if (rc == WD_EPROTO) {
-		wd_log(WD_LOG_NOTICE, "dcerpc.vt.mismatch", "remote=%s call_id=%u", c->remote_addr,
-		       call_id);
+		wd_log(WD_LOG_NOTICE, "dcerpc.vt.mismatch", "remote=%s call_id=%u",
+		       c->peer.remote_addr, call_id);
 		dcerpc__send_fault(c, call_id, pc->id, DCERPC_FAULT_ACCESS_DENIED,
 		                   DCERPC_PFC_DID_NOT_EXECUTE);
 		return;
 	}
-	struct dcerpc_call *call = calloc(1, sizeof(*call));
+	/* The call sees the identity of the context it came on. It shares the
+	 * connection's peer when that is the same and final (the bind's
+	 * context, once complete, is the only one that changes it). */
+	const struct auth_session *as =
+	    dcerpc__sec_session(sec) ? dcerpc__sec_session(sec) : c->peer.auth;
+	bool own = as != c->peer.auth || (c->sec_bind && !c->sec_bind->done);
+	struct dcerpc_call *call =
+	    calloc(1, sizeof(*call) + (own ? sizeof(struct dcerpc_peer) : 0));
 	if (!call) {
 		dcerpc__send_fault(c, call_id, pc->id, DCERPC_FAULT_REMOTE_NO_MEMORY,
 		                   DCERPC_PFC_DID_NOT_EXECUTE);
@@ -243,9 +250,12 @@ static void dispatch_call(struct conn *c, const struct pres_ctx *pc, struct dcer
 	/* each call carries its security context: the identity and level its
 	 * handler sees are that context's ([MS-RPCE] 3.3.1.5.2) */
 	call->sec = sec;
-	call->peer = c->peer;
-	if (dcerpc__sec_session(sec))
-		call->peer.auth = dcerpc__sec_session(sec);
+	call->peer = &c->peer;
+	if (own) {
+		call->own_peer[0] = c->peer;
+		call->own_peer[0].auth = as;
+		call->peer = call->own_peer;
+	}
 	call->next = c->calls;
 	if (c->calls)
 		c->calls->prev = call;
@@ -274,7 +284,7 @@ static void request_too_large(struct conn *c, uint32_t call_id, uint16_t ctx)
 	if (dcerpc__log_allow(&srv->log_large, uv_now(srv->loop), &suppressed))
 		wd_log(WD_LOG_NOTICE, "dcerpc.request.too_large",
 		       "remote=%s call_id=%u limit=%zu authenticated=%s suppressed=%llu",
-		       c->remote_addr, call_id, request_cap(c),
+		       c->peer.remote_addr, call_id, request_cap(c),
 		       dcerpc__conn_trusted(c) ? "yes" : "no", (unsigned long long)suppressed);
 	dcerpc__fault_disconnect(c, call_id, ctx, DCERPC_FAULT_ACCESS_DENIED, 0);
 }

@@ -52,7 +52,7 @@ static void budget_cut(void *arg, struct dcerpc_hold *h)
 	if (dcerpc__log_allow(&srv->log_cut, now, &suppressed))
 		wd_log(WD_LOG_WARNING, "dcerpc.budget.cut",
 		       "remote=%s held=%zu held_ms=%llu in_use=%zu limit=%zu suppressed=%llu",
-		       c->remote_addr, h->bytes, (unsigned long long)(now - h->since),
+		       c->peer.remote_addr, h->bytes, (unsigned long long)(now - h->since),
 		       srv->budget.used, srv->budget.limit, (unsigned long long)suppressed);
 	dcerpc__conn_close(c); /* conn_teardown releases what it held */
 }
@@ -96,10 +96,11 @@ static int ip_inc(dcerpc_server_t *srv, const char *ip)
 {
 	struct ip_count **pp = ip_find(srv, ip);
 	if (!*pp) {
-		struct ip_count *n = calloc(1, sizeof(*n));
+		size_t len = strlen(ip) + 1;
+		struct ip_count *n = calloc(1, sizeof(*n) + len);
 		if (!n)
 			return WD_ENOMEM;
-		snprintf(n->ip, sizeof(n->ip), "%s", ip);
+		memcpy(n->ip, ip, len);
 		*pp = n;
 	}
 	if ((*pp)->n >= srv->limits.max_connections_per_ip)
@@ -162,7 +163,7 @@ int dcerpc__conn_send(struct conn *c, struct dcerpc_buf *b)
 	size_t cap = dcerpc__conn_trusted(c) ? MAX_WRITE_QUEUE : MAX_WRITE_QUEUE_UNAUTH;
 	if (c->write_charged > cap) {
 		wd_log(WD_LOG_WARNING, "dcerpc.conn.write_queue_full", "remote=%s queued=%zu",
-		       c->remote_addr, c->write_charged);
+		       c->peer.remote_addr, c->write_charged);
 		dcerpc_buf_free(b);
 		dcerpc__conn_close(c);
 		return WD_ELIMIT;
@@ -257,10 +258,10 @@ static void conn_teardown(struct conn *c)
 	if (c->counted) {
 		srv->stats.connections_open--;
 		metrics_connection(-1);
-		ip_dec(srv, c->remote_ip);
+		ip_dec(srv, c->peer.remote_ip);
 		if (srv->observer)
-			srv->observer(srv->observer_arg, false, c->local_ip, c->peer.local_port,
-			              c->remote_ip, c->peer.remote_port);
+			srv->observer(srv->observer_arg, false, c->peer.local_ip,
+			              c->peer.local_port, c->peer.remote_ip, c->peer.remote_port);
 		c->counted = false;
 	}
 }
@@ -469,12 +470,36 @@ void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd)
 	struct listener *l = a->data;
 	dcerpc_server_t *srv = l->srv;
 	srv->stats.accept_paused = false;
-	struct conn *c = srv->closing ? NULL : calloc(1, sizeof(*c));
+	/* the addresses first: the connection is allocated with them */
+	char lip[48], lfull[64], rip[48], rfull[64];
+	uint16_t lport, rport;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	fmt_addr(&ss, lip, sizeof(lip), lfull, sizeof(lfull), &lport);
+	sl = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	getpeername(fd, (struct sockaddr *)&ss, &sl);
+	fmt_addr(&ss, rip, sizeof(rip), rfull, sizeof(rfull), &rport);
+	size_t n1 = strlen(lfull) + 1, n2 = strlen(rfull) + 1, n3 = strlen(lip) + 1,
+	       n4 = strlen(rip) + 1;
+	struct conn *c = srv->closing ? NULL : calloc(1, sizeof(*c) + n1 + n2 + n3 + n4);
 	if (!c) {
 		close(fd);
 		return;
 	}
 	c->srv = srv;
+	memcpy(c->addrs, lfull, n1);
+	memcpy(c->addrs + n1, rfull, n2);
+	memcpy(c->addrs + n1 + n2, lip, n3);
+	memcpy(c->addrs + n1 + n2 + n3, rip, n4);
+	c->peer.local_addr = c->addrs;
+	c->peer.remote_addr = c->addrs + n1;
+	c->peer.local_ip = c->addrs + n1 + n2;
+	c->peer.remote_ip = c->addrs + n1 + n2 + n3;
+	c->peer.local_port = lport;
+	c->peer.remote_port = rport;
 	if (uv_tcp_init(srv->loop, &c->tcp) < 0) {
 		close(fd);
 		free(c);
@@ -490,33 +515,18 @@ void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd)
 		dcerpc__conn_close(c);
 		return;
 	}
-	struct sockaddr_storage ss;
-	int sl = sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &sl);
-	fmt_addr(&ss, c->local_ip, sizeof(c->local_ip), c->local_addr, sizeof(c->local_addr),
-	         &c->peer.local_port);
-	sl = sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl);
-	fmt_addr(&ss, c->remote_ip, sizeof(c->remote_ip), c->remote_addr, sizeof(c->remote_addr),
-	         &c->peer.remote_port);
-	c->peer.local_addr = c->local_addr;
-	c->peer.remote_addr = c->remote_addr;
-	c->peer.local_ip = c->local_ip;
-	c->peer.remote_ip = c->remote_ip;
 	c->peer.auth = &anon_session;
 	c->max_xmit = 2048;
 	c->accepted_at = uv_now(srv->loop);
 	srv->stats.connections_total++;
 	if (srv->stats.connections_open >= srv->limits.max_connections ||
-	    ip_inc(srv, c->remote_ip) < 0) {
+	    ip_inc(srv, c->peer.remote_ip) < 0) {
 		uint64_t suppressed;
 		srv->stats.connections_refused++;
 		metrics_refused(METRICS_REFUSED_LIMITS);
 		if (dcerpc__log_allow(&srv->log_conn_limit, c->accepted_at, &suppressed))
 			wd_log(WD_LOG_WARNING, "dcerpc.conn.limit",
-			       "remote=%s open=%u max=%u suppressed=%llu", c->remote_addr,
+			       "remote=%s open=%u max=%u suppressed=%llu", c->peer.remote_addr,
 			       srv->stats.connections_open, srv->limits.max_connections,
 			       (unsigned long long)suppressed);
 		dcerpc__conn_close(c);
@@ -541,8 +551,8 @@ void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd)
 		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
 	}
 	if (srv->observer)
-		srv->observer(srv->observer_arg, true, c->local_ip, c->peer.local_port,
-		              c->remote_ip, c->peer.remote_port);
+		srv->observer(srv->observer_arg, true, c->peer.local_ip, c->peer.local_port,
+		              c->peer.remote_ip, c->peer.remote_port);
 	if (!c->closing && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
 		dcerpc__conn_close(c);
 }
@@ -565,7 +575,8 @@ static void on_sweep(uv_timer_t *t)
 		} else if (!c->closing &&
 		           ((partial && now - c->frag_started > srv->limits.frag_timeout_ms) ||
 		            (!c->bound && now - c->accepted_at > srv->limits.bind_timeout_ms))) {
-			wd_log(WD_LOG_INFO, "dcerpc.conn.timeout", "remote=%s", c->remote_addr);
+			wd_log(WD_LOG_INFO, "dcerpc.conn.timeout", "remote=%s",
+			       c->peer.remote_addr);
 			dcerpc__conn_close(c);
 		} else if (!c->closing && c->reasm_active &&
 		           now - c->reasm_started > srv->limits.request_timeout_ms) {
@@ -575,7 +586,7 @@ static void on_sweep(uv_timer_t *t)
 			if (dcerpc__log_allow(&srv->log_timeout, now, &suppressed))
 				wd_log(WD_LOG_WARNING, "dcerpc.request.timeout",
 				       "remote=%s call_id=%u held=%zu suppressed=%llu",
-				       c->remote_addr, c->reasm_call_id, c->reasm.cap,
+				       c->peer.remote_addr, c->reasm_call_id, c->reasm.cap,
 				       (unsigned long long)suppressed);
 			dcerpc__conn_close(c);
 		}
@@ -647,7 +658,7 @@ unsigned dcerpc_server_drop_local_ip(dcerpc_server_t *srv, const char *ip)
 	struct conn *c = srv->conns;
 	while (c) {
 		struct conn *next = c->next;
-		if (!c->closing && strcmp(c->local_ip, ip) == 0) {
+		if (!c->closing && strcmp(c->peer.local_ip, ip) == 0) {
 			dcerpc__conn_close(c);
 			n++;
 		}

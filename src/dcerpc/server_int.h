@@ -56,8 +56,8 @@ struct assoc_group {
 	dcerpc_server_t *srv;
 	uint32_t id;
 	unsigned conns;
-	char remote_ip[48];
 	struct dcerpc_handle *handles;
+	char remote_ip[]; /* sized to fit */
 };
 
 struct dcerpc_handle {
@@ -80,7 +80,7 @@ struct pres_ctx {
 struct ip_count {
 	struct ip_count *next;
 	unsigned n;
-	char ip[48];
+	char ip[]; /* sized to fit */
 };
 
 /*
@@ -114,31 +114,42 @@ struct dcerpc_call {
 	uint16_t context_id;
 	uint16_t opnum;
 	const struct dcerpc_iface *iface;
-	uint64_t started_ns;     /* uv_hrtime() at dispatch, for witnessd_call_duration_seconds */
-	uint32_t ndr_flags;      /* transfer syntax of the call's presentation context */
-	struct dcerpc_sec *sec;  /* the security context it came on; NULL: none */
-	struct dcerpc_peer peer; /* the connection's, with that context's session */
+	uint64_t started_ns;    /* uv_hrtime() at dispatch, for witnessd_call_duration_seconds */
+	uint32_t ndr_flags;     /* transfer syntax of the call's presentation context */
+	struct dcerpc_sec *sec; /* the security context it came on; NULL: none */
+	/* the connection's, with that context's session: &conn->peer when that
+	 * is the same and can no longer change, else own_peer */
+	const struct dcerpc_peer *peer;
 	dcerpc_cancel_cb cancel_cb;
 	void *cancel_arg;
-	bool cancelled; /* the cancel callback runs: the core frees the call */
-	bool orphaned;  /* client abandoned it: the reply is dropped */
+	bool cancelled;                /* the cancel callback runs: the core frees the call */
+	bool orphaned;                 /* client abandoned it: the reply is dropped */
+	struct dcerpc_peer own_peer[]; /* allocated only when needed */
 };
 
+/*
+ * One connection. An idle witness client keeps one for as long as it is
+ * registered, so its size is the daemon's memory per client (doc/bench.md):
+ * the addresses are sized to fit at the end, rarely used state is packed.
+ */
 struct conn {
 	uv_tcp_t tcp; /* first: handle->data is not needed */
 	dcerpc_server_t *srv;
 	struct conn *next, *prev;
 	struct assoc_group *group;
+	/* its local_addr, remote_addr ("ipv4:IP:PORT"), local_ip and remote_ip
+	 * point into addrs[] */
 	struct dcerpc_peer peer;
-	char local_addr[64], remote_addr[64], local_ip[48], remote_ip[48];
 	uint64_t accepted_at;
 
 	/* framing */
 	uint8_t hdr[DCERPC_HDR_LEN];
-	uint8_t hdr_have;
 	uint8_t *frag; /* whole fragment while it arrives */
 	uint16_t frag_len;
 	uint16_t frag_have;
+	uint8_t hdr_have;
+	uint8_t n_ctx;
+	uint16_t max_xmit;
 	uint64_t frag_started;
 
 	/* what this peer makes us hold, on the server's budget (budget.h) */
@@ -156,8 +167,6 @@ struct conn {
 	uint32_t discard_call_id;
 
 	struct pres_ctx *ctxs;
-	uint8_t n_ctx;
-	uint16_t max_xmit;
 	bool bound, conc_mpx, closing, counted, shutting;
 	uint64_t shutdown_at;
 
@@ -170,6 +179,7 @@ struct conn {
 
 	struct dcerpc_call *calls;
 	unsigned n_calls;
+	char addrs[]; /* the four address strings of peer, sized to fit */
 };
 
 /* One warning per interval for events that a flood can trigger by the thousand. */
