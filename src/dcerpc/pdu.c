@@ -211,6 +211,12 @@ int dcerpc_auth_pull(const uint8_t *buf, size_t len, const struct dcerpc_hdr *h,
 		if (out->trailer.auth_pad_length > off - body_min)
 			return WD_EPROTO;
 	} else {
+		/* the pad is not used, but it may not exceed what would fit
+		 * after a 24-byte request header (Samba's
+		 * dcerpc_pull_auth_trailer, max_pad_len) */
+		size_t fixed = DCERPC_REQ_HDR_LEN + need;
+		size_t max_pad = len > fixed ? len - fixed : 0;
+		out->pad_invalid = out->trailer.auth_pad_length > max_pad;
 		out->trailer.auth_pad_length = 0;
 	}
 	return 0;

@@ -115,6 +115,10 @@ struct dcerpc_auth {
 	size_t trailer_off;   /* offset of the sec_trailer in the fragment */
 	const uint8_t *token; /* borrowed */
 	size_t token_len;
+	/* bind, alter_context, auth3: auth_pad_length (read as 0) is more than
+	 * the fragment could hold past a request header (Samba's
+	 * dcerpc_pull_auth_trailer refuses it) */
+	bool pad_invalid;
 };
 
 /* bind (11) and alter_context (14) */

@@ -171,14 +171,14 @@ uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_reques
 		return 0;
 	}
 	c->sec_req = s;
-	if (s->invalid) {
-		/* auth3 failed: Samba faults the next request with proto_error */
-		*disconnect = true;
-		return DCERPC_FAULT_PROTO_ERROR;
-	}
 	if (!s->done) {
 		*disconnect = true;
 		return DCERPC_FAULT_PROTO_ERROR; /* Samba: auth started, not finished */
+	}
+	if (s->invalid) {
+		/* finished, then spoilt by its auth3 (Samba's dcesrv_auth_pkt_pull) */
+		*disconnect = true;
+		return DCERPC_FAULT_ACCESS_DENIED;
 	}
 	if (s->auth_level == AUTH_LEVEL_CONNECT && !req->auth.present)
 		return 0; /* rpcclient and impacket send no trailer ([MS-RPCE] <102>) */
@@ -224,6 +224,12 @@ bool dcerpc__auth_trailer_matches(struct conn *c, const struct dcerpc_request *r
 	const struct dcerpc_sec_trailer *t = &req->auth.trailer;
 	const struct dcerpc_sec *s = sec_find(c, t->auth_context_id);
 	return s && s->auth_type == t->auth_type && s->auth_level == t->auth_level;
+}
+
+bool dcerpc__auth_other_sec(struct conn *c, const struct dcerpc_request *req,
+                            const struct dcerpc_sec *s)
+{
+	return req->auth.present && sec_find(c, req->auth.trailer.auth_context_id) != s;
 }
 
 static bool auth_protects(const struct dcerpc_sec *s)
@@ -326,8 +332,52 @@ static int sec_start(struct conn *c, const struct dcerpc_sec_trailer *t, bool hd
 /* ---- bind / alter_context ---- */
 
 /*
+ * Accept element e for interface f on c with transfer syntax flags *flags
+ * (a context presented again keeps its own). Returns 0 with r filled (an
+ * acceptance, or a rejection of e alone), or a bind_nak reason + 1.
+ */
+static int ctx_accept(struct conn *c, const struct dcerpc_ctx_elem *e, const struct dcerpc_iface *f,
+                      bool ndr32, bool ndr64, uint32_t flags, struct dcerpc_ack_result *r)
+{
+	struct pres_ctx *pc = dcerpc__ctx_find(c, e->context_id);
+	if (pc) {
+		/* a context presented again keeps its interface and its
+		 * transfer syntax: else a protocol error (Samba's
+		 * dcesrv_check_or_create_context; Windows too:
+		 * test_spnego_change_abstract,
+		 * test_no_auth_presentation_ctx_invalid4) */
+		if (pc->iface != f)
+			return DCERPC_NAK_NOT_SPECIFIED + 1;
+		if (pc->ndr_flags != flags) {
+			if (!(pc->ndr_flags & NDR_FLAG_NDR64 ? ndr64 : ndr32))
+				return DCERPC_NAK_NOT_SPECIFIED + 1;
+			flags = pc->ndr_flags;
+		}
+	} else {
+		struct pres_ctx *n = NULL;
+		if (c->n_ctx < MAX_CTX_PER_CONN)
+			n = realloc(c->ctxs, (c->n_ctx + 1) * sizeof(*n));
+		if (!n) {
+			r->result = DCERPC_RESULT_PROVIDER_REJECT;
+			r->reason = DCERPC_REASON_LOCAL_LIMIT;
+			return 0;
+		}
+		c->ctxs = n;
+		c->ctxs[c->n_ctx].id = e->context_id;
+		c->ctxs[c->n_ctx].iface = f;
+		c->ctxs[c->n_ctx].proposed_version = e->abstract.version;
+		c->ctxs[c->n_ctx].ndr_flags = flags;
+		c->n_ctx++;
+	}
+	r->result = DCERPC_RESULT_ACCEPT;
+	r->transfer = flags & NDR_FLAG_NDR64 ? dcerpc_ndr64_syntax : dcerpc_ndr32_syntax;
+	return 0;
+}
+
+/*
  * Negotiate presentation contexts ([MS-RPCE] 3.3.1.5.6). Fills
- * results; returns 0, or a bind_nak reason + 1 when the PDU must be refused.
+ * results; returns 0, or a bind_nak reason + 1 when the PDU must be refused
+ * (an alter_context: a protocol error).
  */
 static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bool is_bind,
                               struct dcerpc_bind_ack *ack)
@@ -380,58 +430,18 @@ static int negotiate_contexts(struct conn *c, const struct dcerpc_bind *bind, bo
 			else if (dcerpc_syntax_equal(&e->transfer[j], &dcerpc_ndr64_syntax))
 				ndr64 = true;
 		}
-		if (!ndr32 && !ndr64) {
+		/* Samba accepts one context per bind/alter; later valid ones
+		 * get transfer_syntaxes_not_supported [CORE dcesrv_negotiate_contexts] */
+		if ((!ndr32 && !ndr64) || accepted) {
 			r->result = DCERPC_RESULT_PROVIDER_REJECT;
 			r->reason = DCERPC_REASON_TRANSFER_NOT_SUPPORTED;
 			continue;
 		}
 		bool use64 = ndr64 && (f->prefer_ndr64 || !ndr32);
-		uint32_t flags = use64 ? NDR_FLAG_NDR64 : 0;
-		if (accepted) {
-			/* Samba accepts one context per bind/alter; later valid ones
-			 * get transfer_syntaxes_not_supported [CORE dcesrv_negotiate_contexts] */
-			r->result = DCERPC_RESULT_PROVIDER_REJECT;
-			r->reason = DCERPC_REASON_TRANSFER_NOT_SUPPORTED;
-			continue;
-		}
-		struct pres_ctx *pc = dcerpc__ctx_find(c, e->context_id);
-		if (pc) {
-			if (pc->iface != f) {
-				r->result = DCERPC_RESULT_PROVIDER_REJECT;
-				r->reason = DCERPC_REASON_NOT_SPECIFIED;
-				continue;
-			}
-			/* a context keeps the transfer syntax it was accepted with */
-			if (pc->ndr_flags != flags) {
-				if (!(pc->ndr_flags & NDR_FLAG_NDR64 ? ndr64 : ndr32)) {
-					r->result = DCERPC_RESULT_PROVIDER_REJECT;
-					r->reason = DCERPC_REASON_TRANSFER_NOT_SUPPORTED;
-					continue;
-				}
-				flags = pc->ndr_flags;
-			}
-		} else {
-			if (c->n_ctx >= MAX_CTX_PER_CONN) {
-				r->result = DCERPC_RESULT_PROVIDER_REJECT;
-				r->reason = DCERPC_REASON_LOCAL_LIMIT;
-				continue;
-			}
-			struct pres_ctx *n = realloc(c->ctxs, (c->n_ctx + 1) * sizeof(*n));
-			if (!n) {
-				r->result = DCERPC_RESULT_PROVIDER_REJECT;
-				r->reason = DCERPC_REASON_LOCAL_LIMIT;
-				continue;
-			}
-			c->ctxs = n;
-			c->ctxs[c->n_ctx].id = e->context_id;
-			c->ctxs[c->n_ctx].iface = f;
-			c->ctxs[c->n_ctx].proposed_version = e->abstract.version;
-			c->ctxs[c->n_ctx].ndr_flags = flags;
-			c->n_ctx++;
-		}
-		r->result = DCERPC_RESULT_ACCEPT;
-		r->transfer = flags & NDR_FLAG_NDR64 ? dcerpc_ndr64_syntax : dcerpc_ndr32_syntax;
-		accepted = true;
+		int rc = ctx_accept(c, e, f, ndr32, ndr64, use64 ? NDR_FLAG_NDR64 : 0, r);
+		if (rc)
+			return rc;
+		accepted = r->result == DCERPC_RESULT_ACCEPT;
 	}
 	return 0;
 }
@@ -458,6 +468,8 @@ static int bind_auth(struct conn *c, const struct dcerpc_bind *bind, struct dcer
 {
 	const struct dcerpc_sec_trailer *t = &bind->auth.trailer;
 	struct dcerpc_sec *s;
+	if (bind->auth.pad_invalid)
+		return DCERPC_NAK_PROTOCOL_VERSION + 1; /* Samba's dcesrv_auth_bind */
 	int rc = sec_start(c, t, (bind->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN) != 0, &s);
 	if (rc > 0)
 		return rc;
@@ -556,88 +568,72 @@ out:
  * The security context an alter_context's auth trailer names, started when
  * its auth_context_id is new: a further context on this connection, or the
  * first one on a connection bound without auth ([MS-RPCE] 3.3.1.5.2).
- * Returns 0, or the fault that refuses the leg, as Samba answers it.
+ * Returns 0 or the fault that refuses the leg at once; *later is a fault
+ * given only once the presentation contexts were negotiated, so that an
+ * invalid context list is a protocol error first ([MS-RPCE] says nothing of
+ * the order; Samba's dcesrv_auth_alter and dcesrv_alter, which the raw
+ * tests validated against Windows pin it: test_spnego_change_abstract).
  */
 static uint32_t alter_sec_context(struct conn *c, const struct dcerpc_bind *alt,
-                                  struct dcerpc_sec **out)
+                                  struct dcerpc_sec **out, uint32_t *later)
 {
 	const struct dcerpc_sec_trailer *t = &alt->auth.trailer;
 	struct dcerpc_sec *s = sec_find(c, t->auth_context_id);
 
+	*out = NULL;
+	*later = 0;
 	if (!s) {
 		/* past the limit: proto_error and disconnect (test_multiple_auth_limit) */
-		if (c->n_secs >= DCERPC_MAX_SEC_CTX)
+		if (c->n_secs >= DCERPC_MAX_SEC_CTX || alt->auth.pad_invalid)
 			return DCERPC_FAULT_PROTO_ERROR;
 		if (sec_start(c, t, (alt->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN) != 0, &s) > 0)
 			return DCERPC_FAULT_ACCESS_DENIED;
-	} else if (t->auth_type != s->auth_type) {
-		return DCERPC_FAULT_SEC_PKG_ERROR; /* Samba: auth_type differs */
-	} else if (t->auth_level != s->auth_level || s->done) {
-		/* a leg may not change the level, and a finished context is not
-		 * authenticated again (Samba's dcesrv_auth_prepare_alter: access
-		 * denied; test_spnego_change_auth_level) */
-		return DCERPC_FAULT_ACCESS_DENIED;
+		*out = s;
+		return 0;
 	}
+	/* a leg may not change the type or the level: the context is spoilt */
+	if (t->auth_type != s->auth_type || t->auth_level != s->auth_level)
+		s->invalid = true;
+	if (s->done)
+		return DCERPC_FAULT_ACCESS_DENIED; /* not authenticated again */
+	if (alt->auth.pad_invalid)
+		return DCERPC_FAULT_PROTO_ERROR;
+	if (t->auth_type == AUTH_TYPE_NONE)
+		return DCERPC_FAULT_ACCESS_DENIED;
+	if (s->invalid)
+		*later = t->auth_type != s->auth_type ? DCERPC_FAULT_SEC_PKG_ERROR
+		                                      : DCERPC_FAULT_ACCESS_DENIED;
 	*out = s;
 	return 0;
 }
 
-void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
+/*
+ * Feed the alter_context's token to s and fill *reply with the answer's
+ * trailer and token (*tok, freed by the caller; may be empty, [MS-RPCE]
+ * 3.3.1.5.2.1). A context's first leg, the last leg of SPNEGO/krb5, or
+ * NTLM's third leg by alter (the raw tests allow both). Returns 0 or the
+ * fault: sec_pkg_error whatever the mechanism's reason (Samba's
+ * dcesrv_alter_done).
+ */
+static uint32_t alter_feed(struct conn *c, struct dcerpc_sec *s, const struct dcerpc_bind *alt,
+                           struct dcerpc_auth *reply, uint8_t **tok)
 {
-	struct dcerpc_bind *alt = malloc(sizeof(*alt));
-	struct dcerpc_bind_ack *ack = malloc(sizeof(*ack));
-	uint8_t *tok = NULL;
 	size_t tok_len = 0;
-	if (!alt || !ack)
-		goto nomem;
-	int rc = dcerpc_bind_pull(buf, len, alt);
-	if (rc < 0 || !c->bound) {
-		dcerpc__fault_disconnect(c, dcerpc__raw_call_id(buf, len), 0,
-		                         DCERPC_FAULT_PROTO_ERROR, DCERPC_PFC_DID_NOT_EXECUTE);
-		goto out;
-	}
-	memset(ack, 0, offsetof(struct dcerpc_bind_ack, results));
-	struct dcerpc_auth reply_auth;
-	bool with_auth = false;
-	if (alt->auth.present) {
-		const struct dcerpc_sec_trailer *t = &alt->auth.trailer;
-		struct dcerpc_sec *s = NULL;
-		uint32_t fault = alter_sec_context(c, alt, &s);
-		if (fault) {
-			c->srv->stats.auth_failures++;
-			metrics_refused(METRICS_REFUSED_AUTH);
-			dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, fault,
-			                         DCERPC_PFC_DID_NOT_EXECUTE);
-			goto out;
-		}
-		if (!s->invalid) {
-			/* a context's first leg, the last leg of SPNEGO/krb5, or
-			 * NTLM's third leg by alter ([MS-RPCE] 3.3.1.5.2.1; Samba
-			 * raw tests allow both) */
-			rc = auth_feed(c, s, &alt->auth, &tok, &tok_len);
-			if (rc < 0 && rc != WD_EAGAIN) {
-				/* whatever the mechanism's reason (Samba's
-				 * dcesrv_alter_done: sec_pkg_error) */
-				dcerpc__fault_disconnect(c, alt->hdr.call_id, 0,
-				                         DCERPC_FAULT_SEC_PKG_ERROR,
-				                         DCERPC_PFC_DID_NOT_EXECUTE);
-				goto out;
-			}
-			memset(&reply_auth, 0, sizeof(reply_auth));
-			reply_auth.trailer = *t;
-			reply_auth.trailer.auth_pad_length = 0;
-			reply_auth.token = tok;
-			reply_auth.token_len =
-			    tok_len; /* may be 0: empty token, [MS-RPCE] 3.3.1.5.2.1 */
-			with_auth = true;
-		}
-	}
-	rc = negotiate_contexts(c, alt, false, ack);
-	if (rc > 0) {
-		dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, DCERPC_FAULT_PROTO_ERROR,
-		                         DCERPC_PFC_DID_NOT_EXECUTE);
-		goto out;
-	}
+	int rc = auth_feed(c, s, &alt->auth, tok, &tok_len);
+	if (rc < 0 && rc != WD_EAGAIN)
+		return DCERPC_FAULT_SEC_PKG_ERROR;
+	memset(reply, 0, sizeof(*reply));
+	reply->trailer = alt->auth.trailer;
+	reply->trailer.auth_pad_length = 0;
+	reply->token = *tok;
+	reply->token_len = tok_len;
+	return 0;
+}
+
+/* Send the alter_context_resp (its pfc flags, group and frag sizes are Samba's). */
+static int alter_resp_send(struct conn *c, const struct dcerpc_bind *alt,
+                           struct dcerpc_bind_ack *ack, const struct dcerpc_auth *reply)
+{
 	/* alter's assoc_group_id is ignored; the reply echoes ours [RAWTC] */
 	/* Samba echoes SUPPORT_HEADER_SIGN on alter_resp too [RAWPROTO alter_pfc_*] */
 	dcerpc_hdr_init(&ack->hdr, DCERPC_PKT_ALTER_RESP,
@@ -649,11 +645,45 @@ void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 	ack->assoc_group_id = c->group ? c->group->id : 0;
 	ack->sec_addr_len = 0; /* Samba: empty sec_addr on alter_resp */
 	struct dcerpc_buf b = {0};
-	if (dcerpc_bind_ack_push(&b, ack, with_auth ? &reply_auth : NULL) < 0) {
+	if (dcerpc_bind_ack_push(&b, ack, reply) < 0) {
 		dcerpc_buf_free(&b);
-		goto nomem;
+		return WD_ENOMEM;
 	}
 	dcerpc__conn_send(c, &b);
+	return 0;
+}
+
+void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
+{
+	struct dcerpc_bind *alt = malloc(sizeof(*alt));
+	struct dcerpc_bind_ack *ack = malloc(sizeof(*ack));
+	struct dcerpc_sec *s = NULL;
+	struct dcerpc_auth reply_auth;
+	uint8_t *tok = NULL;
+	uint32_t fault = 0, later = 0;
+	if (!alt || !ack)
+		goto nomem;
+	if (dcerpc_bind_pull(buf, len, alt) < 0 || !c->bound) {
+		dcerpc__fault_disconnect(c, dcerpc__raw_call_id(buf, len), 0,
+		                         DCERPC_FAULT_PROTO_ERROR, DCERPC_PFC_DID_NOT_EXECUTE);
+		goto out;
+	}
+	memset(ack, 0, offsetof(struct dcerpc_bind_ack, results));
+	if (alt->auth.present && (fault = alter_sec_context(c, alt, &s, &later)) != 0)
+		goto refuse;
+	if (negotiate_contexts(c, alt, false, ack) > 0) {
+		fault = DCERPC_FAULT_PROTO_ERROR;
+		goto refuse;
+	}
+	if ((fault = later) != 0 || (s && (fault = alter_feed(c, s, alt, &reply_auth, &tok))))
+		goto refuse;
+	if (alter_resp_send(c, alt, ack, s ? &reply_auth : NULL) < 0)
+		goto nomem;
+	goto out;
+refuse:
+	if (fault != DCERPC_FAULT_PROTO_ERROR)
+		c->srv->stats.auth_failures++, metrics_refused(METRICS_REFUSED_AUTH);
+	dcerpc__fault_disconnect(c, alt->hdr.call_id, 0, fault, DCERPC_PFC_DID_NOT_EXECUTE);
 	goto out;
 nomem:
 	dcerpc__fault_disconnect(c, 0, 0, DCERPC_FAULT_REMOTE_NO_MEMORY,
@@ -662,6 +692,32 @@ out:
 	free(tok);
 	free(alt);
 	free(ack);
+}
+
+/*
+ * The checks of an auth3 before its token is fed, in Samba's order
+ * (dcesrv_auth3, dcesrv_auth_prepare_auth3). Returns 0 to feed it, a fault
+ * that refuses it, or UINT32_MAX: no answer, the context is spoilt and the
+ * next request on it faults ([MS-RPCE] 3.3.1.5.2.1: auth3 is never answered).
+ */
+static uint32_t auth3_check(struct conn *c, const struct dcerpc_simple *a3, struct dcerpc_sec **out)
+{
+	const struct dcerpc_sec_trailer *t = &a3->auth.trailer;
+	struct dcerpc_sec *s = sec_find(c, t->auth_context_id);
+
+	*out = s;
+	if (!s) /* auth3 names no context of this connection (Samba: fault 5) */
+		return c->secs ? DCERPC_FAULT_ACCESS_DENIED : DCERPC_FAULT_PROTO_ERROR;
+	if (s->done)
+		return DCERPC_FAULT_PROTO_ERROR;
+	if (s->invalid)
+		return UINT32_MAX;
+	/* Windows: remote_no_memory for a trailer that does not parse */
+	if (a3->auth.pad_invalid)
+		return DCERPC_FAULT_REMOTE_NO_MEMORY;
+	if (t->auth_type != s->auth_type || t->auth_level != s->auth_level)
+		return UINT32_MAX;
+	return 0;
 }
 
 void dcerpc__handle_auth3(struct conn *c, const uint8_t *buf, size_t len)
@@ -673,30 +729,33 @@ void dcerpc__handle_auth3(struct conn *c, const uint8_t *buf, size_t len)
 		                         DCERPC_FAULT_PROTO_ERROR, 0);
 		return;
 	}
-	struct dcerpc_sec *sec = sec_find(c, s.auth.trailer.auth_context_id);
-	if (!sec) {
-		/* auth3 names no context of this connection (Samba: fault 5) */
-		dcerpc__fault_disconnect(
-		    c, s.hdr.call_id, 0,
-		    c->secs ? DCERPC_FAULT_ACCESS_DENIED : DCERPC_FAULT_PROTO_ERROR, 0);
-		return;
-	}
-	if (sec->done || sec->invalid) {
-		dcerpc__fault_disconnect(c, s.hdr.call_id, 0, DCERPC_FAULT_PROTO_ERROR, 0);
-		return;
-	}
-	if (s.auth.trailer.auth_type != sec->auth_type) {
-		dcerpc__fault_disconnect(c, s.hdr.call_id, 0, DCERPC_FAULT_ACCESS_DENIED, 0);
+	struct dcerpc_sec *sec;
+	uint32_t fault = auth3_check(c, &s, &sec);
+	if (fault != 0 && fault != UINT32_MAX) {
+		if (sec)
+			sec->invalid = true;
+		/* Samba's dcesrv_auth3: dcesrv_fault_disconnect, DID_NOT_EXECUTE */
+		dcerpc__fault_disconnect(c, s.hdr.call_id, 0, fault, DCERPC_PFC_DID_NOT_EXECUTE);
 		return;
 	}
 	uint8_t *tok = NULL;
 	size_t tok_len = 0;
-	rc = auth_feed(c, sec, &s.auth, &tok, &tok_len);
+	if (fault == 0)
+		rc = auth_feed(c, sec, &s.auth, &tok, &tok_len);
 	free(tok);
-	/* [MS-RPCE] 3.3.1.5.2.1: never answer auth3; an error shows on the next request */
-	if (rc != 0) {
+	/*
+	 * An auth3 must finish the context and produce no token: SPNEGO
+	 * completed by auth3 still owes its final negTokenResp (Samba's
+	 * dcesrv_auth_complete: sec_pkg_error, test_spnego_auth3). The context
+	 * is then spoilt; finished, its next request is access_denied, else
+	 * proto_error (dcesrv_auth_pkt_pull, dcesrv_process_ncacn_packet).
+	 */
+	if (fault != 0 || rc != 0 || tok_len != 0) {
 		wd_log(WD_LOG_NOTICE, "dcerpc.auth3.failed", "remote=%s err=%s",
-		       c->peer.remote_addr, wd_strerror(rc));
+		       c->peer.remote_addr,
+		       fault ? "context"
+		       : rc  ? wd_strerror(rc)
+		             : "token");
 		sec->invalid = true;
 	}
 }

@@ -302,6 +302,9 @@ uint32_t dcerpc__auth_request(struct conn *c, uint8_t *buf, struct dcerpc_reques
                               size_t *stub_len, bool *disconnect);
 /* True if req has no trailer, or one naming a context of c with its type and level. */
 bool dcerpc__auth_trailer_matches(struct conn *c, const struct dcerpc_request *req);
+/* req has a trailer naming a security context other than s (or none of c's). */
+bool dcerpc__auth_other_sec(struct conn *c, const struct dcerpc_request *req,
+                            const struct dcerpc_sec *s);
 /* Bytes a response fragment needs beyond its stub for auth (trailer, signature). */
 size_t dcerpc__auth_response_overhead(const struct dcerpc_sec *s);
 /* Append response fragment r to b, signed or sealed with security context s. */

@@ -176,8 +176,9 @@ class Malformed(unittest.TestCase):
         ("bind with no contexts", None, pdu(11, bind_body([])), ("nak", 0)),
         ("bind with schannel auth", None, bind(pfc=7, auth=(68, 6, b"\0" * 16)), ("nak", 8)),
         ("second bind", "bind", bind(call_id=2), ("nak", 0)),
+        # no context to finish: proto_error with did_not_execute (Samba's dcesrv_auth3)
         ("auth3 without auth", "bind", pdu(16, b"\0" * 4, auth=(10, 6, b"x" * 20)),
-         ("fault", PROTO_ERROR, 0, True)),
+         ("fault", PROTO_ERROR, DNE, True)),
         ("not DCERPC at all", None, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", ("close",)),
     ]
 

@@ -335,6 +335,26 @@ START_TEST(test_request_pad_rules)
 }
 END_TEST
 
+/* bind/alter/auth3: the pad is read as 0 but may not exceed what a request
+ * header would leave (Samba's dcerpc_pull_auth_trailer, max_pad_len) */
+START_TEST(test_auth3_pad_rule)
+{
+	uint8_t pdu[16 + 4 + 8 + 16];
+	memset(pdu, 0, sizeof(pdu));
+	uint8_t h[16] = {5, 0, 16, 3, 0x10, 0, 0, 0, sizeof(pdu), 0, 16, 0, 2, 0, 0, 0};
+	memcpy(pdu, h, 16);
+	pdu[20] = 10; /* auth_type */
+	pdu[21] = 2;
+	struct dcerpc_simple s;
+	ck_assert_int_eq(dcerpc_simple_pull(pdu, sizeof(pdu), &s), 0);
+	ck_assert(!s.auth.pad_invalid);
+	pdu[22] = 1; /* 16 + 4 + 8 + 16 < 24 + 8 + 16: no room for any pad */
+	ck_assert_int_eq(dcerpc_simple_pull(pdu, sizeof(pdu), &s), 0);
+	ck_assert(s.auth.pad_invalid);
+	ck_assert_uint_eq(s.auth.trailer.auth_pad_length, 0);
+}
+END_TEST
+
 START_TEST(test_btfn)
 {
 	struct dcerpc_pdu_syntax s = {
@@ -435,6 +455,7 @@ int main(void)
 	tcase_add_test(tc, test_fault_and_simple_roundtrip);
 	tcase_add_test(tc, test_header_checks);
 	tcase_add_test(tc, test_request_pad_rules);
+	tcase_add_test(tc, test_auth3_pad_rule);
 	tcase_add_test(tc, test_btfn);
 	tcase_add_test(tc, test_verification_trailer);
 	tcase_add_test(tc, test_mutations);
