@@ -308,15 +308,22 @@ static enum req_step request_framing(struct conn *c, const struct dcerpc_request
 	if (first) {
 		c->discard_active = false;
 		if (c->reasm_active) {
-			/* a new call while another is half-sent ([MS-RPCE] 3.3.1.5.8) */
+			/* a new call while another is half-sent ([MS-RPCE] 3.3.1.5.8):
+			 * proto_error; the half-sent call's first fragment again
+			 * with its context but another security context:
+			 * sec_pkg_error (Samba's dcesrv_process_ncacn_packet;
+			 * test_ntlmssp_multi_auth_first1_firstSame2) */
+			bool same = call_id == c->reasm_call_id;
+			uint32_t st = same && req->context_id == c->reasm_ctx &&
+			                      dcerpc__auth_other_sec(c, req, c->sec_reasm)
+			                  ? DCERPC_FAULT_SEC_PKG_ERROR
+			                  : DCERPC_FAULT_PROTO_ERROR;
 			if (c->conc_mpx)
 				/* the half-sent call's context if it is the same call */
-				dcerpc__fault_disconnect(
-				    c, call_id, call_id == c->reasm_call_id ? c->reasm_ctx : 0,
-				    DCERPC_FAULT_PROTO_ERROR, 0);
+				dcerpc__fault_disconnect(c, call_id, same ? c->reasm_ctx : 0, st,
+				                         0);
 			else
-				dcerpc__fault_disconnect(c, c->reasm_call_id, c->reasm_ctx,
-				                         DCERPC_FAULT_PROTO_ERROR, 0);
+				dcerpc__fault_disconnect(c, c->reasm_call_id, c->reasm_ctx, st, 0);
 			return REQ_STOP;
 		}
 		if (req->hdr.pfc_flags & DCERPC_PFC_PENDING_CANCEL) {
@@ -373,10 +380,12 @@ static enum req_step request_verify(struct conn *c, uint8_t *buf, struct dcerpc_
 	uint16_t ctx_id = cont ? c->reasm_ctx : req->context_id;
 	if (disconnect) {
 		/* Samba: auth pull failures carry no DID_NOT_EXECUTE, except
-		 * a request while the auth legs are unfinished */
-		dcerpc__fault_disconnect(
-		    c, req->hdr.call_id, ctx_id, st,
-		    st == DCERPC_FAULT_PROTO_ERROR && !cont ? DCERPC_PFC_DID_NOT_EXECUTE : 0);
+		 * a request while the auth legs are unfinished, which is
+		 * refused before its presentation context is looked at
+		 * (dcesrv_process_ncacn_packet; test_spnego_unfinished_request) */
+		bool unfinished = st == DCERPC_FAULT_PROTO_ERROR && !cont;
+		dcerpc__fault_disconnect(c, req->hdr.call_id, unfinished ? 0 : ctx_id, st,
+		                         unfinished ? DCERPC_PFC_DID_NOT_EXECUTE : 0);
 		return REQ_STOP;
 	}
 	dcerpc__send_fault(c, req->hdr.call_id, 0, st, DCERPC_PFC_DID_NOT_EXECUTE);
