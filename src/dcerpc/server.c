@@ -68,6 +68,8 @@ int dcerpc_server_new(uv_loop_t *loop, const struct dcerpc_limits *limits, auth_
 	if (!srv)
 		return WD_ENOMEM;
 	srv->loop = loop;
+	wd_htab_init(&srv->ip_counts);
+	wd_htab_init(&srv->handles);
 	dcerpc_server_set_limits(srv, limits);
 	srv->full_level = AUTH_LEVEL_CONNECT;
 	srv->auth = auth;
@@ -219,6 +221,7 @@ int dcerpc_server_listen_opt(dcerpc_server_t *srv, const char *addr, uint16_t po
 		free(l);
 		return rc == UV_EADDRINUSE ? WD_EEXIST : WD_EIO;
 	}
+	dcerpc__listener_opts(l->acc.fd);
 	l->port = l->acc.port;
 	if (bound)
 		*bound = l->port;

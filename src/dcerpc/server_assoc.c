@@ -168,6 +168,7 @@ void dcerpc__groups_free_all(dcerpc_server_t *srv)
 	free(srv->group_table);
 	srv->group_table = NULL;
 	srv->group_buckets = 0;
+	wd_htab_free(&srv->handles);
 }
 
 /* ---- context handles ([MS-RPCE] 3.3.1.4.1; Samba's dcesrv_handles.c) ---- */
@@ -176,21 +177,36 @@ void dcerpc__groups_free_all(dcerpc_server_t *srv)
  * The identity a handle is bound to, as Samba's dcesrv_handles.c binds it to
  * the creator's SID: the SID when the mechanism gives one, else the
  * authenticated domain and account (upper-cased: NTLM names compare
- * case-insensitively), else "" for anonymous. malloc'd; NULL on no memory.
+ * case-insensitively), else "" for anonymous. Written into buf.
  */
-static char *handle_owner(const struct auth_session *a)
+#define OWNER_MAX 600
+static void owner_into(const struct auth_session *a, char buf[OWNER_MAX])
 {
-	char buf[600];
 	if (!a || a->auth_type == AUTH_TYPE_NONE)
 		buf[0] = 0;
 	else if (a->sid[0])
-		snprintf(buf, sizeof(buf), "S:%s", a->sid);
+		snprintf(buf, OWNER_MAX, "S:%s", a->sid);
 	else
-		snprintf(buf, sizeof(buf), "U:%s\\%s", a->domain, a->account);
+		snprintf(buf, OWNER_MAX, "U:%s\\%s", a->domain, a->account);
 	for (char *p = buf; *p; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
+}
+
+/* owner_into, malloc'd; NULL on no memory. */
+static char *handle_owner(const struct auth_session *a)
+{
+	char buf[OWNER_MAX];
+	owner_into(a, buf);
 	return strdup(buf);
+}
+
+/* Handles are found by their random wire uuid in the server's table. */
+static uint64_t handle_hash(dcerpc_server_t *srv, const struct wd_guid *uuid)
+{
+	uint8_t b[16];
+	wd_guid_to_wire(uuid, b);
+	return wd_htab_hash(&srv->handles, b, sizeof(b));
 }
 
 static uint8_t call_level(const dcerpc_call_t *call)
@@ -223,6 +239,12 @@ int dcerpc_handle_create(dcerpc_call_t *call, uint32_t handle_type, void *data,
 	h->data = data;
 	h->destroy = destroy;
 	h->group = call->conn->group;
+	if (wd_htab_insert(&h->group->srv->handles, &h->hnode,
+	                   handle_hash(h->group->srv, &h->wire.uuid)) < 0) {
+		free(h->owner);
+		free(h);
+		return WD_ENOMEM;
+	}
 	h->next = h->group->handles;
 	if (h->next)
 		h->next->prev = h;
@@ -241,18 +263,22 @@ void *dcerpc_handle_lookup(dcerpc_call_t *call, const struct ndr_policy_handle *
 		*out = NULL;
 	if (!call || !call->conn || !call->conn->group || !wire)
 		return NULL;
-	for (struct dcerpc_handle *h = call->conn->group->handles; h; h = h->next) {
-		if (h->wire.handle_type == handle_type &&
+	struct assoc_group *g = call->conn->group;
+	uint64_t hash = handle_hash(g->srv, &wire->uuid);
+	for (struct wd_hnode *n = wd_htab_first(&g->srv->handles, hash); n;
+	     n = wd_htab_next(n, hash)) {
+		struct dcerpc_handle *h = wd_hentry(n, struct dcerpc_handle, hnode);
+		/* a handle of another association is unknown here ([MS-RPCE] 3.3.1.4.1) */
+		if (h->group == g && h->wire.handle_type == handle_type &&
 		    wd_guid_equal(&h->wire.uuid, &wire->uuid)) {
 			/*
 			 * Another identity, or a lower auth level than the
 			 * creator's, gets the answer of an unknown handle
 			 * (Samba's dcesrv_handles.c: the SID and the level).
 			 */
-			char *who = handle_owner(call->peer->auth);
-			bool same = who && strcmp(who, h->owner) == 0;
-			free(who);
-			if (!same || call_level(call) < h->min_level)
+			char who[OWNER_MAX];
+			owner_into(call->peer->auth, who);
+			if (strcmp(who, h->owner) != 0 || call_level(call) < h->min_level)
 				return NULL;
 			if (out)
 				*out = h;
@@ -267,6 +293,7 @@ void dcerpc_handle_close(dcerpc_handle_t *h)
 	if (!h)
 		return;
 	struct assoc_group *g = h->group;
+	wd_htab_remove(&g->srv->handles, &h->hnode);
 	if (h->prev)
 		h->prev->next = h->next;
 	else

@@ -74,60 +74,58 @@ int dcerpc__conn_charge(struct conn *c, size_t *acct, size_t n)
 	return 0;
 }
 
-/* ---- per-IP connection counts ---- */
+/* ---- per-IP connection counts (hashed: an accept costs the same at any N) ---- */
 
-static unsigned ip_hash(const char *ip)
+static struct ip_count *ip_find(dcerpc_server_t *srv, const char *ip, uint64_t h)
 {
-	unsigned h = 5381;
-	for (; *ip; ip++)
-		h = h * 33 + (unsigned char)*ip;
-	return h % IP_BUCKETS;
-}
-
-static struct ip_count **ip_find(dcerpc_server_t *srv, const char *ip)
-{
-	struct ip_count **pp = &srv->ip_counts[ip_hash(ip)];
-	while (*pp && strcmp((*pp)->ip, ip) != 0)
-		pp = &(*pp)->next;
-	return pp;
+	for (struct wd_hnode *n = wd_htab_first(&srv->ip_counts, h); n; n = wd_htab_next(n, h)) {
+		struct ip_count *e = wd_hentry(n, struct ip_count, hnode);
+		if (strcmp(e->ip, ip) == 0)
+			return e;
+	}
+	return NULL;
 }
 
 static int ip_inc(dcerpc_server_t *srv, const char *ip)
 {
-	struct ip_count **pp = ip_find(srv, ip);
-	if (!*pp) {
+	uint64_t h = wd_htab_hash(&srv->ip_counts, ip, strlen(ip));
+	struct ip_count *e = ip_find(srv, ip, h);
+	if (!e) {
 		size_t len = strlen(ip) + 1;
-		struct ip_count *n = calloc(1, sizeof(*n) + len);
-		if (!n)
+		e = calloc(1, sizeof(*e) + len);
+		if (!e)
 			return WD_ENOMEM;
-		memcpy(n->ip, ip, len);
-		*pp = n;
+		memcpy(e->ip, ip, len);
+		if (wd_htab_insert(&srv->ip_counts, &e->hnode, h) < 0) {
+			free(e);
+			return WD_ENOMEM;
+		}
 	}
-	if ((*pp)->n >= srv->limits.max_connections_per_ip)
+	if (e->n >= srv->limits.max_connections_per_ip)
 		return WD_ELIMIT;
-	(*pp)->n++;
+	e->n++;
 	return 0;
 }
 
 void dcerpc__ip_counts_free(dcerpc_server_t *srv)
 {
-	for (unsigned i = 0; i < IP_BUCKETS; i++)
-		while (srv->ip_counts[i]) {
-			struct ip_count *n = srv->ip_counts[i];
-			srv->ip_counts[i] = n->next;
-			free(n);
+	for (size_t i = 0; i < srv->ip_counts.nb; i++)
+		while (srv->ip_counts.b[i]) {
+			struct wd_hnode *n = srv->ip_counts.b[i];
+			wd_htab_remove(&srv->ip_counts, n);
+			free(wd_hentry(n, struct ip_count, hnode));
 		}
+	wd_htab_free(&srv->ip_counts);
 }
 
 static void ip_dec(dcerpc_server_t *srv, const char *ip)
 {
-	struct ip_count **pp = ip_find(srv, ip);
-	if (!*pp)
+	struct ip_count *e = ip_find(srv, ip, wd_htab_hash(&srv->ip_counts, ip, strlen(ip)));
+	if (!e)
 		return;
-	if (--(*pp)->n == 0) {
-		struct ip_count *n = *pp;
-		*pp = n->next;
-		free(n);
+	if (--e->n == 0) {
+		wd_htab_remove(&srv->ip_counts, &e->hnode);
+		free(e);
 	}
 }
 
@@ -465,6 +463,30 @@ static void fmt_addr(const struct sockaddr_storage *ss, char *ip, size_t iplen, 
 	}
 }
 
+/*
+ * Set once on each listening socket: Linux copies a listener's socket options
+ * to every socket accept() returns, and re-arms the keepalive timer of each
+ * (net/ipv4/tcp_minisocks.c, tcp_create_openreq_child), which saves an
+ * accept six setsockopt calls.
+ * A witness client keeps an idle connection with a pending AsyncNotify;
+ * keepalive finds the ones that died without a FIN so that their calls are
+ * cancelled and their registrations go ([MS-SWN] 3.1.6.5).
+ */
+void dcerpc__listener_opts(int fd)
+{
+	int one = 1, idle = KEEPALIVE_S, intvl = 10, cnt = 6; /* dead after ~2 minutes */
+	/* keepalive probes wait while sent data is unacknowledged: bound that
+	 * case too, or a peer that vanished under a reply holds its fd for
+	 * the kernel's ~16 minutes of retransmissions (tcp(7)) */
+	unsigned user_timeout = (KEEPALIVE_S + 10 * 6) * 1000;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+}
+
 void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd)
 {
 	struct listener *l = a->data;
@@ -535,21 +557,7 @@ void dcerpc__conn_accept(struct dcerpc_acceptor *a, int fd)
 	c->counted = true;
 	srv->stats.connections_open++;
 	metrics_connection(+1);
-	uv_tcp_nodelay(&c->tcp, 1);
-	/* A witness client keeps an idle connection with a pending AsyncNotify;
-	 * keepalive finds the ones that died without a FIN so that their calls
-	 * are cancelled and their registrations go ([MS-SWN] 3.1.6.5). */
-	uv_tcp_keepalive(&c->tcp, 1, KEEPALIVE_S);
-	{
-		int intvl = 10, cnt = 6; /* dead after ~2 minutes of silence */
-		/* keepalive probes wait while sent data is unacknowledged: bound that
-		 * case too, or a peer that vanished under a reply holds its fd for
-		 * the kernel's ~16 minutes of retransmissions (tcp(7)) */
-		unsigned user_timeout = (KEEPALIVE_S + 10 * 6) * 1000;
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
-	}
+	/* TCP_NODELAY and keepalive come from the listener (dcerpc__listener_opts) */
 	if (srv->observer)
 		srv->observer(srv->observer_arg, true, c->peer.local_ip, c->peer.local_port,
 		              c->peer.remote_ip, c->peer.remote_port);

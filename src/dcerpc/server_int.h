@@ -19,6 +19,7 @@
 #define WD_DCERPC_SERVER_INT_H
 
 #include "witness/dcerpc.h"
+#include "witness/htab.h"
 #include "accept.h"
 #include "budget.h"
 #include "pdu.h"
@@ -38,7 +39,6 @@
 #define KEEPALIVE_S               60
 #define SWEEP_MS                  5000
 #define CLOSE_FLUSH_MS            2000 /* server close: flushing the last replies */
-#define IP_BUCKETS                256
 #define BTFN_SEC_CTX_MULTIPLEXING 0x01 /* [MS-RPCE] 2.2.2.14 */
 #define BTFN_KEEP_CONN_ON_ORPHAN  0x02 /* [MS-RPCE] 2.2.2.14 */
 
@@ -61,7 +61,8 @@ struct assoc_group {
 };
 
 struct dcerpc_handle {
-	struct dcerpc_handle *next, *prev;
+	struct dcerpc_handle *next, *prev; /* the group's, for its teardown */
+	struct wd_hnode hnode;             /* in the server's handles, by wire uuid */
 	struct assoc_group *group;
 	struct ndr_policy_handle wire;
 	void *data;
@@ -78,7 +79,7 @@ struct pres_ctx {
 };
 
 struct ip_count {
-	struct ip_count *next;
+	struct wd_hnode hnode; /* in the server's ip_counts, by address */
 	unsigned n;
 	char ip[]; /* sized to fit */
 };
@@ -207,7 +208,8 @@ struct dcerpc_server {
 	struct assoc_group *groups;
 	struct assoc_group **group_table; /* by id; size group_buckets (a power of 2) */
 	unsigned group_buckets;
-	struct ip_count *ip_counts[IP_BUCKETS];
+	struct wd_htab ip_counts; /* struct ip_count by remote address */
+	struct wd_htab handles;   /* struct dcerpc_handle by wire uuid */
 	struct dcerpc_stats stats;
 	struct dcerpc_budget budget;
 	uint8_t full_level; /* auth level at which a peer gets the full limits */
@@ -267,6 +269,7 @@ void dcerpc__conn_close_now_all(dcerpc_server_t *srv);
 void dcerpc__srv_conns_flushed(dcerpc_server_t *srv);
 /* Free the per-IP counters (after the last connection). */
 void dcerpc__ip_counts_free(dcerpc_server_t *srv);
+void dcerpc__listener_opts(int fd);
 /* Queue b for writing; takes ownership of b->data (the buffer is reset). */
 int dcerpc__conn_send(struct conn *c, struct dcerpc_buf *b);
 /* Close at once (pending calls cancelled), or after flushing what is queued. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "witness/err.h"
+#include "witness/htab.h"
 #include "witness/log.h"
 #include "witness/metrics.h"
 #include "witness/ndr.h"
@@ -25,8 +26,6 @@
 /* Samba returns handle_type 1 (SWN_SERVICE_CONTEXT_HANDLE_REGISTRATION); clients treat it as
  * opaque. */
 #define WIT_HANDLE_TYPE 1
-
-#define CLIENT_BUCKETS 1024
 
 struct wit_notify {
 	struct wit_notify *next, *prev;
@@ -68,7 +67,7 @@ struct wit_ifwait {
 };
 
 struct client_count {
-	struct client_count *next;
+	struct wd_hnode hnode; /* in ws->clients, by address */
 	unsigned n;
 	char ip[CLUSTER_ADDRSTRLEN];
 };
@@ -120,7 +119,7 @@ struct wit_service {
 	struct wit_reg *regs_head, *regs_tail;
 	struct wit_ifwait *ifwait_head;
 	unsigned n_ifwait;
-	struct client_count *clients[CLIENT_BUCKETS];
+	struct wd_htab clients; /* struct client_count by client address */
 	struct wit_stats stats;
 	uint64_t unique_id; /* server_id.unique_id in the JSON */
 	bool freeing;
@@ -236,21 +235,14 @@ static void reply_notify(wit_service_t *ws, dcerpc_call_t *call,
 
 /* ---- per-client counts (limit registrations per client address) ---- */
 
-static unsigned hash_str(const char *s)
-{
-	unsigned h = 5381;
-
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h % CLIENT_BUCKETS;
-}
-
 static struct client_count *client_get(wit_service_t *ws, const char *ip, bool create)
 {
-	unsigned b = hash_str(ip);
+	uint64_t h = wd_htab_hash(&ws->clients, ip, strlen(ip));
 	struct client_count *c;
 
-	for (c = ws->clients[b]; c != NULL; c = c->next) {
+	for (struct wd_hnode *n = wd_htab_first(&ws->clients, h); n != NULL;
+	     n = wd_htab_next(n, h)) {
+		c = wd_hentry(n, struct client_count, hnode);
 		if (strcmp(c->ip, ip) == 0)
 			return c;
 	}
@@ -260,24 +252,19 @@ static struct client_count *client_get(wit_service_t *ws, const char *ip, bool c
 	if (c == NULL)
 		return NULL;
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
-	c->next = ws->clients[b];
-	ws->clients[b] = c;
+	if (wd_htab_insert(&ws->clients, &c->hnode, h) != 0) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
 static void client_put(wit_service_t *ws, struct client_count *c)
 {
-	struct client_count **pp;
-
 	if (c == NULL || --c->n > 0)
 		return;
-	for (pp = &ws->clients[hash_str(c->ip)]; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			free(c);
-			return;
-		}
-	}
+	wd_htab_remove(&ws->clients, &c->hnode);
+	free(c);
 }
 
 /* A bucket created for a refused registration goes away again. */
@@ -1682,6 +1669,7 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 	if (ws == NULL)
 		return WD_ENOMEM;
 	ws->loop = loop;
+	wd_htab_init(&ws->clients);
 	ws->cfg = *cfg;
 	ws->netname = xstrdup(cfg->netname);
 	ws->group_name = xstrdup(cfg->group_name);
@@ -1782,13 +1770,14 @@ void wit_service_free(wit_service_t *ws)
 	ws->rc_stub = NULL;
 	if (ws->store != NULL)
 		(void)store_retry(ws->store);
-	for (size_t i = 0; i < CLIENT_BUCKETS; i++) {
-		while (ws->clients[i] != NULL) {
-			struct client_count *c = ws->clients[i];
-			ws->clients[i] = c->next;
-			free(c);
+	for (size_t i = 0; i < ws->clients.nb; i++) {
+		while (ws->clients.b[i] != NULL) {
+			struct wd_hnode *n = ws->clients.b[i];
+			wd_htab_remove(&ws->clients, n);
+			free(wd_hentry(n, struct client_count, hnode));
 		}
 	}
+	wd_htab_free(&ws->clients);
 	for (size_t i = 0; i < ws->cfg.n_aliases; i++)
 		free(ws->aliases[i]);
 	free(ws->aliases);
