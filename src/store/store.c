@@ -154,7 +154,12 @@ int store_open(const char *path, store_t **out)
 	/* Never wait for a lock: the loop must not block (a lock is a failure). */
 	sqlite3_busy_timeout(s->db, 0);
 	if (set_wal(s) != 0 || exec(s, "PRAGMA synchronous=NORMAL") != 0 ||
-	    exec(s, "PRAGMA foreign_keys=OFF") != 0)
+	    exec(s, "PRAGMA foreign_keys=OFF") != 0 ||
+	    /* 128 KiB of page cache instead of sqlite's 2 MB: a row is written
+	     * once and deleted once, the table is read whole only at start, so a cache
+	     * that grows with the rows is memory per client for nothing (the
+	     * kernel's page cache serves the few reads; doc/bench.md) */
+	    exec(s, "PRAGMA cache_size=-128") != 0)
 		goto fail;
 	if (pragma_int(s, "PRAGMA user_version", &ver) != 0)
 		goto fail;
