@@ -15,7 +15,7 @@
 # the witnessd test compares with its own result (doc/dcerpc-conformance.md).
 #
 # Usage: scripts/raw-protocol-samba.sh [--out FILE] [--keep]
-# Needs root, samba and python3-samba. Takes about a minute.
+# Needs root, samba and python3-samba. Takes 15 s on an idle machine, up to 50 s under load.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/samba-dcerpcd-lab.sh"
