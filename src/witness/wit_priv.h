@@ -24,11 +24,26 @@ struct wit_timer {
 };
 #define WIT_TIMER_IDLE ((size_t)-1)
 
+/*
+ * A slot keeps its deadline next to the timer, so that sifting compares
+ * without touching the timers. A disarmed timer below the top leaves its
+ * slot as a tombstone (t == NULL) instead of sifting: a notification's
+ * keepalive disarm costs O(1) where a removal from the middle of a heap of
+ * 20,000 walked it to a leaf. Tombstones at the top are dropped before the
+ * uv timer is armed (they never wake the loop), and when they outnumber the
+ * live slots the heap is rebuilt: at most twice the armed timers + 64 slots.
+ */
+struct wit_heap_slot {
+	uint64_t due;
+	struct wit_timer *t; /* NULL: a tombstone */
+};
+
 struct wit_heap {
 	uv_loop_t *loop;
 	uv_timer_t uv;
-	struct wit_timer **a;
+	struct wit_heap_slot *a;
 	size_t n, cap;
+	size_t dead; /* tombstones among the n slots */
 	bool uv_init;
 };
 

@@ -1785,11 +1785,13 @@ void wit_service_free(wit_service_t *ws)
 	free(ws->group_name);
 	free_lists(ws);
 	/* The heap's uv timer is closed asynchronously: the service memory goes with it. */
-	for (size_t i = 0; i < ws->heap.n; i++)
-		ws->heap.a[i]->idx = WIT_TIMER_IDLE;
+	for (size_t i = 0; i < ws->heap.n; i++) {
+		if (ws->heap.a[i].t != NULL)
+			ws->heap.a[i].t->idx = WIT_TIMER_IDLE;
+	}
 	free(ws->heap.a);
 	ws->heap.a = NULL;
-	ws->heap.n = 0;
+	ws->heap.n = ws->heap.dead = 0;
 	uv_idle_stop(&ws->fanout_idle);
 	uv_close((uv_handle_t *)&ws->fanout_idle, free_heap_cb);
 	if (ws->heap.uv_init) {

@@ -1,7 +1,8 @@
 /*
  * test_wit_timer.c - the witness timer min-heap on a real libuv loop:
  * random arm / re-arm / disarm, fire order by deadline, disarmed timers
- * never fire, timers armed from inside a fire callback.
+ * never fire, timers armed from inside a fire callback; disarmed slots
+ * (tombstones) never wake the loop and stay bounded.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -87,6 +88,64 @@ START_TEST(test_heap_random)
 }
 END_TEST
 
+static void on_never(struct wit_timer *t)
+{
+	ck_abort_msg("a disarmed timer fired");
+	(void)t;
+}
+
+static int kept_fired;
+static void on_kept(struct wit_timer *t)
+{
+	kept_fired++;
+	ck_assert(!wit_timer_armed(t));
+}
+
+/*
+ * The keepalive pattern of a fan-out: thousands of armed timers disarmed
+ * in no order. The heap keeps at most twice the live slots + 64, a
+ * disarmed timer's memory can go at once (nothing points at it), the ones
+ * left fire in deadline order, and with none left the uv timer is stopped.
+ */
+START_TEST(test_heap_tombstones)
+{
+	enum { N = 5000, KEEP = 10 };
+	struct wit_timer *t = calloc(N, sizeof(*t));
+	unsigned seed = 99;
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(wit_heap_init(&heap, &loop), 0);
+	for (int i = 0; i < N; i++) {
+		wit_timer_init(&t[i], i < KEEP ? on_kept : on_never);
+		ck_assert_int_eq(wit_timer_arm(&heap, &t[i], 20 + rand_r(&seed) % 40), 0);
+	}
+	/* disarm all but the first KEEP, in a shuffled order, wiping each */
+	for (int k = 0; k < 4 * N; k++) {
+		int i = KEEP + (int)(rand_r(&seed) % (N - KEEP));
+		wit_timer_disarm(&heap, &t[i]);
+		ck_assert(!wit_timer_armed(&t[i]));
+		ck_assert_uint_le(heap.n, 2 * (heap.n - heap.dead) + 65);
+	}
+	for (int i = KEEP; i < N; i++) {
+		wit_timer_disarm(&heap, &t[i]);
+		memset(&t[i], 0xa5, sizeof(t[i])); /* freed: a stale slot would crash */
+	}
+	ck_assert_uint_le(heap.n, 2 * KEEP + 65);
+	/* re-arming a kept one moves it, it does not duplicate it */
+	ck_assert_int_eq(wit_timer_arm(&heap, &t[0], 30), 0);
+	while (uv_run(&loop, UV_RUN_ONCE) != 0 && kept_fired < KEEP)
+		;
+	ck_assert_int_eq(kept_fired, KEEP);
+	ck_assert_uint_eq(heap.n, 0);
+	ck_assert(!uv_is_active((uv_handle_t *)&heap.uv)); /* idle: no wake-up */
+	wit_heap_close(&heap);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	free(t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wit_timer");
@@ -95,6 +154,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_heap_random);
+	tcase_add_test(tc, test_heap_tombstones);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
