@@ -132,7 +132,13 @@ bool auth_ctx_complete(const auth_ctx_t *ctx);
 /* Valid once complete. */
 const struct auth_session *auth_ctx_session(const auth_ctx_t *ctx);
 
-/* The client asked for header signing and we agreed (pfc 0x04). */
+/*
+ * Header signing was negotiated on the connection (pfc 0x04, [MS-RPCE]
+ * 3.3.1.5.2.2). It may come at any time, also after the context completed
+ * (a later alter_context turns it on): the next sign / check / seal /
+ * unseal of a Kerberos context covers H|B and T too. NTLMSSP is unchanged
+ * (with ESS it always signs the whole pdu).
+ */
 void auth_ctx_set_hdr_sign(auth_ctx_t *ctx, bool on);
 
 /*

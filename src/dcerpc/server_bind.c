@@ -300,8 +300,7 @@ static int auth_feed(struct conn *c, struct dcerpc_sec *s, const struct dcerpc_a
  * checks is Samba's, which its raw tests pin: bad level, then unknown type
  * (8), then CALL level (9)).
  */
-static int sec_start(struct conn *c, const struct dcerpc_sec_trailer *t, bool hdr_sign,
-                     struct dcerpc_sec **out)
+static int sec_start(struct conn *c, const struct dcerpc_sec_trailer *t, struct dcerpc_sec **out)
 {
 	dcerpc_server_t *srv = c->srv;
 	*out = NULL;
@@ -322,11 +321,35 @@ static int sec_start(struct conn *c, const struct dcerpc_sec_trailer *t, bool hd
 		                         : DCERPC_NAK_INVALID_CHECKSUM) +
 		       1;
 	}
-	/* header signing [MS-RPCE] 3.3.1.5.2.2: echo 0x04 and tell the mechanism */
-	if (hdr_sign)
+	/* a context started after header signing was negotiated uses it too */
+	if (c->hdr_sign)
 		auth_ctx_set_hdr_sign(s->auth, true);
 	*out = s;
 	return 0;
+}
+
+/*
+ * Header signing is a property of the connection ([MS-RPCE] 3.3.1.1.2,
+ * "Supports Header Signing Flag"; 3.3.1.5.2.2 has the client ask for it
+ * with PFC_SUPPORT_HEADER_SIGN on its first authenticated bind or
+ * alter_context). Where the spec is silent we do as Samba's
+ * dcesrv_auth_negotiate_hdr_signing (dcesrv_auth.c), which its raw tests
+ * pin against Windows: the first bind or alter_context with the flag turns
+ * it on, also one without auth or one that is a later leg of a context
+ * (test_krb5_hdr_sign_delayed1/2), for every security context of the
+ * connection, those already there (whose next PDUs are then signed over
+ * the header) and those started later; auth3 does not
+ * (test_krb5_hdr_sign_delayed3_fail1). We always support it, so the
+ * answer to a PDU with the flag carries it.
+ */
+static void negotiate_hdr_sign(struct conn *c, uint8_t pfc_flags)
+{
+	if (!(pfc_flags & DCERPC_PFC_HDR_SIGN) || c->hdr_sign)
+		return;
+	c->hdr_sign = true;
+	for (struct dcerpc_sec *s = c->secs; s; s = s->next)
+		if (s->auth)
+			auth_ctx_set_hdr_sign(s->auth, true);
 }
 
 /* ---- bind / alter_context ---- */
@@ -470,7 +493,7 @@ static int bind_auth(struct conn *c, const struct dcerpc_bind *bind, struct dcer
 	struct dcerpc_sec *s;
 	if (bind->auth.pad_invalid)
 		return DCERPC_NAK_PROTOCOL_VERSION + 1; /* Samba's dcesrv_auth_bind */
-	int rc = sec_start(c, t, (bind->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN) != 0, &s);
+	int rc = sec_start(c, t, &s);
 	if (rc > 0)
 		return rc;
 	c->sec_bind = s;
@@ -540,6 +563,7 @@ void dcerpc__handle_bind(struct conn *c, const uint8_t *buf, size_t len)
 		goto refuse;
 	}
 	memset(ack, 0, offsetof(struct dcerpc_bind_ack, results));
+	negotiate_hdr_sign(c, bind->hdr.pfc_flags);
 	g = dcerpc__group_for_bind(c, bind->assoc_group_id, &nak);
 	if (!g)
 		goto refuse;
@@ -586,7 +610,7 @@ static uint32_t alter_sec_context(struct conn *c, const struct dcerpc_bind *alt,
 		/* past the limit: proto_error and disconnect (test_multiple_auth_limit) */
 		if (c->n_secs >= DCERPC_MAX_SEC_CTX || alt->auth.pad_invalid)
 			return DCERPC_FAULT_PROTO_ERROR;
-		if (sec_start(c, t, (alt->hdr.pfc_flags & DCERPC_PFC_HDR_SIGN) != 0, &s) > 0)
+		if (sec_start(c, t, &s) > 0)
 			return DCERPC_FAULT_ACCESS_DENIED;
 		*out = s;
 		return 0;
@@ -669,6 +693,7 @@ void dcerpc__handle_alter(struct conn *c, const uint8_t *buf, size_t len)
 		goto out;
 	}
 	memset(ack, 0, offsetof(struct dcerpc_bind_ack, results));
+	negotiate_hdr_sign(c, alt->hdr.pfc_flags);
 	if (alt->auth.present && (fault = alter_sec_context(c, alt, &s, &later)) != 0)
 		goto refuse;
 	if (negotiate_contexts(c, alt, false, ack) > 0) {

@@ -174,6 +174,7 @@ struct conn {
 	/* security contexts ([MS-RPCE] 3.3.1.5.2), server_bind.c */
 	struct dcerpc_sec *secs; /* all of them, oldest first */
 	unsigned n_secs;
+	bool hdr_sign; /* Supports Header Signing Flag ([MS-RPCE] 3.3.1.1.2), for every context */
 	struct dcerpc_sec *sec_bind;  /* the bind's: requests without a trailer use it */
 	struct dcerpc_sec *sec_req;   /* the one the fragment in hand came on */
 	struct dcerpc_sec *sec_reasm; /* the one of the call being reassembled */
