@@ -17,9 +17,11 @@
  *                           password file (auth_passdb.h); NTLMv1, LM and
  *                           non-ESS signing are refused. The anonymous logon
  *                           completes with session.anonymous set (unless
- *                           ntlm_refuse_anonymous): it signs and seals with
- *                           a key anyone can derive, so the core must grant
- *                           it no more than an unauthenticated bind.
+ *                           ntlm_refuse_anonymous) and no session security
+ *                           ([MS-NLMP] 3.4): at PACKET/INTEGRITY it verifies
+ *                           nothing (every check fails), at PRIVACY its leg
+ *                           fails; the core must grant it no more than an
+ *                           unauthenticated bind.
  *   AUTH_TYPE_KRB5 (16)     MIT GSSAPI acceptor, DCE style, any principal of
  *                           the keytab (cifs/<name>, host/<name>), both the
  *                           standard and the Microsoft krb5 OIDs.

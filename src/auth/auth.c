@@ -551,14 +551,18 @@ static int check_features(auth_ctx_t *ctx)
 		integ = f & GSS_INTEG_FLAG;
 		conf = f & GSS_CONF_FLAG;
 	}
+	/* the NTLMSSP anonymous logon never has session security (ntlmssp.c) */
+	const char *why = ctx->mech == MECH_NTLM && ntlmssp_server_anonymous(ctx->ntlm)
+	                      ? "anonymous_no_session_security"
+	                      : "level_not_negotiated";
 	if (ctx->level == AUTH_LEVEL_PRIVACY && !(integ && conf)) {
-		wd_log(WD_LOG_NOTICE, "auth.refused",
-		       "reason=level_not_negotiated type=%u level=%u", ctx->type, ctx->level);
+		wd_log(WD_LOG_NOTICE, "auth.refused", "reason=%s type=%u level=%u", why, ctx->type,
+		       ctx->level);
 		return WD_EAUTH;
 	}
 	if (!integ) {
-		wd_log(WD_LOG_NOTICE, "auth.unsigned",
-		       "reason=level_not_negotiated type=%u level=%u", ctx->type, ctx->level);
+		wd_log(WD_LOG_NOTICE, "auth.unsigned", "reason=%s type=%u level=%u", why, ctx->type,
+		       ctx->level);
 		ctx->unsigned_integ = true;
 		ctx->sess.auth_level = AUTH_LEVEL_CONNECT;
 	}

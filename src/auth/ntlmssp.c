@@ -7,10 +7,11 @@
  *
  * Policy: NTLMv1 and LM are refused; sign and seal require extended session
  * security (every client we interoperate with - rpcclient, Samba python,
- * impacket, Windows - negotiates it). The anonymous logon ([MS-NLMP]
- * 3.2.5.1.2) is accepted unless the owner refuses it; it completes a context
- * whose identity is ANONYMOUS, which the caller must never treat as
- * authenticated (it proves no secret).
+ * impacket, Windows - negotiates it for a user). The anonymous logon
+ * ([MS-NLMP] 3.2.5.1.2) is accepted unless the owner refuses it, with no
+ * session security (3.4); it completes a context whose identity is
+ * ANONYMOUS, which the caller must never treat as authenticated (it proves
+ * no secret).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -588,6 +589,25 @@ keys:
 	/* The client may drop KEY_EXCH in AUTHENTICATE ([MS-NLMP] 3.2.5.1.2). */
 	if (!(a.flags & NTLMSSP_NEGOTIATE_KEY_EXCH))
 		s->flags &= ~(uint32_t)NTLMSSP_NEGOTIATE_KEY_EXCH;
+	/* The AUTHENTICATE's NegotiateFlags are what the client goes on with
+	 * ([MS-NLMP] 2.2.1.3): a session-security flag it drops there is
+	 * dropped here too, as Samba's server does (ntlmssp_handle_neg_flags
+	 * on the "authenticate" flags, auth/ntlmssp/ntlmssp_util.c). Samba's
+	 * client drops ESS for the anonymous logon ("not doing NTLM2 without a
+	 * password", auth/credentials/credentials_ntlm.c). */
+	if (a.flags)
+		s->flags &= a.flags | ~(uint32_t)(NTLMSSP_NEGOTIATE_ESS | NTLMSSP_NEGOTIATE_SIGN |
+		                                  NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_128 |
+		                                  NTLMSSP_NEGOTIATE_56);
+	/* "For the cases of ANONYMOUS user and Guest user login, there is no
+	 * session security" ([MS-NLMP] 3.4): signing and sealing are not
+	 * negotiated for it, as Samba's server drops them for anonymous and
+	 * guest (ntlmssp_server_postauth, auth/ntlmssp/ntlmssp_server.c). A
+	 * context at integrity then verifies nothing and one at privacy fails
+	 * (auth.c, check_features). So no NTLMv1 (non-ESS) session security,
+	 * which Samba's anonymous client would use, is ever needed. */
+	if (s->anonymous)
+		s->flags &= ~(uint32_t)(NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL);
 	/* KXKEY for NTLMv2 is the session base key ([MS-NLMP] 3.4.5.1) */
 	memcpy(s->esk, sbk, 16);
 	if (s->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) {
@@ -635,7 +655,11 @@ keys:
 	}
 	if ((s->flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL)) &&
 	    !(s->flags & NTLMSSP_NEGOTIATE_ESS)) {
-		wd_log(WD_LOG_NOTICE, "auth.ntlmssp.refused", "reason=no_ess user=%s", eu);
+		/* no NTLMv1 session security ([MS-NLMP] 3.4.4.1: CRC32 under
+		 * one RC4 handle): refused as too weak (3.2.5.1.2: "not strong
+		 * enough for the server security policy") */
+		wd_log(WD_LOG_NOTICE, "auth.ntlmssp.refused", "reason=no_ess user=%s domain=%s", eu,
+		       ed);
 		rc = WD_EAUTH;
 		goto out;
 	}
@@ -643,7 +667,8 @@ keys:
 		goto out;
 	s->state = ST_DONE;
 	if (s->anonymous)
-		wd_log(WD_LOG_INFO, "auth.ntlmssp.anonymous", "flags=0x%08x", s->flags);
+		wd_log(WD_LOG_INFO, "auth.ntlmssp.anonymous", "flags=0x%08x ess=%d", s->flags,
+		       (s->flags & NTLMSSP_NEGOTIATE_ESS) != 0);
 	else
 		wd_log(WD_LOG_INFO, "auth.ntlmssp.ok", "user=%s domain=%s flags=0x%08x", eu, ed,
 		       s->flags);

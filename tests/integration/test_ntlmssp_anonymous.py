@@ -13,7 +13,20 @@ credentials, raw NTLMSSP), the samba.dcerpc.witness pipe for PACKET.
 * alice with NTLMSSP at [packet] (level 4) reaches the witness interface:
   PACKET counts as INTEGRITY for connection-oriented RPC, as in Samba;
 * with "ntlmssp anonymous = no" the anonymous bind is refused (fault
-  access_denied on its AUTHENTICATE leg), a bind without auth still works.
+  sec_pkg_error on its AUTHENTICATE leg), a bind without auth still works;
+* the anonymous logon has no session security ([MS-NLMP] 3.4; Samba's
+  server with "map to guest" set drops SIGN and SEAL for it the same way).
+  Samba's client, anonymous, drops extended session security in its
+  AUTHENTICATE (it would sign NTLMv1-style: CRC32 under one RC4 handle):
+  at integrity the bind completes, its first request gets fault
+  sec_pkg_error and the connection is closed; at privacy the leg gets
+  sec_pkg_error; both logged (auth.unsigned / auth.refused
+  reason=anonymous_no_session_security), and ess=0 on the anonymous line;
+* a user without extended session security: Samba's client with "client
+  ntlmv2 auth = no" or "ntlmssp_client:ntlm2 = no" sends an NTLMv1
+  response (refused, reason=ntlmv1); impacket with the ESS flag taken out
+  of its NEGOTIATE sends NTLMv2 without ESS (refused, reason=no_ess): no
+  NTLMv1 session security either way.
 
 Run with /usr/bin/python3 inside its own netns (tests/integration/run.sh).
 """
@@ -64,12 +77,13 @@ def wait_log(d, needle, timeout=5.0):
 
 class Base(RawDCERPCTest):
     OPTS = {}
+    SMB_CONF = {}  # client smb.conf options
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp, cls.d = daemon(cls.__name__, **cls.OPTS)
-        cls.lp_conf = samba_lp(cls.tmp)
+        cls.lp_conf = samba_lp(cls.tmp, cls.SMB_CONF)
         os.environ.update(SERVER="127.0.0.1", SMB_CONF_PATH=os.path.join(cls.tmp, "smb.conf"),
                           DOMAIN="TESTDOM", REALM="TESTDOM.EXAMPLE", USERNAME="alice",
                           PASSWORD="Secret123")
@@ -102,6 +116,8 @@ class AnonymousAccepted(Base):
         io = mgmt.inq_if_ids()
         self.do_single_request(call_id=2, ctx=ctx, io=io, auth_context=a)
         self.assertEqual(io.result[0], 0)
+        # Samba's client drops ESS for anonymous; at CONNECT nothing needs it
+        self.assertTrue(wait_log(self.d, "ess=0 client="), self.d.log()[-3000:])
         v = io.out_if_id_vector
         self.assertIn(str(witness.abstract_syntax().uuid),
                       {str(v.if_id[i].id.uuid) for i in range(v.count)})
@@ -152,6 +168,112 @@ class AnonymousAccepted(Base):
         self.assertEqual(reg["auth"]["account_name"].lower(), "alice")
         self.assertIn("type=10 level=4 account=alice", self.d.log())
         c.UnRegister(h)
+
+
+class AnonymousNoSessionSecurity(Base):
+    def test_integrity(self):
+        # the third leg in auth3 (as rpcclient sends it): the context
+        # completes, the signed request is refused, the connection closed
+        a = self.anon_context(dcerpc.DCERPC_AUTH_LEVEL_INTEGRITY)
+        self.do_generic_bind(ctx=self.mgmt_ctx(), auth_context=a, use_auth3=True)
+        self.do_single_request(call_id=2, ctx=self.mgmt_ctx(), io=mgmt.inq_if_ids(),
+                               auth_context=a, fault_status=dcerpc.DCERPC_FAULT_SEC_PKG_ERROR)
+        self.assertIsNone(self.recv_pdu())
+        self.assertNotConnected()
+        self.assertTrue(wait_log(self.d, "auth.unsigned reason=anonymous_no_session_security"
+                                 " type=10 level=5"), self.d.log()[-3000:])
+        line = [ln for ln in self.d.log().splitlines() if "auth.ntlmssp.anonymous" in ln][-1]
+        self.assertIn("ess=0", line)
+
+    def test_privacy(self):
+        a = self.anon_context(dcerpc.DCERPC_AUTH_LEVEL_PRIVACY)
+        self.do_generic_bind(ctx=self.mgmt_ctx(), auth_context=a,
+                             alter_fault=dcerpc.DCERPC_FAULT_SEC_PKG_ERROR)
+        self.assertIsNone(self.recv_pdu())
+        self.assertNotConnected()
+        self.assertTrue(wait_log(self.d, "auth.refused reason=anonymous_no_session_security"
+                                 " type=10 level=6"), self.d.log()[-3000:])
+
+
+    def test_rpcclient(self):
+        # rpcclient -N -U% binds anonymously (and without ESS) at the level asked
+        cases = (("sign", "NT_STATUS_RPC_SEC_PKG_ERROR", "auth.unsigned"),
+                 ("seal", "NT_STATUS_RPC_PROTOCOL_ERROR", "auth.refused"))
+        for opts, status, event in cases:
+            with self.subTest(opts=opts):
+                n = self.d.log().count(event + " reason=anonymous_no_session_security")
+                r = subprocess.run(["rpcclient", "-s", os.path.join(self.tmp, "smb.conf"), "-N",
+                                    "-U%", BINDING + "[%s]" % opts, "-c", "GetInterfaceList"],
+                                   capture_output=True, text=True, timeout=30)
+                out = r.stdout + r.stderr
+                self.assertNotEqual(r.returncode, 0, out)
+                self.assertIn(status, out)
+                self.assertTrue(wait_log(self.d, "anonymous_no_session_security"))
+                self.assertEqual(
+                    self.d.log().count(event + " reason=anonymous_no_session_security"), n + 1)
+        self.assertEqual(self.d.ctl_json("list")["registrations"], {})
+
+
+class UserNtlmv1(Base):
+    # Samba's client: "client ntlmv2 auth = no" sends NTLMv1 (with ESS),
+    # "ntlmssp_client:ntlm2 = no" NTLMv1 without ESS ("apparently we can't
+    # do ntlmv2 if we don't do ntlm2", auth/ntlmssp/ntlmssp_client.c)
+    SMB_CONF = {"client ntlmv2 auth": "no", "client lanman auth": "no"}
+
+    def test_ntlmv1_refused(self):
+        for level in (dcerpc.DCERPC_AUTH_LEVEL_CONNECT, dcerpc.DCERPC_AUTH_LEVEL_INTEGRITY):
+            with self.subTest(level=level):
+                a = self.get_auth_context_creds(creds=self.get_user_creds(),
+                                                auth_type=dcerpc.DCERPC_AUTH_TYPE_NTLMSSP,
+                                                auth_level=level, auth_context_id=1)
+                self.do_generic_bind(ctx=self.mgmt_ctx(), auth_context=a,
+                                     alter_fault=dcerpc.DCERPC_FAULT_SEC_PKG_ERROR)
+                self.assertIsNone(self.recv_pdu())
+                self.assertNotConnected()
+                self._disconnect("next")
+                self.connect()
+        self.assertEqual(self.d.log().count("reason=ntlmv1 user=alice domain=TESTDOM"), 2)
+        self.assertNotIn("auth.ntlmssp.ok", self.d.log())
+
+
+class UserNoNtlm2(UserNtlmv1):
+    SMB_CONF = {"ntlmssp_client:ntlm2": "no", "client lanman auth": "no"}
+
+
+class ImpacketNoEss(Base):
+    # impacket 0.10 with NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY taken out
+    # of its NEGOTIATE (our CHALLENGE echoes the client, so its AUTHENTICATE
+    # has no ESS either): an NTLMv2 response without ESS
+    def test_no_ess_refused(self):
+        from impacket import ntlm
+        from impacket.dcerpc.v5 import rpcrt, transport
+        from impacket.uuid import uuidtup_to_bin
+        orig = ntlm.getNTLMSSPType1
+
+        def type1_no_ess(*args, **kw):
+            t1 = orig(*args, **kw)
+            t1["flags"] &= ~ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
+            return t1
+        ntlm.getNTLMSSPType1 = type1_no_ess
+        try:
+            t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[135]")
+            t.set_credentials("alice", "Secret123", "TESTDOM")
+            dce = t.get_dce_rpc()
+            dce.set_auth_type(rpcrt.RPC_C_AUTHN_WINNT)
+            dce.set_auth_level(rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY)
+            dce.connect()
+            dce.bind(uuidtup_to_bin(("afa8bd80-7d8a-11c9-bef4-08002b102989", "1.0")))
+            # the AUTHENTICATE went in auth3: the first request is refused
+            dce.call(0, b"")
+            with self.assertRaises(rpcrt.DCERPCException) as cm:
+                dce.recv()
+            self.assertEqual(cm.exception.error_string, "nca_s_proto_error")
+            dce.disconnect()
+        finally:
+            ntlm.getNTLMSSPType1 = orig
+        self.assertTrue(wait_log(self.d, "reason=no_ess user=alice domain=TESTDOM"),
+                        self.d.log()[-3000:])
+        self.assertNotIn("auth.ntlmssp.ok", self.d.log())
 
 
 class AnonymousRefused(Base):

@@ -629,7 +629,8 @@ static void anon_negotiate(uint8_t m[16], uint32_t flags)
  * lm_len bytes of lm_byte, and the exported session key ek encrypted with
  * KXKEY = Z(16). m must hold 72 + lm_len + 16 bytes.
  */
-static size_t anon_authenticate(uint8_t *m, size_t lm_len, uint8_t lm_byte, const uint8_t ek[16])
+static size_t anon_authenticate(uint8_t *m, size_t lm_len, uint8_t lm_byte, const uint8_t ek[16],
+                                uint32_t flags)
 {
 	const uint8_t zero[16] = {0};
 	size_t off = 72; /* header + Version, no MIC */
@@ -647,7 +648,7 @@ static size_t anon_authenticate(uint8_t *m, size_t lm_len, uint8_t lm_byte, cons
 	tc_put16(m + 52, 16);
 	tc_put16(m + 54, 16);
 	tc_put32(m + 56, (uint32_t)(off + lm_len));
-	tc_put32(m + 60, ANON_FLAGS);
+	tc_put32(m + 60, flags);
 	memcpy(k, ek, 16);
 	ck_assert_int_eq(auth_rc4k(zero, 16, k, 16), 0);
 	return off + lm_len + 16;
@@ -665,7 +666,7 @@ static int anon_login(const struct ntlmssp_server_cfg *cfg, size_t lm_len, uint8
 	anon_negotiate(neg, ANON_FLAGS);
 	ck_assert_int_eq(ntlmssp_server_update(s, neg, sizeof(neg), &o, &ol), WD_EAGAIN);
 	free(o);
-	al = anon_authenticate(am, lm_len, lm_byte, ek);
+	al = anon_authenticate(am, lm_len, lm_byte, ek, ANON_FLAGS);
 	rc = ntlmssp_server_update(s, am, al, &o, &ol);
 	ck_assert_ptr_null(o);
 	*out = s;
@@ -694,6 +695,9 @@ START_TEST(test_anonymous)
 		ck_assert_int_eq(ntlmssp_server_session_key(s, key), 0);
 		ck_assert_mem_eq(key, ek, 16);
 		ck_assert_int_eq(ntlmssp_sign(s, msg, sizeof(msg), sig), 0);
+		/* no session security for ANONYMOUS ([MS-NLMP] 3.4), whatever it asked */
+		ck_assert_uint_eq(
+		    ntlmssp_server_flags(s) & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL), 0);
 		ntlmssp_server_free(s);
 	}
 	/* a one-byte LM response that is not zero is no anonymous logon (LM: refused) */
@@ -731,9 +735,10 @@ START_TEST(test_anonymous_session)
 		anon_negotiate(neg, ANON_FLAGS);
 		ck_assert_int_eq(auth_ctx_update(ctx, neg, sizeof(neg), &out, &ol), WD_EAGAIN);
 		free(out);
-		al = anon_authenticate(am, 1, 0, ek);
+		al = anon_authenticate(am, 1, 0, ek, ANON_FLAGS);
 		if (i == 0) {
 			const struct auth_session *as;
+			uint8_t pdu[64] = {0}, sig[16] = {0};
 			ck_assert_int_eq(auth_ctx_update(ctx, am, al, &out, &ol), 0);
 			as = auth_ctx_session(ctx);
 			ck_assert(as->anonymous);
@@ -741,10 +746,33 @@ START_TEST(test_anonymous_session)
 			ck_assert_str_eq(as->domain, "NT AUTHORITY");
 			ck_assert_str_eq(as->sid, "S-1-5-7");
 			ck_assert_uint_eq(auth_ctx_sig_size(ctx), 16);
+			/* integrity asked, no session security: it grants CONNECT
+			 * and verifies nothing ([MS-NLMP] 3.4) */
+			ck_assert_uint_eq(as->auth_level, AUTH_LEVEL_CONNECT);
+			ck_assert_int_eq(auth_ctx_check(ctx, pdu, 40, 24, 8, sig, 16), WD_ESIG);
 		} else {
 			ck_assert_int_eq(auth_ctx_update(ctx, am, al, &out, &ol), WD_EAUTH);
 		}
 		free(out);
+		auth_ctx_free(ctx);
+	}
+	/* at privacy the anonymous leg fails; at CONNECT an AUTHENTICATE
+	 * without ESS, as Samba's client sends it for anonymous ("not doing
+	 * NTLM2 without a password"), completes */
+	for (int i = 0; i < 2; i++) {
+		uint32_t af = i == 0 ? ANON_FLAGS : ANON_FLAGS & ~(uint32_t)NTLMSSP_NEGOTIATE_ESS;
+		ck_assert_int_eq(auth_ctx_start(srv, AUTH_TYPE_NTLMSSP,
+		                                i == 0 ? AUTH_LEVEL_PRIVACY : AUTH_LEVEL_CONNECT,
+		                                &ctx),
+		                 0);
+		anon_negotiate(neg, ANON_FLAGS);
+		ck_assert_int_eq(auth_ctx_update(ctx, neg, sizeof(neg), &out, &ol), WD_EAGAIN);
+		free(out);
+		al = anon_authenticate(am, 1, 0, ek, af);
+		ck_assert_int_eq(auth_ctx_update(ctx, am, al, &out, &ol), i == 0 ? WD_EAUTH : 0);
+		free(out);
+		if (i == 1)
+			ck_assert(auth_ctx_session(ctx)->anonymous);
 		auth_ctx_free(ctx);
 	}
 	/* a password logon is not anonymous */
