@@ -596,10 +596,10 @@ int auth_ctx_update(auth_ctx_t *ctx, const uint8_t *in, size_t in_len, uint8_t *
 	}
 	if (rc == 0) {
 		ctx->complete = true;
-		if (ctx->sp) { /* the mechListMIC is checked: the list is not needed */
+		if (ctx->sp) { /* negotiated and the mechListMIC checked: not needed */
 			free(ctx->sp->mechlist);
-			ctx->sp->mechlist = NULL;
-			ctx->sp->mechlist_len = 0;
+			free(ctx->sp);
+			ctx->sp = NULL;
 		}
 		{
 			char ea[512], ed[512];
