@@ -154,7 +154,7 @@ struct wit_filter {
  * wit_admin_result_free.
  */
 struct wit_reg_info {
-	const char *uuid;
+	char uuid[WD_GUID_STRLEN];
 	uint32_t version, flags, timeout, handle_type;
 	const char *net_name, *share_name /* NULL: none */, *ip_address, *client_computer_name;
 	const char *account_name, *domain_name, *account_sid, *local_address, *remote_address;

@@ -275,8 +275,10 @@ int wit_admin_force_response(wit_service_t *ws, const struct wit_filter *f, cons
 
 static int reg_uuid_cmp(const void *a, const void *b)
 {
-	return strcmp(wit_reg_uuid(*(struct wit_reg *const *)a),
-	              wit_reg_uuid(*(struct wit_reg *const *)b));
+	char ua[WD_GUID_STRLEN], ub[WD_GUID_STRLEN];
+
+	return strcmp(wit_reg_uuid(*(struct wit_reg *const *)a, ua),
+	              wit_reg_uuid(*(struct wit_reg *const *)b, ub));
 }
 
 /* The addresses of one drain target (as client-move --new-node / --new-ip). */

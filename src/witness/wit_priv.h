@@ -145,7 +145,8 @@ int wit_forced_response_parse(const cJSON *j, struct witness_notify_response *re
 struct wit_reg;
 typedef void (*wit_reg_visit_cb)(void *arg, struct wit_reg *r);
 void wit_foreach_reg(wit_service_t *ws, wit_reg_visit_cb cb, void *arg);
-const char *wit_reg_uuid(const struct wit_reg *r);
+/* The registration's GUID, lower case, into buf. Returns buf. */
+char *wit_reg_uuid(const struct wit_reg *r, char buf[WD_GUID_STRLEN]);
 /* The registered IP equals (family, bytes). */
 bool wit_reg_ip_is(const struct wit_reg *r, int family, const uint8_t bytes[16]);
 void wit_reg_describe(const wit_service_t *ws, const struct wit_reg *r, struct wit_reg_info *out);

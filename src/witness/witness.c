@@ -75,33 +75,53 @@ struct client_count {
 struct wit_reg {
 	struct wit_reg *next, *prev; /* service list */
 	wit_service_t *ws;
-	unsigned refs; /* the handle's reference + temporary ones (delivery) */
 	dcerpc_handle_t *handle;
-	struct dcerpc_wire_handle wire;
-	char uuid[WD_GUID_STRLEN];
+	unsigned refs; /* the handle's reference + temporary ones (delivery) */
+	unsigned n_pending;
+	struct dcerpc_wire_handle wire;   /* its GUID is the registration's; REG_UUID formats it */
 	uint32_t version, flags, timeout; /* timeout: KeepAliveTimeout seconds (RegisterEx) */
 	uint32_t metrics_node;            /* node of the IP at registration (metrics) */
 	int family;
 	uint8_t ip_bytes[16];
-	int64_t registration_time_us;
+	bool linked, stored, dead, in_fanout;
 	struct wit_change change;
+	int64_t registration_time_us;
 	struct wit_move *client_move;
 	struct wit_move *share_move;
 	struct wit_iplist *ip_change; /* one pending IP_CHANGE slot, latest wins */
 	uint64_t ip_change_hash;      /* hash of the last list queued (0: none yet) */
 	struct wit_forced *forced;
 	struct wit_notify *pend_head, *pend_tail;
-	unsigned n_pending;
 	struct wit_timer unused_timer;     /* [MS-SWN] 3.1.5.1 Unused Registration Timer */
 	struct wit_timer reregister_timer; /* forced unregistration (Windows Server 2022) */
 	struct client_count *client;
 	struct wit_reg *fanout_next; /* in the service's fan-out queue (holds a ref) */
-	bool linked, stored, dead, in_fanout;
-	/* strings, all in strs[] */
+	/*
+	 * strs[] holds, NUL-terminated and in this order: net_name, share_name
+	 * (if any), ip_address, client_computer_name, then the account, domain,
+	 * SID, local and remote address, which only the store, the admin
+	 * interface and one log line read: REG_STR finds them by walking on from
+	 * client_computer_name instead of keeping five pointers per registration.
+	 */
 	const char *net_name, *share_name, *ip_address, *client_computer_name;
-	const char *account_name, *domain_name, *account_sid, *local_address, *remote_address;
 	char strs[];
 };
+
+enum { REG_ACCOUNT, REG_DOMAIN, REG_SID, REG_LOCAL, REG_REMOTE };
+
+static const char *reg_str(const struct wit_reg *r, unsigned k)
+{
+	const char *s = r->client_computer_name;
+
+	for (unsigned i = 0; i <= k; i++)
+		s += strlen(s) + 1;
+	return s;
+}
+#define REG_STR(r, k) reg_str((r), REG_##k)
+/* The registration's GUID as a string, formatted into a buffer of the calling expression. */
+#define REG_UUID(r) wd_guid_format(&(r)->wire.uuid, (char[WD_GUID_STRLEN]){0})
+/* The same for a debug line, formatted only when debug lines are written (delivery paths). */
+#define REG_UUID_DBG(r) (wd_log_get_level() >= WD_LOG_DEBUG ? REG_UUID(r) : "")
 
 struct wit_service {
 	uv_loop_t *loop;
@@ -314,9 +334,9 @@ bool wit_reg_alive(const struct wit_reg *r)
 	return !r->dead;
 }
 
-const char *wit_reg_uuid(const struct wit_reg *r)
+char *wit_reg_uuid(const struct wit_reg *r, char buf[WD_GUID_STRLEN])
 {
-	return r->uuid;
+	return wd_guid_format(&r->wire.uuid, buf);
 }
 
 bool wit_reg_ip_is(const struct wit_reg *r, int family, const uint8_t bytes[16])
@@ -423,14 +443,14 @@ static void reg_destroy(void *data)
 		reply_notify(ws, call, NULL, WERR_NOT_FOUND);
 	}
 	if (r->stored && ws->store != NULL) {
-		int rc = store_delete(ws->store, r->uuid);
+		int rc = store_delete(ws->store, REG_UUID(r));
 
 		if (rc == WD_EIO && !wit_timer_armed(&ws->store_retry_timer))
 			wit_timer_arm(&ws->heap, &ws->store_retry_timer, 1000);
 	}
 	r->stored = false;
 	if (r->linked)
-		wd_log(WD_LOG_INFO, "registration.remove", "uuid=%s", r->uuid);
+		wd_log(WD_LOG_INFO, "registration.remove", "uuid=%s", REG_UUID(r));
 	reg_unlink(r);
 	wit_reg_unref(r);
 }
@@ -440,7 +460,7 @@ static void reg_close(struct wit_reg *r, const char *why)
 {
 	if (r->dead || r->handle == NULL)
 		return;
-	wd_log(WD_LOG_INFO, "registration.close", "uuid=%s reason=%s", r->uuid, why);
+	wd_log(WD_LOG_INFO, "registration.close", "uuid=%s reason=%s", REG_UUID(r), why);
 	r->ws->rpc->handle_close(r->handle);
 }
 
@@ -499,7 +519,8 @@ static void on_notify_cancel(dcerpc_call_t *call, void *arg, enum dcerpc_cancel_
 	struct wit_reg *r = n->reg;
 
 	/* The core answers co_cancel itself and frees the call after we return. */
-	wd_log(WD_LOG_DEBUG, "witness.notify_cancel", "uuid=%s reason=%d", r->uuid, (int)reason);
+	wd_log(WD_LOG_DEBUG, "witness.notify_cancel", "uuid=%s reason=%d", REG_UUID_DBG(r),
+	       (int)reason);
 	notify_unlink(r, n);
 	free(n);
 	reg_touch_unused(r);
@@ -630,7 +651,7 @@ static void reg_deliver(struct wit_reg *r)
 			wit_change_delivered(&r->change, reg_ip_available(r));
 			rearm = st != WITNESS_RESOURCE_STATE_AVAILABLE;
 			wd_log(WD_LOG_DEBUG, "witness.notify",
-			       "uuid=%s type=resource_change state=%u", r->uuid, st);
+			       "uuid=%s type=resource_change state=%u", REG_UUID_DBG(r), st);
 			/* the stub is in the call's transfer syntax (NDR64 or NDR) */
 			if (resource_change_stub(ws, st, r->ip_address,
 			                         call_ndr_flags(ws, r->pend_head->call)) == 0) {
@@ -656,7 +677,7 @@ static void reg_deliver(struct wit_reg *r)
 			resp.type = WITNESS_NOTIFY_IP_CHANGE;
 			rc = witness_msg_add_ipaddr_list(&resp, l->addrs, l->n);
 			wd_log(WD_LOG_DEBUG, "witness.notify", "uuid=%s type=ip_change addrs=%u",
-			       r->uuid, l->n);
+			       REG_UUID_DBG(r), l->n);
 			iplist_unref(&l);
 		} else {
 			struct wit_move *m =
@@ -673,7 +694,8 @@ static void reg_deliver(struct wit_reg *r)
 				if (!ip_equal(r, &m->addrs[i]))
 					rearm = true; /* a move to another IP */
 			}
-			wd_log(WD_LOG_DEBUG, "witness.notify", "uuid=%s type=%s addrs=%u", r->uuid,
+			wd_log(WD_LOG_DEBUG, "witness.notify", "uuid=%s type=%s addrs=%u",
+			       REG_UUID_DBG(r),
 			       resp.type == WITNESS_NOTIFY_CLIENT_MOVE ? "client_move"
 			                                               : "share_move",
 			       m->n);
@@ -1300,11 +1322,12 @@ static uint32_t reg_create(wit_service_t *ws, dcerpc_call_t *call,
 	/* The interface's canonical address ("ip = the interface's address", Samba). */
 	r->ip_address = put_str(&cur, ip->addr);
 	r->client_computer_name = put_str(&cur, ccn);
-	r->account_name = put_str(&cur, acct);
-	r->domain_name = put_str(&cur, dom);
-	r->account_sid = put_str(&cur, sid);
-	r->local_address = put_str(&cur, la);
-	r->remote_address = put_str(&cur, ra);
+	/* REG_STR's strings, in enum order */
+	put_str(&cur, acct);
+	put_str(&cur, dom);
+	put_str(&cur, sid);
+	put_str(&cur, la);
+	put_str(&cur, ra);
 	r->ws = ws;
 	r->refs = 1;
 	r->version = in->version;
@@ -1321,7 +1344,6 @@ static uint32_t reg_create(wit_service_t *ws, dcerpc_call_t *call,
 		free(r);
 		return wd_err_werror(rc);
 	}
-	wd_guid_format(&r->wire.uuid, r->uuid);
 	*out = r;
 	return 0;
 }
@@ -1345,20 +1367,20 @@ static uint32_t reg_commit(wit_service_t *ws, struct wit_reg *r, struct client_c
 		    .handle_type = r->wire.handle_type,
 		    .node = wit_local_node(ws),
 		    .pid = (uint64_t)getpid(),
-		    .account_name = r->account_name,
-		    .domain_name = r->domain_name,
-		    .account_sid = r->account_sid,
-		    .local_address = r->local_address,
-		    .remote_address = r->remote_address,
+		    .account_name = REG_STR(r, ACCOUNT),
+		    .domain_name = REG_STR(r, DOMAIN),
+		    .account_sid = REG_STR(r, SID),
+		    .local_address = REG_STR(r, LOCAL),
+		    .remote_address = REG_STR(r, REMOTE),
 		    .registration_time_us = r->registration_time_us,
 		};
 		int rc;
 
-		memcpy(sr.uuid, r->uuid, sizeof(sr.uuid));
+		wd_guid_format(&r->wire.uuid, sr.uuid);
 		rc = store_insert(ws->store, &sr);
 		if (rc != 0) {
 			/* Samba: TDB store failure -> WERR_NO_SYSTEM_RESOURCES (WD_EIO). */
-			wd_log(WD_LOG_ERR, "witness.store_failed", "uuid=%s err=%s", r->uuid,
+			wd_log(WD_LOG_ERR, "witness.store_failed", "uuid=%s err=%s", REG_UUID(r),
 			       wd_strerror(rc));
 			ws->rpc->handle_close(r->handle); /* destroy frees r (not linked) */
 			return wd_err_werror(rc);
@@ -1388,10 +1410,10 @@ static void announce_registration(const struct wit_reg *r)
 	wd_log(WD_LOG_INFO, "registration.add",
 	       "uuid=%s version=0x%08x net_name=%s share=%s ip=%s client=%s timeout=%u "
 	       "remote=%s",
-	       r->uuid, r->version, wd_log_escape(r->net_name, esc_net, sizeof(esc_net)),
+	       REG_UUID(r), r->version, wd_log_escape(r->net_name, esc_net, sizeof(esc_net)),
 	       r->share_name ? "yes" : "no", r->ip_address,
 	       wd_log_escape(r->client_computer_name, esc_client, sizeof(esc_client)), r->timeout,
-	       r->remote_address);
+	       REG_STR(r, REMOTE));
 }
 
 static void op_register(wit_service_t *ws, dcerpc_call_t *call, const uint8_t *stub, size_t len,
@@ -1862,7 +1884,7 @@ const struct cluster_view *wit_service_view(const wit_service_t *ws)
 
 bool wit_reg_match(const struct wit_reg *r, const struct wit_filter_c *fc)
 {
-	return wit_filter_match(fc, r->uuid, r->net_name, r->share_name, r->ip_address,
+	return wit_filter_match(fc, REG_UUID(r), r->net_name, r->share_name, r->ip_address,
 	                        r->client_computer_name);
 }
 
@@ -1870,7 +1892,7 @@ bool wit_reg_match(const struct wit_reg *r, const struct wit_filter_c *fc)
 void wit_reg_describe(const wit_service_t *ws, const struct wit_reg *r, struct wit_reg_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->uuid = r->uuid;
+	wd_guid_format(&r->wire.uuid, out->uuid);
 	out->version = r->version;
 	out->flags = r->flags;
 	out->timeout = r->timeout;
@@ -1879,11 +1901,11 @@ void wit_reg_describe(const wit_service_t *ws, const struct wit_reg *r, struct w
 	out->share_name = r->share_name;
 	out->ip_address = r->ip_address;
 	out->client_computer_name = r->client_computer_name;
-	out->account_name = r->account_name;
-	out->domain_name = r->domain_name;
-	out->account_sid = r->account_sid;
-	out->local_address = r->local_address;
-	out->remote_address = r->remote_address;
+	out->account_name = REG_STR(r, ACCOUNT);
+	out->domain_name = REG_STR(r, DOMAIN);
+	out->account_sid = REG_STR(r, SID);
+	out->local_address = REG_STR(r, LOCAL);
+	out->remote_address = REG_STR(r, REMOTE);
 	wit_format_time(r->registration_time_us, out->registration_time,
 	                sizeof(out->registration_time));
 	out->node = wit_local_node(ws);
