@@ -657,7 +657,7 @@ static void timeout_stop(uv_timer_t *t)
 }
 
 static long rss0, rss1, ctx0, ctx1;
-static long long cpu0, cpu1;
+static long long cpu0, cpu1, cpu_setup0, cpu_setup1;
 
 static void start_storm(struct lg *lg)
 {
@@ -707,6 +707,8 @@ static void phase_check(struct lg *lg)
 		if (lg->registered + lg->failed < lg->n || lg->probe.st != ST_IDLE)
 			return;
 		lg->t1_setup = now_ns();
+		if (lg->pid > 0)
+			cpu_setup1 = server_cpu_ns(lg);
 		/* let the last AsyncNotify calls reach the server */
 		uv_timer_start(&lg->timer, do_trigger, 300, 0);
 		lg->ph = PH_WAIT_NOTIFY; /* nothing more to check until the trigger */
@@ -787,7 +789,7 @@ static void report_witness(struct lg *lg, double idle_wakeups)
 	double setup_s = (double)(lg->t1_setup - lg->t0_setup) / 1e9;
 	double storm_s = lg->t1_storm ? (double)(lg->t1_storm - lg->t0_storm) / 1e9 : NAN;
 	double probe_ms = lg->t_probe_rx ? (double)(lg->t_probe_rx - lg->t_probe_sent) / 1e6 : NAN;
-	double rss_per = NAN, cpu_per = NAN;
+	double rss_per = NAN, cpu_per = NAN, cpu_reg = NAN;
 	double p50, p99, pmax, pmin;
 
 	for (int i = 0; i < lg->n; i++)
@@ -802,6 +804,9 @@ static void report_witness(struct lg *lg, double idle_wakeups)
 		rss_per = (double)(rss1 - rss0) / lg->registered;
 	if (lg->pid > 0 && cpu1 > cpu0 && k > 0)
 		cpu_per = (double)(cpu1 - cpu0) / 1e3 / (double)k;
+	/* CPU per registration: what load on a shared machine does not move much */
+	if (lg->pid > 0 && cpu_setup1 > cpu_setup0 && lg->registered > 0)
+		cpu_reg = (double)(cpu_setup1 - cpu_setup0) / 1e3 / lg->registered;
 
 	fprintf(stderr,
 	        "%-10s clients=%d auth=%s registered=%d notified=%zu bad=%d failed=%d\n"
@@ -809,10 +814,11 @@ static void report_witness(struct lg *lg, double idle_wakeups)
 	        "  fan-out ms    first %.2f  p50 %.2f  p99 %.2f  max %.2f\n"
 	        "  GetInterfaceList during fan-out: %.2f ms\n"
 	        "  storm         %8.3f s  %10.0f registrations/s\n"
-	        "  RSS/client    %.2f KiB   CPU/notification %.2f us   idle wake-ups/s %.2f\n",
+	        "  RSS/client    %.2f KiB   CPU/notification %.2f us   CPU/registration %.2f us\n"
+	        "  idle wake-ups/s %.2f\n",
 	        lg->label, lg->n, level_name(lg->level), lg->registered, k, lg->bad, lg->failed,
 	        setup_s, lg->registered / setup_s, pmin, p50, p99, pmax, probe_ms, storm_s,
-	        lg->storm_reg / storm_s, rss_per, cpu_per, idle_wakeups);
+	        lg->storm_reg / storm_s, rss_per, cpu_per, cpu_reg, idle_wakeups);
 	for (int i = 0; i < lg->n_errors; i++)
 		fprintf(stderr, "  error: %s\n", lg->errors[i]);
 	printf("{\"mode\":\"witness\",\"label\":\"%s\",\"run\":%d,\"clients\":%d,"
@@ -831,6 +837,7 @@ static void report_witness(struct lg *lg, double idle_wakeups)
 	print_json_num("storm_rate", lg->storm_reg / storm_s, false);
 	print_json_num("rss_kib_per_client", rss_per, false);
 	print_json_num("cpu_us_per_notification", cpu_per, false);
+	print_json_num("cpu_us_per_registration", cpu_reg, false);
 	print_json_num("idle_wakeups_per_s", idle_wakeups, true);
 	printf("}\n");
 	free(lat);
@@ -1075,6 +1082,7 @@ int main(int argc, char **argv)
 				idle_wakeups = (double)(ctx1 - ctx0) / lg->idle_s;
 		}
 		rss0 = server_status(lg, "VmRSS:");
+		cpu_setup0 = server_cpu_ns(lg);
 	}
 	lg->ph = PH_SETUP;
 	lg->t0_setup = now_ns();

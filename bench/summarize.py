@@ -41,15 +41,15 @@ def main():
     print("| clients | set-up reg/s: witnessd / limit (ratio) | last notified ms: witnessd / limit"
           " (ratio) | p50 ms: witnessd / limit | GetInterfaceList during fan-out, ms |"
           " storm reg/s: none / NTLMSSP integrity | RSS KiB per client (NTLMSSP) |"
-          " CPU us per notification: witnessd / limit |")
-    print("|---|---|---|---|---|---|---|---|")
+          " CPU us per notification: witnessd / limit | CPU us per registration: witnessd / limit |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in ns:
         wd, lim, nt = w.get(("witnessd", n), {}), w.get(("limit", n), {}), w.get(("witnessd-ntlm", n), {})
         runs = sorted(set(wd) & set(lim))
         g = lambda d, k: [d[r].get(k) for r in sorted(d)]
         setup_ratio = [ratio(wd[r]["setup_rate"], lim[r]["setup_rate"]) for r in runs]
         last_ratio = [ratio(wd[r]["fanout_max_ms"], lim[r]["fanout_max_ms"]) for r in runs]
-        print("| {:,} | {} / {} ({}) | {} / {} ({}) | {} / {} | {} | {} / {} | {} | {} / {} |".format(
+        print("| {:,} | {} / {} ({}) | {} / {} ({}) | {} / {} | {} | {} / {} | {} | {} / {} | {} / {} |".format(
             n, rng(g(wd, "setup_rate")), rng(g(lim, "setup_rate")), rng(setup_ratio, "{:.2f}"),
             rng(g(wd, "fanout_max_ms"), "{:.1f}"), rng(g(lim, "fanout_max_ms"), "{:.1f}"),
             rng(last_ratio, "{:.2f}"),
@@ -58,13 +58,17 @@ def main():
             rng(g(wd, "storm_rate")), rng(g(nt, "storm_rate")),
             rng(g(nt, "rss_kib_per_client"), "{:.2f}"),
             rng(g(wd, "cpu_us_per_notification"), "{:.1f}"),
-            rng(g(lim, "cpu_us_per_notification"), "{:.1f}")))
+            rng(g(lim, "cpu_us_per_notification"), "{:.1f}"),
+            rng(g(wd, "cpu_us_per_registration"), "{:.1f}"),
+            rng(g(lim, "cpu_us_per_registration"), "{:.1f}")))
         out["clients"][n] = {"setup_ratio": setup_ratio, "last_ratio": last_ratio,
                              "probe_gil_ms": g(wd, "probe_gil_ms"),
                              "storm_rate_ntlm": g(nt, "storm_rate"),
                              "rss_kib_per_client_ntlm": g(nt, "rss_kib_per_client"),
                              "cpu_us_per_notification": g(wd, "cpu_us_per_notification"),
-                             "cpu_us_per_notification_limit": g(lim, "cpu_us_per_notification")}
+                             "cpu_us_per_notification_limit": g(lim, "cpu_us_per_notification"),
+                             "cpu_us_per_registration": g(wd, "cpu_us_per_registration"),
+                             "cpu_us_per_registration_limit": g(lim, "cpu_us_per_registration")}
     idle = [r.get("idle_wakeups_per_s") for d in w.values() for r in d.values()
             if r["label"] == "witnessd" and r.get("idle_wakeups_per_s") is not None]
     wh, sh = hs.get("witnessd-epm", {}), hs.get("samba-epm", {})

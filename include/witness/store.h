@@ -52,6 +52,15 @@ int store_delete(store_t *s, const char *uuid);
  */
 int store_retry(store_t *s);
 unsigned store_pending_deletes(const store_t *s);
+/*
+ * Copy the WAL back into the database (a passive checkpoint: it never waits
+ * for a reader). sqlite's own checkpoint inside every thousandth commit is
+ * off; the witness calls this when writes pause, and a commit that leaves
+ * more than 8192 pages in the WAL checkpoints by itself. 0 or WD_EIO.
+ */
+int store_checkpoint(store_t *s);
+/* Pages in the WAL after the last commit (0 after a checkpoint). */
+unsigned store_wal_pages(const store_t *s);
 /* Cap the file at bytes (rounded up to whole pages, never below the current
  * size; 0 = no cap). Inserts beyond it fail with WD_EIO (disk-usage bound). */
 int store_limit_size(store_t *s, uint64_t bytes);

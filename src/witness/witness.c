@@ -136,6 +136,8 @@ struct wit_service {
 	const struct wit_rpc_ops *rpc;
 	struct wit_heap heap;
 	struct wit_timer store_retry_timer;
+	struct wit_timer checkpoint_timer; /* a second after writes began: store_checkpoint */
+	unsigned checkpoint_seen;          /* store_wal_pages() when it was armed */
 	struct wit_reg *regs_head, *regs_tail;
 	struct wit_ifwait *ifwait_head;
 	unsigned n_ifwait;
@@ -175,6 +177,7 @@ struct wit_service {
 
 static void reg_deliver(struct wit_reg *r);
 static void on_fanout_idle(uv_idle_t *h);
+static void checkpoint_soon(wit_service_t *ws);
 
 /* ---- the real DCERPC seam ---- */
 
@@ -447,6 +450,7 @@ static void reg_destroy(void *data)
 
 		if (rc == WD_EIO && !wit_timer_armed(&ws->store_retry_timer))
 			wit_timer_arm(&ws->heap, &ws->store_retry_timer, 1000);
+		checkpoint_soon(ws);
 	}
 	r->stored = false;
 	if (r->linked)
@@ -524,6 +528,40 @@ static void on_notify_cancel(dcerpc_call_t *call, void *arg, enum dcerpc_cancel_
 	notify_unlink(r, n);
 	free(n);
 	reg_touch_unused(r);
+}
+
+/*
+ * The WAL is copied back when writes pause (src/store/store.c): the timer
+ * looks a second after the first write of a burst, and again each second
+ * while the WAL still grows, so that a set-up of thousands of clients pays
+ * one checkpoint instead of one per thousand commits. Nothing is armed while
+ * nothing is written (no wake-up when idle).
+ */
+static void checkpoint_soon(wit_service_t *ws)
+{
+	if (ws->store == NULL || wit_timer_armed(&ws->checkpoint_timer))
+		return;
+	ws->checkpoint_seen = store_wal_pages(ws->store);
+	wit_timer_arm(&ws->heap, &ws->checkpoint_timer, 1000);
+}
+
+static void on_checkpoint(struct wit_timer *t)
+{
+	wit_service_t *ws =
+	    (wit_service_t *)((char *)t - offsetof(wit_service_t, checkpoint_timer));
+	unsigned pages;
+
+	if (ws->store == NULL)
+		return;
+	pages = store_wal_pages(ws->store);
+	if (pages == 0)
+		return;
+	if (pages != ws->checkpoint_seen) { /* still writing */
+		ws->checkpoint_seen = pages;
+		wit_timer_arm(&ws->heap, &ws->checkpoint_timer, 1000);
+		return;
+	}
+	(void)store_checkpoint(ws->store);
 }
 
 static void on_store_retry(struct wit_timer *t)
@@ -1386,6 +1424,7 @@ static uint32_t reg_commit(wit_service_t *ws, struct wit_reg *r, struct client_c
 			return wd_err_werror(rc);
 		}
 		r->stored = true;
+		checkpoint_soon(ws);
 	}
 	cc->n++;
 	r->client = cc;
@@ -1720,6 +1759,7 @@ int wit_service_new(uv_loop_t *loop, const struct wit_config *cfg, cluster_t *cl
 	ws->open_handles++;
 	ws->fanout_slice = FANOUT_SLICE;
 	wit_timer_init(&ws->store_retry_timer, on_store_retry);
+	wit_timer_init(&ws->checkpoint_timer, on_checkpoint);
 	if (wd_guid_random(&g) == 0)
 		memcpy(&ws->unique_id, &g, sizeof(ws->unique_id));
 	ws->unique_id &= 0x7fffffffffffffffULL; /* JSON integers stay positive */

@@ -296,6 +296,50 @@ START_TEST(test_open_fails)
 }
 END_TEST
 
+/*
+ * No checkpoint inside a commit: 1,500 inserts (sqlite's own would have run
+ * at 1,000 pages) leave them all in the WAL, visible to a second connection
+ * (what another reader, `sqlite3 registrations.sqlite`, sees); one
+ * store_checkpoint() copies them back and the rows stay. Past 8192 pages a
+ * commit checkpoints by itself, which bounds the WAL.
+ */
+START_TEST(test_checkpoint_when_asked)
+{
+	store_t *s;
+	struct store_registration r;
+	sqlite3 *other;
+	sqlite3_stmt *st;
+	uint64_t n = 0;
+
+	ck_assert_int_eq(store_open(path, &s), 0);
+	for (int i = 0; i < 1500; i++) {
+		fill(&r, i, NULL);
+		ck_assert_int_eq(store_insert(s, &r), 0);
+	}
+	ck_assert_uint_ge(store_wal_pages(s), 1500);
+	ck_assert_int_eq(sqlite3_open_v2(path, &other, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(other, "SELECT count(*) FROM registrations", -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 1500);
+	sqlite3_finalize(st);
+	sqlite3_close(other);
+	ck_assert_int_eq(store_checkpoint(s), 0);
+	ck_assert_uint_eq(store_wal_pages(s), 0);
+	ck_assert_int_eq(store_count(s, &n), 0);
+	ck_assert_uint_eq(n, 1500);
+	for (int i = 1500; i < 10500; i++) {
+		fill(&r, i, NULL);
+		ck_assert_int_eq(store_insert(s, &r), 0);
+		ck_assert_uint_le(store_wal_pages(s), 8192 + 8);
+	}
+	ck_assert_int_eq(store_count(s, &n), 0);
+	ck_assert_uint_eq(n, 10500);
+	store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -308,6 +352,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_full_db);
 	tcase_add_test(tc, test_open_fails);
 	tcase_add_test(tc, test_static_ips_kept);
+	tcase_add_test(tc, test_checkpoint_when_asked);
 	suite_add_tcase(s, tc);
 	return s;
 }
