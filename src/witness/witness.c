@@ -69,7 +69,7 @@ struct wit_ifwait {
 struct client_count {
 	struct wd_hnode hnode; /* in ws->clients, by address */
 	unsigned n;
-	char ip[CLUSTER_ADDRSTRLEN];
+	char ip[]; /* sized to fit: one per client address */
 };
 
 struct wit_reg {
@@ -271,10 +271,10 @@ static struct client_count *client_get(wit_service_t *ws, const char *ip, bool c
 	}
 	if (!create)
 		return NULL;
-	c = calloc(1, sizeof(*c));
+	c = calloc(1, sizeof(*c) + strlen(ip) + 1);
 	if (c == NULL)
 		return NULL;
-	snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	memcpy(c->ip, ip, strlen(ip) + 1);
 	if (wd_htab_insert(&ws->clients, &c->hnode, h) != 0) {
 		free(c);
 		return NULL;
