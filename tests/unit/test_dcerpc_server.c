@@ -725,6 +725,50 @@ START_TEST(test_assoc_groups_and_handles)
 }
 END_TEST
 
+/*
+ * Handles are found in the server's table by uuid (past its first doubling
+ * at 64): each of 2 x 100 handles is found in its own association only, one
+ * closed is gone and its neighbours stay.
+ */
+START_TEST(test_handle_table_many)
+{
+	enum { N = 100 };
+	static uint8_t h[2][N][20];
+	int fd[2];
+	uint32_t call = 2;
+	uint8_t r[4];
+
+	for (int g = 0; g < 2; g++) {
+		fd[g] = cli_connect();
+		bind_echo(fd[g], 3, 0);
+		for (int i = 0; i < N; i++) {
+			send_request(fd[g], call, 0, OP_HANDLE_NEW, NULL, 0, 100);
+			ck_assert_uint_eq(recv_response(fd[g], call++, h[g][i], 20, NULL), 20);
+		}
+	}
+	for (int g = 0; g < 2; g++)
+		for (int i = 0; i < N; i += 7)
+			for (int from = 0; from < 2; from++) {
+				send_request(fd[from], call, 0, OP_HANDLE_CHECK, h[g][i], 20, 100);
+				ck_assert_uint_eq(
+				    recv_response(fd[from], call++, r, sizeof(r), NULL), 1);
+				ck_assert_uint_eq(r[0], from == g);
+			}
+	send_request(fd[0], call, 0, OP_HANDLE_CLOSE, h[0][50], 20, 100);
+	ck_assert_uint_eq(recv_response(fd[0], call++, r, sizeof(r), NULL), 1);
+	ck_assert_uint_eq(r[0], 1);
+	for (int i = 49; i <= 51; i++) {
+		send_request(fd[0], call, 0, OP_HANDLE_CHECK, h[0][i], 20, 100);
+		ck_assert_uint_eq(recv_response(fd[0], call++, r, sizeof(r), NULL), 1);
+		ck_assert_uint_eq(r[0], i != 50);
+	}
+	close(fd[0]);
+	close(fd[1]);
+	pump(30);
+	ck_assert_int_eq(st.destroyed, 2 * N);
+}
+END_TEST
+
 START_TEST(test_handle_close_explicit)
 {
 	int a = cli_connect();
@@ -1132,6 +1176,7 @@ int main(void)
 	tcase_add_test(tc, test_cancel_and_orphaned);
 	tcase_add_test(tc, test_assoc_groups_and_handles);
 	tcase_add_test(tc, test_handle_close_explicit);
+	tcase_add_test(tc, test_handle_table_many);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_observer_and_drop_ip);
