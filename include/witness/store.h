@@ -55,7 +55,8 @@ unsigned store_pending_deletes(const store_t *s);
 /*
  * Copy the WAL back into the database (a passive checkpoint: it never waits
  * for a reader). sqlite's own checkpoint inside every thousandth commit is
- * off; the witness calls this when writes pause, and a commit that leaves
+ * off; the witness calls this when writes pause with 1000 pages or more in
+ * the WAL, and a commit that leaves
  * more than 8192 pages in the WAL checkpoints by itself. 0 or WD_EIO.
  */
 int store_checkpoint(store_t *s);

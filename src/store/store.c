@@ -11,7 +11,8 @@
  * an fsync of each) would run inside every thousandth commit, on the loop: at
  * 19,000 registrations that was 7% of witnessd's set-up CPU, copying the same
  * pages again and again. The witness calls store_checkpoint() instead when
- * writes pause (a second after the last one), and a commit that leaves more
+ * writes pause (a second after the last one, once the WAL holds 1000 pages,
+ * sqlite's own threshold), and a commit that leaves more
  * than STORE_WAL_MAX_PAGES in the WAL checkpoints at once, which bounds the
  * WAL file (32 MiB of 4 KiB pages). What a commit promises is unchanged: it
  * is in the WAL file when store_insert returns.

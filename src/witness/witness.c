@@ -531,15 +531,19 @@ static void on_notify_cancel(dcerpc_call_t *call, void *arg, enum dcerpc_cancel_
 }
 
 /*
- * The WAL is copied back when writes pause (src/store/store.c): the timer
- * looks a second after the first write of a burst, and again each second
- * while the WAL still grows, so that a set-up of thousands of clients pays
- * one checkpoint instead of one per thousand commits. Nothing is armed while
- * nothing is written (no wake-up when idle).
+ * The WAL is copied back when writes pause (src/store/store.c), once it
+ * holds as many pages as sqlite's own checkpoint would wait for: the timer
+ * looks a second after that, and again each second while the WAL still
+ * grows, so that a set-up of thousands of clients pays one checkpoint (and
+ * its two fsyncs, on the loop) at its end instead of one per thousand
+ * commits in its middle, and a trickle of registrations pays no more of
+ * them than before. Nothing is armed while nothing is written.
  */
+#define WIT_CHECKPOINT_PAGES 1000
 static void checkpoint_soon(wit_service_t *ws)
 {
-	if (ws->store == NULL || wit_timer_armed(&ws->checkpoint_timer))
+	if (ws->store == NULL || wit_timer_armed(&ws->checkpoint_timer) ||
+	    store_wal_pages(ws->store) < WIT_CHECKPOINT_PAGES)
 		return;
 	ws->checkpoint_seen = store_wal_pages(ws->store);
 	wit_timer_arm(&ws->heap, &ws->checkpoint_timer, 1000);
@@ -554,8 +558,8 @@ static void on_checkpoint(struct wit_timer *t)
 	if (ws->store == NULL)
 		return;
 	pages = store_wal_pages(ws->store);
-	if (pages == 0)
-		return;
+	if (pages < WIT_CHECKPOINT_PAGES)
+		return;                     /* checkpointed by a commit past the bound meanwhile */
 	if (pages != ws->checkpoint_seen) { /* still writing */
 		ws->checkpoint_seen = pages;
 		wit_timer_arm(&ws->heap, &ws->checkpoint_timer, 1000);
