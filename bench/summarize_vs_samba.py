@@ -52,7 +52,8 @@ def main():
             ("setup_rate", "set-up reg/s", "{:.0f}"),
             ("rss_kib_per_client", "RSS KiB per client", "{:.1f}")]
     print("| clients | " + " | ".join("%s: witnessd / Samba (ratio)" % c[1] for c in cols) +
-          " | first notified ms from RELEASE_IP: witnessd / Samba | RELEASE_IP ms after trigger |")
+          " | first / last notified ms from RELEASE_IP: witnessd / Samba |"
+          " RELEASE_IP ms after trigger |")
     print("|---|" + "---|" * (len(cols) + 2))
     for n in ns:
         wd, sb = m.get(("witnessd", n), {}), m.get(("samba", n), {})
@@ -67,10 +68,13 @@ def main():
             out[n][key] = {"witnessd": w, "samba": s, "ratio": q}
         wr = [since_release(wd[r], "fanout_first_ms") for r in sorted(wd)]
         sr = [since_release(sb[r], "fanout_first_ms") for r in sorted(sb)]
+        wl = [since_release(wd[r], "fanout_max_ms") for r in sorted(wd)]
+        sl = [since_release(sb[r], "fanout_max_ms") for r in sorted(sb)]
         rel = [x.get("release_ms") for d in (wd, sb) for x in d.values()]
-        cells.append("%s / %s" % (rng(wr), rng(sr)))
+        cells.append("%s / %s; %s / %s" % (rng(wr), rng(sr), rng(wl), rng(sl)))
         cells.append(rng(rel))
         out[n]["first_from_release_ms"] = {"witnessd": wr, "samba": sr}
+        out[n]["last_from_release_ms"] = {"witnessd": wl, "samba": sl}
         out[n]["release_ms"] = rel
         out[n]["runs"] = {"witnessd": len(wd), "samba": len(sb)}
         print("| {:,} | {} |".format(n, " | ".join(cells)))

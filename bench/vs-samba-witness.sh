@@ -14,7 +14,7 @@
 # on node 0, then a fresh samba-dcerpcd; first-notified, p50 and
 # last-notified times from the trigger, set-up rate and RSS per client (for
 # Samba the sum over samba-dcerpcd and all its rpcd_* workers, started by a
-# warm-up first so that every worker is counted), then a table with the
+# serial warm-up first so that every worker is counted), then a table with the
 # ratios (bench/summarize_vs_samba.py) and the JSON lines.
 # The time from the trigger to node 1's ctdbd logging "Sending RELEASE_IP
 # message" is reported as well (release_ms), so first-notified can be read
@@ -62,6 +62,9 @@ else
 	CTDB="$samba/bin/ctdb"
 fi
 DCERPCD="$samba/libexec/samba/samba-dcerpcd"
+# Samba's ctdbd (4.18 and later) wants its helpers' directory in test mode
+CTDB_TEST_HELPER_BINDIR="${CTDB_TEST_HELPER_BINDIR:-$(dirname "$CTDBD")/../libexec/ctdb}"
+export CTDB_TEST_HELPER_BINDIR
 for b in "$CTDBD" "$CTDB"; do
 	[ -x "$b" ] || { echo "vs-samba-witness: $b missing" >&2; exit 2; }
 done
@@ -214,7 +217,7 @@ server role = standalone server
 clustering = yes
 ctdbd socket = $work/node.0/run/ctdbd.socket
 rpc start on demand helpers = no
-rpc server port:witness = 5016
+rpc server dynamic port range = 5016-5031
 passdb backend = tdbsam
 private dir = $s/private
 lock directory = $s/lock
@@ -228,27 +231,47 @@ log level = 0
 EOF
 fi
 spid=""
+sport=""
+# The witness endpoint's port: samba-dcerpcd's first listener other than 135
+# (the first free one of the dynamic range; one left in TIME_WAIT by the
+# previous instance is skipped).
+samba_port() {
+	inns ss -Hltnp | awk -v pid="pid=$spid," '$0 ~ pid { n = split($4, a, ":"); if (a[n] != "135") { print a[n]; exit } }'
+}
+samba_start() {
+	ip netns exec "$ns" "$DCERPCD" -s "$s/smb.conf" -F --debug-stdout \
+		"$samba/libexec/samba/rpcd_epmapper" "$samba/libexec/samba/rpcd_witness" \
+		>> "$s/dcerpcd.log" 2>&1 &
+	spid=$!
+	_i=0
+	while [ $_i -lt 200 ] && kill -0 "$spid" 2>/dev/null; do
+		sport=$(samba_port)
+		[ -n "$sport" ] && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
 fresh_samba() {
 	if [ -n "$spid" ]; then
 		kill "$spid" 2>/dev/null
 		_i=0
 		while kill -0 "$spid" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
-		# its workers exit with it; any left are ours, in our namespace
-		for p in $(inns sh -c "ss -Hltnp 'sport = :5016'" | sed -n 's/.*pid=\([0-9]*\).*/\1/p'); do
-			kill -9 "$p" 2>/dev/null
-		done
 	fi
-	ip netns exec "$ns" "$DCERPCD" -s "$s/smb.conf" -F --debug-stdout \
-		"$samba/libexec/samba/rpcd_epmapper" "$samba/libexec/samba/rpcd_witness" \
-		>> "$s/dcerpcd.log" 2>&1 &
-	spid=$!
-	wait_port 0.0.0.0 5016 || wait_port '\*' 5016 || { tail -20 "$s/dcerpcd.log" >&2; exit 1; }
+	# once more if it exited at start (seen: "cluster fatal event" while
+	# ctdbd was still settling after the previous move)
+	samba_start || { wait_healthy; samba_start; } || {
+		echo "vs-samba-witness: samba-dcerpcd did not start:" >&2
+		tail -20 "$s/dcerpcd.log" >&2
+		exit 1
+	}
 }
 samba_pids() { # samba-dcerpcd and its workers, comma-separated
 	printf '%s' "$spid"
 	for p in $(ps -o pid= --ppid "$spid"); do printf ',%s' "$p"; done
 }
 
+WARM_OPTS=""
 lg() { inns "$build/witnessd-loadgen" --timeout 120 "$@" 2>> "$work/loadgen.log"; }
 # The IP the clients register for: one that node 1 hosts.
 pick_ip() {
@@ -286,7 +309,8 @@ measure() { # label run n pids port
 	stamp="$work/trigger.$1.$2.$3"
 	trig="date +%s.%N > $stamp; CTDB_TEST_MODE=yes CTDB_BASE=$work/node.0 $CTDB moveip $ip 2"
 	rest="CTDB_TEST_MODE=yes CTDB_BASE=$work/node.0 $CTDB moveip $ip 1"
-	line=$(lg --label "$1" --run "$2" --clients "$3" --server 127.0.0.1 --port "$5" \
+	# shellcheck disable=SC2086 # WARM_OPTS: options, one per word
+	line=$(lg $WARM_OPTS --label "$1" --run "$2" --clients "$3" --server 127.0.0.1 --port "$5" \
 		--ip "$ip" --netname WITSRV --trigger-cmd "$trig" --restore-cmd "$rest" \
 		--pid "$4" --idle-seconds 0) || echo "vs-samba-witness: $1 run at $3 clients failed (see $work/loadgen.log)" >&2
 	rel=$(release_ms "$ip" "$stamp")
@@ -305,9 +329,13 @@ while [ "$r" -le "$runs" ]; do
 		if [ "$only" = 0 ]; then
 			fresh_samba
 			# warm-up: rpcd_witness forks its workers (5) as clients come;
-			# 50 clients start them all, so that --pid counts every one
-			measure warm-up "$r" 50 "$spid" 5016 > /dev/null
-			measure samba "$r" "$n" "$(samba_pids)" 5016
+			# 20 clients start them all, so that --pid counts every one.
+			# One at a time: of 50 clients at once on a fresh
+			# samba-dcerpcd, 4 were served and the others hung (> 120 s).
+			WARM_OPTS="--window 1"
+			measure warm-up "$r" 20 "$spid" "$sport" > /dev/null
+			WARM_OPTS=""
+			measure samba "$r" "$n" "$(samba_pids)" "$sport"
 		fi
 	done
 	r=$((r + 1))
