@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -74,6 +75,7 @@ struct lg {
 	struct conn probe;
 	uint64_t t0_setup, t1_setup, t_trigger, t_probe_sent, t_probe_rx, t0_storm, t1_storm, t0_hs,
 	    t1_hs;
+	double trigger_epoch; /* CLOCK_REALTIME at t_trigger: other logs' origin */
 	uv_timer_t timer;
 	uint8_t *gil_stub, *reg_stub, *epm_stub;
 	size_t gil_len, reg_len, epm_len;
@@ -691,6 +693,12 @@ static void do_trigger(uv_timer_t *t)
 	}
 	lg->ph = PH_WAIT_NOTIFY;
 	lg->t_trigger = now_ns();
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		lg->trigger_epoch = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
 	trigger(lg, false);
 	if (lg->probe.open && lg->probe.st == ST_IDLE) {
 		lg->probe.st = ST_GIL;
@@ -838,8 +846,12 @@ static void report_witness(struct lg *lg, double idle_wakeups)
 	print_json_num("rss_kib_per_client", rss_per, false);
 	print_json_num("cpu_us_per_notification", cpu_per, false);
 	print_json_num("cpu_us_per_registration", cpu_reg, false);
-	print_json_num("idle_wakeups_per_s", idle_wakeups, true);
-	printf("}\n");
+	print_json_num("idle_wakeups_per_s", idle_wakeups, false);
+	/* the trigger's wall-clock time, for times read from other logs */
+	if (lg->trigger_epoch > 0)
+		printf("\"trigger_epoch\":%.6f}\n", lg->trigger_epoch);
+	else
+		printf("\"trigger_epoch\":null}\n");
 	free(lat);
 }
 

@@ -18,7 +18,11 @@
 # ratios (bench/summarize_vs_samba.py) and the JSON lines.
 # The time from the trigger to node 1's ctdbd logging "Sending RELEASE_IP
 # message" is reported as well (release_ms), so first-notified can be read
-# from the cluster's own message.
+# from the cluster's own message. Both are measured from the same instant,
+# the loadgen's trigger_epoch (its wall clock just before it spawns the
+# trigger command): a stamp written by the command itself comes 16-22 ms
+# later on a loaded machine (the fork and exec of sh and date), which made
+# first-notified-from-RELEASE_IP look that much longer.
 #
 # Usage: bench/vs-samba-witness.sh [--clients "1000 5000 10000"] [--runs 2]
 #          [--witnessd-only] [--out FILE] [--keep]
@@ -277,7 +281,7 @@ lg() { inns "$build/witnessd-loadgen" --timeout 120 "$@" 2>> "$work/loadgen.log"
 pick_ip() {
 	ctdbc 0 -X ip all | awk -F'|' '$2 ~ /^10\./ && $3 == "1" { print $2; exit }'
 }
-# ms from the trigger (an epoch stamp written by the trigger command) to
+# ms from the trigger (the loadgen's trigger_epoch, in stampfile) to
 # node 1's ctdbd sending its RELEASE_IP message
 release_ms() { # ip stampfile
 	/usr/bin/python3 - "$work/node.1/log.ctdb" "$1" "$2" <<'PY'
@@ -307,12 +311,14 @@ measure() { # label run n pids port
 	ip=$(pick_ip)
 	[ -n "$ip" ] || { echo "vs-samba-witness: node 1 hosts no public IP" >&2; return 1; }
 	stamp="$work/trigger.$1.$2.$3"
-	trig="date +%s.%N > $stamp; CTDB_TEST_MODE=yes CTDB_BASE=$work/node.0 $CTDB moveip $ip 2"
+	trig="CTDB_TEST_MODE=yes CTDB_BASE=$work/node.0 $CTDB moveip $ip 2"
 	rest="CTDB_TEST_MODE=yes CTDB_BASE=$work/node.0 $CTDB moveip $ip 1"
 	# shellcheck disable=SC2086 # WARM_OPTS: options, one per word
 	line=$(lg $WARM_OPTS --label "$1" --run "$2" --clients "$3" --server 127.0.0.1 --port "$5" \
 		--ip "$ip" --netname WITSRV --trigger-cmd "$trig" --restore-cmd "$rest" \
 		--pid "$4" --idle-seconds 0) || echo "vs-samba-witness: $1 run at $3 clients failed (see $work/loadgen.log)" >&2
+	# the origin: the loadgen's own trigger instant (its fanout_*_ms start there)
+	printf '%s\n' "$line" | sed -n 's/.*"trigger_epoch":\([0-9.]*\).*/\1/p' > "$stamp"
 	rel=$(release_ms "$ip" "$stamp")
 	[ "$1" = warm-up ] ||
 		[ -z "$line" ] || printf '%s\n' "$line" | sed "s/}\$/, \"release_ms\": $rel, \"ip\": \"$ip\"}/" >> "$results"
