@@ -103,17 +103,7 @@ inw "$build/witnessd-fixed-server" --port 5007 --admin-socket "$work/fixed.sock"
 samba_lab_setup "$work/samba" BENCH SAMBENCH "$WITNESS_BENCH_PASSWORD" || exit 1
 samba_lab_start "$nss" "$work/samba"
 
-wait_port() { # ns port
-	i=0
-	while [ $i -lt 100 ]; do
-		ip netns exec "$1" sh -c "ss -Hltn 'sport = :$2'" | grep -q LISTEN && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "side-by-side: nothing listens on port $2 in $1" >&2
-	return 1
-}
-wait_port "$nsw" 5007 && wait_port "$nss" 135 || {
+samba_lab_wait_port "$nsw" 5007 && samba_lab_wait_port "$nss" 135 || {
 	tail -5 "$work/fixed.log" "$work/samba/dcerpcd.log" >&2; exit 1; }
 fpid=$(inw sh -c "ss -Hltnp 'sport = :5007'" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
 
@@ -128,7 +118,7 @@ fresh_witnessd() {
 	fi
 	rm -rf "$work/state"; mkdir -p "$work/state"
 	inw "$build/witnessd" --config "$work/witnessd.conf" --foreground 2>> "$work/witnessd.log" &
-	wait_port "$nsw" 5006 && wait_port "$nsw" 135 || { tail -5 "$work/witnessd.log" >&2; exit 1; }
+	samba_lab_wait_port "$nsw" 5006 && samba_lab_wait_port "$nsw" 135 || { tail -5 "$work/witnessd.log" >&2; exit 1; }
 	wpid=$(inw sh -c "ss -Hltnp 'sport = :5006'" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
 }
 

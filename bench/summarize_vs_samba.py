@@ -12,24 +12,17 @@ witnessd's columns are filled.
 usage: summarize_vs_samba.py results.jsonl
 """
 import json
+import os
 import sys
 from collections import defaultdict
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import summarize  # noqa: E402  (one rng and ratio for both tables)
+from summarize import ratio  # noqa: E402
+
 
 def rng(vals, fmt="{:.1f}"):
-    vals = [v for v in vals if v is not None]
-    if not vals:
-        return "n/a"
-    lo, hi = min(vals), max(vals)
-    if fmt.format(lo) == fmt.format(hi):
-        return fmt.format(lo)
-    return fmt.format(lo) + "-" + fmt.format(hi)
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
+    return summarize.rng(vals, fmt)
 
 
 def since_release(r, key):

@@ -64,6 +64,6 @@ samba_lab_wait_port() { # ns port
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	echo "samba-dcerpcd-lab: nothing listens on port $2 in $1" >&2
+	echo "nothing listens on port $2 in netns $1" >&2
 	return 1
 }
