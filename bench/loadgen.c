@@ -2,8 +2,8 @@
  * loadgen.c - witnessd-loadgen: N witness clients on one libuv loop.
  *
  * Witness mode (default): each client connects (from 127.0.x.y, so that
- * ephemeral ports never run out), binds (none, or NTLMSSP at integrity or
- * privacy), calls GetInterfaceList and RegisterEx and keeps an AsyncNotify
+ * ephemeral ports never run out), binds (none, or NTLMSSP or Kerberos at
+ * integrity or privacy), calls GetInterfaceList and RegisterEx and keeps an AsyncNotify
  * pending. Then the change is triggered (--admin-socket: witnessctl's JSON
  * `ip-set`; --trigger-cmd: any command, e.g. `ctdb moveip IP N`), the arrival
  * of every client's notification is timed and checked (RESOURCE_CHANGE,
@@ -12,8 +12,8 @@
  * and registers again at once (the storm after the forced unregistration)
  * and the time until all are registered is taken.
  *
- * Handshake mode (--handshakes N): connections that bind with NTLMSSP at
- * integrity to the endpoint mapper (or the witness interface), make one
+ * Handshake mode (--handshakes N): connections that bind (NTLMSSP or
+ * Kerberos) at --auth's level to the endpoint mapper (or the witness interface), make one
  * signed call and close, --concurrency at a time: handshakes per second.
  *
  * With --pid, the server's /proc is read: RSS per client, CPU (schedstat)
@@ -790,6 +790,13 @@ static const char *level_name(uint8_t l)
 	                                   : "none";
 }
 
+static const char *mech_name(const struct lg *lg)
+{
+	return lg->level == AUTH_LEVEL_NONE    ? "none"
+	       : lg->creds.krb5_target != NULL ? "krb5"
+	                                       : "ntlmssp";
+}
+
 static void report_witness(struct lg *lg, double idle_wakeups)
 {
 	uint64_t *lat = calloc((size_t)lg->n + 1, sizeof(*lat));
@@ -817,23 +824,23 @@ static void report_witness(struct lg *lg, double idle_wakeups)
 		cpu_reg = (double)(cpu_setup1 - cpu_setup0) / 1e3 / lg->registered;
 
 	fprintf(stderr,
-	        "%-10s clients=%d auth=%s registered=%d notified=%zu bad=%d failed=%d\n"
+	        "%-10s clients=%d auth=%s mech=%s registered=%d notified=%zu bad=%d failed=%d\n"
 	        "  set-up        %8.3f s  %10.0f registrations/s\n"
 	        "  fan-out ms    first %.2f  p50 %.2f  p99 %.2f  max %.2f\n"
 	        "  GetInterfaceList during fan-out: %.2f ms\n"
 	        "  storm         %8.3f s  %10.0f registrations/s\n"
 	        "  RSS/client    %.2f KiB   CPU/notification %.2f us   CPU/registration %.2f us\n"
 	        "  idle wake-ups/s %.2f\n",
-	        lg->label, lg->n, level_name(lg->level), lg->registered, k, lg->bad, lg->failed,
-	        setup_s, lg->registered / setup_s, pmin, p50, p99, pmax, probe_ms, storm_s,
-	        lg->storm_reg / storm_s, rss_per, cpu_per, cpu_reg, idle_wakeups);
+	        lg->label, lg->n, level_name(lg->level), mech_name(lg), lg->registered, k, lg->bad,
+	        lg->failed, setup_s, lg->registered / setup_s, pmin, p50, p99, pmax, probe_ms,
+	        storm_s, lg->storm_reg / storm_s, rss_per, cpu_per, cpu_reg, idle_wakeups);
 	for (int i = 0; i < lg->n_errors; i++)
 		fprintf(stderr, "  error: %s\n", lg->errors[i]);
 	printf("{\"mode\":\"witness\",\"label\":\"%s\",\"run\":%d,\"clients\":%d,"
-	       "\"auth\":\"%s\",\"registered\":%d,\"notified\":%zu,\"bad\":%d,\"failed\":%d,"
-	       "\"storm_registered\":%d,",
-	       lg->label, lg->run, lg->n, level_name(lg->level), lg->registered, k, lg->bad,
-	       lg->failed, lg->storm_reg);
+	       "\"auth\":\"%s\",\"mech\":\"%s\",\"registered\":%d,\"notified\":%zu,\"bad\":%d,"
+	       "\"failed\":%d,\"storm_registered\":%d,",
+	       lg->label, lg->run, lg->n, level_name(lg->level), mech_name(lg), lg->registered, k,
+	       lg->bad, lg->failed, lg->storm_reg);
 	print_json_num("setup_s", setup_s, false);
 	print_json_num("setup_rate", lg->registered / setup_s, false);
 	print_json_num("fanout_first_ms", pmin, false);
@@ -859,14 +866,14 @@ static void report_handshake(struct lg *lg)
 {
 	double s = (double)(lg->t1_hs - lg->t0_hs) / 1e9;
 
-	fprintf(stderr, "%-10s handshakes=%d failed=%d auth=%s iface=%s  %.3f s  %.0f/s\n",
-	        lg->label, lg->hs_done, lg->failed, level_name(lg->level),
+	fprintf(stderr, "%-10s handshakes=%d failed=%d auth=%s mech=%s iface=%s  %.3f s  %.0f/s\n",
+	        lg->label, lg->hs_done, lg->failed, level_name(lg->level), mech_name(lg),
 	        lg->epm ? "epmapper" : "witness", s, lg->hs_done / s);
 	for (int i = 0; i < lg->n_errors; i++)
 		fprintf(stderr, "  error: %s\n", lg->errors[i]);
 	printf("{\"mode\":\"handshake\",\"label\":\"%s\",\"run\":%d,\"handshakes\":%d,"
-	       "\"failed\":%d,\"auth\":\"%s\",\"iface\":\"%s\",",
-	       lg->label, lg->run, lg->hs_done, lg->failed, level_name(lg->level),
+	       "\"failed\":%d,\"auth\":\"%s\",\"mech\":\"%s\",\"iface\":\"%s\",",
+	       lg->label, lg->run, lg->hs_done, lg->failed, level_name(lg->level), mech_name(lg),
 	       lg->epm ? "epmapper" : "witness");
 	print_json_num("seconds", s, false);
 	print_json_num("rate", lg->hs_done / s, true);
@@ -879,12 +886,17 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: witnessd-loadgen --port P [--server IP] [--clients N] [--ip IP]\n"
-	        "         [--netname NAME] [--auth none|integrity|privacy] [--user U]\n"
-	        "         [--domain D] [--password-env VAR] [--admin-socket PATH |\n"
+	        "         [--netname NAME] [--auth none|integrity|privacy]\n"
+	        "         [--mech ntlmssp|krb5] [--user U] [--domain D] [--password-env VAR]\n"
+	        "         [--krb5-target PRINCIPAL] [--admin-socket PATH |\n"
 	        "         --trigger-cmd CMD [--restore-cmd CMD]] [--pid PID[,PID..]]\n"
 	        "         [--idle-seconds S] [--window W] [--timeout S] [--label L]\n"
 	        "         [--run R]\n"
-	        "       witnessd-loadgen --handshakes N --port P [--epm] [--concurrency C] ...\n");
+	        "       witnessd-loadgen --handshakes N --port P [--epm] [--concurrency C] ...\n"
+	        "  --mech krb5: Kerberos (auth_type 16, DCE style) with the ticket cache of\n"
+	        "  $KRB5CCNAME for --krb5-target (default host/NETNAME in lower case);\n"
+	        "  --mech ntlmssp (the default): --user, --domain and the password in\n"
+	        "  $WITNESS_BENCH_PASSWORD (or --password-env's variable).\n");
 	exit(2);
 }
 
@@ -911,7 +923,9 @@ int main(int argc, char **argv)
 {
 	static struct lg L;
 	struct lg *lg = &L;
-	const char *server = "127.0.0.1", *pw_env = "WITNESS_BENCH_PASSWORD";
+	const char *server = "127.0.0.1", *pw_env = "WITNESS_BENCH_PASSWORD", *krb5_target = NULL;
+	char derived_target[300];
+	bool krb5 = false;
 	int port = 0, concurrency = 64, o;
 	double idle_wakeups = NAN;
 	static const struct option opts[] = {{"server", 1, 0, 's'},
@@ -920,6 +934,8 @@ int main(int argc, char **argv)
 	                                     {"ip", 1, 0, 'i'},
 	                                     {"netname", 1, 0, 'N'},
 	                                     {"auth", 1, 0, 'a'},
+	                                     {"mech", 1, 0, 'm'},
+	                                     {"krb5-target", 1, 0, 'K'},
 	                                     {"user", 1, 0, 'u'},
 	                                     {"domain", 1, 0, 'd'},
 	                                     {"password-env", 1, 0, 'P'},
@@ -971,6 +987,14 @@ int main(int argc, char **argv)
 			                                               : 0;
 			if (lg->level == 0)
 				usage();
+			break;
+		case 'm':
+			if (strcmp(optarg, "krb5") != 0 && strcmp(optarg, "ntlmssp") != 0)
+				usage();
+			krb5 = strcmp(optarg, "krb5") == 0;
+			break;
+		case 'K':
+			krb5_target = optarg;
 			break;
 		case 'u':
 			lg->creds.user = optarg;
@@ -1028,7 +1052,21 @@ int main(int argc, char **argv)
 	}
 	if (port <= 0 || lg->n <= 0 || lg->window <= 0 || concurrency <= 0)
 		usage();
-	if (lg->level != AUTH_LEVEL_NONE) {
+	if (krb5 && lg->level == AUTH_LEVEL_NONE) {
+		fprintf(stderr, "loadgen: --mech krb5 needs --auth integrity or privacy\n");
+		return 2;
+	}
+	if (krb5) {
+		if (krb5_target == NULL) {
+			size_t i;
+			snprintf(derived_target, sizeof(derived_target), "host/%s", lg->netname);
+			for (i = 0; derived_target[i] != '\0'; i++)
+				if (derived_target[i] >= 'A' && derived_target[i] <= 'Z')
+					derived_target[i] = (char)(derived_target[i] - 'A' + 'a');
+			krb5_target = derived_target;
+		}
+		lg->creds.krb5_target = krb5_target;
+	} else if (lg->level != AUTH_LEVEL_NONE) {
 		lg->creds.password = getenv(pw_env);
 		if (lg->creds.user == NULL || lg->creds.password == NULL) {
 			fprintf(stderr, "loadgen: --auth needs --user and the password in $%s\n",
