@@ -232,6 +232,8 @@ static void client_failed(struct conn *c, const char *what, int rc)
 	note_error(lg, what, rc);
 	if (c->idx >= 0)
 		lg->failed++;
+	else
+		c->st = ST_IDLE; /* a failed probe is out: the phases do not wait for it */
 	conn_close(c);
 	if (c->idx >= 0 && (lg->ph == PH_SETUP || lg->ph == PH_STORM) && c->st <= ST_REG) {
 		lg->in_flight--;
@@ -715,6 +717,11 @@ static void phase_check(struct lg *lg)
 		if (lg->registered + lg->failed < lg->n || lg->probe.st != ST_IDLE)
 			return;
 		lg->t1_setup = now_ns();
+		if (lg->registered == 0) { /* every client failed: nothing to trigger or time */
+			lg->ph = PH_DONE;
+			uv_stop(lg->loop);
+			return;
+		}
 		if (lg->pid > 0)
 			cpu_setup1 = server_cpu_ns(lg);
 		/* let the last AsyncNotify calls reach the server */
