@@ -12,6 +12,7 @@
 
 #include "rpc_client.h"
 #include "witness/err.h"
+#include "witness/gss_sizes.h"
 
 const struct dcerpc_pdu_syntax rpcc_witness_syntax = {
     {0xccd8c074, 0xd0e5, 0x4a40, {0x92, 0xb4}, {0xd0, 0x74, 0xfa, 0xa6, 0xba, 0x28}}, 1 | 1u << 16};
@@ -81,56 +82,15 @@ static void gss_free(struct rpcc_gss *g)
 	free(g);
 }
 
-/*
- * Token sizes once the context is complete, as the acceptor computes them
- * (src/auth/krb5.c compute_sizes; Samba's gssapi_get_sig_size): the wrap
- * header from gss_wrap_iov_length, the MIC from the session key's enctype
- * (RFC 4121 tokens are 16 bytes + the checksum, RFC 1964/4757 ones 37).
- * Taking a MIC to measure it would spend a sequence number.
- */
+/* Token sizes once the context is complete, computed as the acceptor does
+ * (include/witness/gss_sizes.h). */
 static int gss_sizes(struct rpcc_gss *g)
 {
-	OM_uint32 maj, min;
-	gss_iov_buffer_desc iov[2];
-	gss_buffer_set_t keys = GSS_C_NO_BUFFER_SET;
-	static const uint8_t pfx[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x04};
-	int enctype = 0;
+	int enctype;
 
-	memset(iov, 0, sizeof(iov));
-	iov[0].type = GSS_IOV_BUFFER_TYPE_HEADER;
-	iov[1].type = GSS_IOV_BUFFER_TYPE_DATA;
-	iov[1].buffer.length = 16;
-	maj = gss_wrap_iov_length(&min, g->ctx, 1, GSS_C_QOP_DEFAULT, NULL, iov, 2);
-	if (GSS_ERROR(maj)) {
-		gss_report("gss_wrap_iov_length", maj, min);
+	if (wd_gss_token_sizes(g->ctx, &g->wrap_size, &g->mic_size, &enctype) != 0) {
+		fprintf(stderr, "loadgen: gss_wrap_iov_length failed (enctype %d)\n", enctype);
 		return WD_EIO;
-	}
-	g->wrap_size = iov[0].buffer.length;
-	/* second element: OID 1.2.840.113554.1.2.2.4.<enctype> */
-	maj = gss_inquire_sec_context_by_oid(&min, g->ctx, GSS_C_INQ_SSPI_SESSION_KEY, &keys);
-	if (!GSS_ERROR(maj) && keys != GSS_C_NO_BUFFER_SET && keys->count >= 2 &&
-	    keys->elements[1].length > sizeof(pfx) &&
-	    memcmp(keys->elements[1].value, pfx, sizeof(pfx)) == 0) {
-		const uint8_t *o = keys->elements[1].value;
-		for (size_t i = sizeof(pfx); i < keys->elements[1].length; i++)
-			enctype = (enctype << 7) | (o[i] & 0x7f);
-	}
-	if (keys != GSS_C_NO_BUFFER_SET)
-		gss_release_buffer_set(&min, &keys);
-	switch (enctype) {
-	case 17: /* aes128-cts-hmac-sha1-96 */
-	case 18: /* aes256-cts-hmac-sha1-96 */
-		g->mic_size = 16 + 12;
-		break;
-	case 19: /* aes128-cts-hmac-sha256-128 */
-		g->mic_size = 16 + 16;
-		break;
-	case 20: /* aes256-cts-hmac-sha384-192 */
-		g->mic_size = 16 + 24;
-		break;
-	default: /* rc4-hmac, des: the framed RFC 1964 MIC */
-		g->mic_size = 37;
-		break;
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <gssapi/gssapi_krb5.h>
 
 #include "witness/err.h"
+#include "witness/gss_sizes.h"
 #include "witness/log.h"
 #include "auth_int.h"
 
@@ -124,52 +125,65 @@ void krb5_acceptor_free(struct krb5_acceptor *a)
 	free(a);
 }
 
-/* Signature sizes once the context is complete (Samba gssapi_get_sig_size). */
-static void compute_sizes(struct krb5_acceptor *a)
+/* The session key's enctype: the second element of GSS_C_INQ_SSPI_SESSION_KEY
+ * is the OID 1.2.840.113554.1.2.2.4.<enctype>; 0 when absent. */
+static int session_enctype(gss_ctx_id_t ctx)
+{
+	static const uint8_t pfx[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x04};
+	OM_uint32 maj, min;
+	gss_buffer_set_t keys = GSS_C_NO_BUFFER_SET;
+	int enctype = 0;
+
+	maj = gss_inquire_sec_context_by_oid(&min, ctx, GSS_C_INQ_SSPI_SESSION_KEY, &keys);
+	if (!GSS_ERROR(maj) && keys != GSS_C_NO_BUFFER_SET && keys->count >= 2 &&
+	    keys->elements[1].length > sizeof(pfx) &&
+	    memcmp(keys->elements[1].value, pfx, sizeof(pfx)) == 0) {
+		const uint8_t *o = keys->elements[1].value;
+		for (size_t i = sizeof(pfx); i < keys->elements[1].length; i++)
+			enctype = (enctype << 7) | (o[i] & 0x7f);
+	}
+	if (keys != GSS_C_NO_BUFFER_SET)
+		gss_release_buffer_set(&min, &keys);
+	return enctype;
+}
+
+int wd_gss_token_sizes(gss_ctx_id_t ctx, size_t *wrap_size, size_t *mic_size, int *enctype)
 {
 	OM_uint32 maj, min;
 	gss_iov_buffer_desc iov[2];
-	gss_buffer_set_t keys = GSS_C_NO_BUFFER_SET;
-	int enctype = 0;
 
 	memset(iov, 0, sizeof(iov));
 	iov[0].type = GSS_IOV_BUFFER_TYPE_HEADER;
 	iov[1].type = GSS_IOV_BUFFER_TYPE_DATA;
 	iov[1].buffer.length = 16;
-	maj = gss_wrap_iov_length(&min, a->ctx, 1, GSS_C_QOP_DEFAULT, NULL, iov, 2);
-	a->wrap_size = GSS_ERROR(maj) ? 0 : iov[0].buffer.length;
+	maj = gss_wrap_iov_length(&min, ctx, 1, GSS_C_QOP_DEFAULT, NULL, iov, 2);
+	*wrap_size = GSS_ERROR(maj) ? 0 : iov[0].buffer.length;
 
-	/* MIC size depends on the enctype of the session (sub)key: RFC 4121
-	 * tokens are 16 + checksum, RFC 1964/4757 ones are framed (37 B). */
-	maj = gss_inquire_sec_context_by_oid(&min, a->ctx, GSS_C_INQ_SSPI_SESSION_KEY, &keys);
-	if (!GSS_ERROR(maj) && keys && keys->count >= 2) {
-		/* second element: OID 1.2.840.113554.1.2.2.4.<enctype> */
-		const uint8_t *o = keys->elements[1].value;
-		size_t ol = keys->elements[1].length;
-		static const uint8_t pfx[] = {0x2a, 0x86, 0x48, 0x86, 0xf7,
-		                              0x12, 0x01, 0x02, 0x02, 0x04};
-		if (ol > sizeof(pfx) && memcmp(o, pfx, sizeof(pfx)) == 0) {
-			for (size_t i = sizeof(pfx); i < ol; i++)
-				enctype = (enctype << 7) | (o[i] & 0x7f);
-		}
-	}
-	if (keys)
-		gss_release_buffer_set(&min, &keys);
-	switch (enctype) {
+	*enctype = session_enctype(ctx);
+	switch (*enctype) {
 	case 17: /* aes128-cts-hmac-sha1-96 */
 	case 18: /* aes256-cts-hmac-sha1-96 */
-		a->mic_size = 16 + 12;
+		*mic_size = 16 + 12;
 		break;
 	case 19: /* aes128-cts-hmac-sha256-128 */
-		a->mic_size = 16 + 16;
+		*mic_size = 16 + 16;
 		break;
 	case 20: /* aes256-cts-hmac-sha384-192 */
-		a->mic_size = 16 + 24;
+		*mic_size = 16 + 24;
 		break;
-	default: /* rc4-hmac, des: framed RFC 1964 MIC */
-		a->mic_size = 37;
+	default: /* rc4-hmac, des: the framed RFC 1964 MIC */
+		*mic_size = 37;
 		break;
 	}
+	return GSS_ERROR(maj) ? WD_EIO : 0;
+}
+
+/* Signature sizes once the context is complete (Samba gssapi_get_sig_size). */
+static void compute_sizes(struct krb5_acceptor *a)
+{
+	int enctype;
+
+	(void)wd_gss_token_sizes(a->ctx, &a->wrap_size, &a->mic_size, &enctype);
 	wd_log(WD_LOG_DEBUG, "auth.krb5.sizes", "enctype=%d mic=%zu wrap=%zu dce=%d", enctype,
 	       a->mic_size, a->wrap_size, !!(a->flags & GSS_C_DCE_STYLE));
 }
