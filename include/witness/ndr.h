@@ -143,6 +143,11 @@ struct ndr_policy_handle {
 	struct wd_guid uuid;
 };
 
+/* A policy_handle as a structure: 4-aligned, handle_type then the UUID (the
+ * witness interface's context handles and the endpoint mapper's entry handle). */
+void ndr_push_policy_handle(struct ndr_push *p, const struct ndr_policy_handle *h);
+void ndr_pull_policy_handle(struct ndr_pull *p, struct ndr_policy_handle *h);
+
 /*
  * UTF-8 <-> UTF-16LE, the tree's one pair of converters (NDR strings, the
  * NTLM names and password hash). Strict both ways: overlong UTF-8 forms

@@ -240,20 +240,6 @@ struct epm_pos {
 	unsigned next; /* index in the server's entry list */
 };
 
-static void push_handle(struct ndr_push *p, const struct ndr_policy_handle *h)
-{
-	ndr_push_align(p, 4);
-	ndr_push_u32(p, h->handle_type);
-	ndr_push_guid(p, &h->uuid);
-}
-
-static void pull_handle(struct ndr_pull *p, struct ndr_policy_handle *h)
-{
-	ndr_pull_align(p, 4);
-	ndr_pull_u32(p, &h->handle_type);
-	ndr_pull_guid(p, &h->uuid);
-}
-
 static bool handle_nil(const struct ndr_policy_handle *h)
 {
 	struct wd_guid z;
@@ -399,7 +385,7 @@ static void epm_map(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *st
 	}
 	struct ndr_policy_handle handle;
 	uint32_t max_towers = 0;
-	pull_handle(&in, &handle);
+	ndr_pull_policy_handle(&in, &handle);
 	ndr_pull_u32(&in, &max_towers);
 	if (ndr_pull_finish(&in) < 0) {
 		dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
@@ -435,7 +421,7 @@ static void epm_map(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t *st
 	const char *local_ip = dcerpc_call_peer(call)->local_ip;
 	struct ndr_push p;
 	ndr_push_init_flags(&p, flags);
-	push_handle(&p, &out);
+	ndr_push_policy_handle(&p, &out);
 	ndr_push_u32(&p, n);
 	ndr_push_u3264(&p, max_towers); /* conformant-varying array of pointers */
 	ndr_push_u3264(&p, 0);
@@ -480,7 +466,7 @@ static void epm_lookup(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t 
 		ndr_pull_u16(&in, &ifminor);
 	}
 	ndr_pull_u32(&in, &vers_option);
-	pull_handle(&in, &handle);
+	ndr_pull_policy_handle(&in, &handle);
 	ndr_pull_u32(&in, &max_ents);
 	if (ndr_pull_finish(&in) < 0) {
 		dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
@@ -518,7 +504,7 @@ static void epm_lookup(dcerpc_server_t *srv, dcerpc_call_t *call, const uint8_t 
 	const char *local_ip = dcerpc_call_peer(call)->local_ip;
 	struct ndr_push p;
 	ndr_push_init_flags(&p, flags);
-	push_handle(&p, &out);
+	ndr_push_policy_handle(&p, &out);
 	ndr_push_u32(&p, n);
 	ndr_push_u3264(&p, max_ents);
 	ndr_push_u3264(&p, 0);
@@ -554,7 +540,7 @@ static void epm_handle_free(dcerpc_call_t *call, const uint8_t *stub, size_t len
 	uint32_t flags = dcerpc_call_ndr_flags(call);
 	ndr_pull_init_flags(&in, stub, len, flags);
 	struct ndr_policy_handle handle;
-	pull_handle(&in, &handle);
+	ndr_pull_policy_handle(&in, &handle);
 	if (ndr_pull_finish(&in) < 0) {
 		dcerpc_call_fault(call, DCERPC_FAULT_BAD_STUB_DATA);
 		return;
@@ -566,7 +552,7 @@ static void epm_handle_free(dcerpc_call_t *call, const uint8_t *stub, size_t len
 	memset(&out, 0, sizeof(out));
 	struct ndr_push p;
 	ndr_push_init_flags(&p, flags);
-	push_handle(&p, &out);
+	ndr_push_policy_handle(&p, &out);
 	ndr_push_u32(&p, EPM_STATUS_OK);
 	reply_push(call, &p);
 }

@@ -208,6 +208,13 @@ void ndr_push_guid(struct ndr_push *p, const struct wd_guid *g)
 	ndr_push_bytes(p, b, sizeof(b));
 }
 
+void ndr_push_policy_handle(struct ndr_push *p, const struct ndr_policy_handle *h)
+{
+	ndr_push_align(p, 4);
+	ndr_push_u32(p, h->handle_type);
+	ndr_push_guid(p, &h->uuid);
+}
+
 void ndr_push_ptr(struct ndr_push *p, const void *ptr)
 {
 	if (ptr == NULL) {
@@ -389,6 +396,13 @@ void ndr_pull_guid(struct ndr_pull *p, struct wd_guid *g)
 	const uint8_t *r = pull_take(p, 16);
 	if (r != NULL)
 		wd_guid_from_wire(r, g);
+}
+
+void ndr_pull_policy_handle(struct ndr_pull *p, struct ndr_policy_handle *h)
+{
+	ndr_pull_align(p, 4);
+	ndr_pull_u32(p, &h->handle_type);
+	ndr_pull_guid(p, &h->uuid);
 }
 
 void ndr_pull_ptr(struct ndr_pull *p, bool *present)

@@ -309,24 +309,10 @@ int ndr_witness_register_ex_in_pull(struct ndr_pull *p, struct witness_register_
  * [out] PPCONTEXT_HANDLE of Register/RegisterEx and the [in,out] one of
  * UnRegisterEx are top-level [ref] pointers, which NDR does not marshal.
  */
-static void push_handle(struct ndr_push *p, const struct ndr_policy_handle *h)
-{
-	ndr_push_align(p, 4);
-	ndr_push_u32(p, h->handle_type);
-	ndr_push_guid(p, &h->uuid);
-}
-
-static void pull_handle(struct ndr_pull *p, struct ndr_policy_handle *h)
-{
-	ndr_pull_align(p, 4);
-	ndr_pull_u32(p, &h->handle_type);
-	ndr_pull_guid(p, &h->uuid);
-}
-
 int ndr_witness_handle_out_push(struct ndr_push *p, const struct ndr_policy_handle *h,
                                 uint32_t result)
 {
-	push_handle(p, h);
+	ndr_push_policy_handle(p, h);
 	return push_result(p, result);
 }
 
@@ -336,7 +322,7 @@ int ndr_witness_handle_out_pull(struct ndr_pull *p, struct ndr_policy_handle *h,
 	uint32_t res = 0;
 
 	memset(&t, 0, sizeof(t));
-	pull_handle(p, &t);
+	ndr_pull_policy_handle(p, &t);
 	pull_result(p, &res);
 	if (p->err != 0)
 		return p->err;
@@ -347,7 +333,7 @@ int ndr_witness_handle_out_pull(struct ndr_pull *p, struct ndr_policy_handle *h,
 
 int ndr_witness_handle_in_push(struct ndr_push *p, const struct ndr_policy_handle *h)
 {
-	push_handle(p, h);
+	ndr_push_policy_handle(p, h);
 	return ndr_push_finish(p);
 }
 
@@ -356,7 +342,7 @@ int ndr_witness_handle_in_pull(struct ndr_pull *p, struct ndr_policy_handle *h)
 	struct ndr_policy_handle t;
 
 	memset(&t, 0, sizeof(t));
-	pull_handle(p, &t);
+	ndr_pull_policy_handle(p, &t);
 	if (p->err != 0)
 		return p->err;
 	*h = t;
