@@ -12,7 +12,7 @@
 
 #include "rpc_client.h"
 #include "witness/err.h"
-#include "witness/gss_sizes.h"
+#include "witness/gss_dcerpc.h"
 
 const struct dcerpc_pdu_syntax rpcc_witness_syntax = {
     {0xccd8c074, 0xd0e5, 0x4a40, {0x92, 0xb4}, {0xd0, 0x74, 0xfa, 0xa6, 0xba, 0x28}}, 1 | 1u << 16};
@@ -83,7 +83,7 @@ static void gss_free(struct rpcc_gss *g)
 }
 
 /* Token sizes once the context is complete, computed as the acceptor does
- * (include/witness/gss_sizes.h). */
+ * (include/witness/gss_dcerpc.h). */
 static int gss_sizes(struct rpcc_gss *g)
 {
 	int enctype;
@@ -148,36 +148,6 @@ static size_t sig_size(const struct rpcc *c)
 	return c->auth_level == AUTH_LEVEL_PRIVACY ? c->gss->wrap_size : c->gss->mic_size;
 }
 
-/*
- * [MS-RPCE] 3.3.1.5.2.2 with Kerberos, the layout the acceptor uses
- * (src/auth/krb5.c setup_iov): header signing covers H|B|S|P|T, else S|P
- * alone; only the body [body_off, +body_len) is sealed.
- */
-static int gss_setup_iov(gss_iov_buffer_desc *iov, uint8_t *pdu, size_t pdu_len, size_t body_off,
-                         size_t body_len, bool hdr_sign, uint8_t *tok, size_t tok_len)
-{
-	int n = 0;
-
-	memset(iov, 0, 4 * sizeof(*iov));
-	iov[n].type = GSS_IOV_BUFFER_TYPE_HEADER;
-	iov[n].buffer.value = tok;
-	iov[n++].buffer.length = tok_len;
-	if (hdr_sign) {
-		iov[n].type = GSS_IOV_BUFFER_TYPE_SIGN_ONLY;
-		iov[n].buffer.value = pdu;
-		iov[n++].buffer.length = body_off;
-	}
-	iov[n].type = GSS_IOV_BUFFER_TYPE_DATA;
-	iov[n].buffer.value = pdu + body_off;
-	iov[n++].buffer.length = body_len;
-	if (hdr_sign) {
-		iov[n].type = GSS_IOV_BUFFER_TYPE_SIGN_ONLY;
-		iov[n].buffer.value = pdu + body_off + body_len;
-		iov[n++].buffer.length = pdu_len - body_off - body_len;
-	}
-	return n;
-}
-
 /* Signs (integrity) or seals (privacy) the request in [pdu, +pdu_len); the token goes to sig. */
 static int gss_protect(struct rpcc_gss *g, int level, uint8_t *pdu, size_t pdu_len, size_t body_off,
                        size_t body_len, uint8_t *sig, size_t sig_len)
@@ -186,8 +156,8 @@ static int gss_protect(struct rpcc_gss *g, int level, uint8_t *pdu, size_t pdu_l
 
 	if (level == AUTH_LEVEL_PRIVACY) {
 		gss_iov_buffer_desc iov[4];
-		int conf = 0, n = gss_setup_iov(iov, pdu, pdu_len, body_off, body_len, g->hdr_sign,
-		                                sig, sig_len);
+		int conf = 0, n = wd_gss_pdu_iov(iov, pdu, pdu_len, body_off, body_len, g->hdr_sign,
+		                                 sig, sig_len);
 
 		maj = gss_wrap_iov(&min, g->ctx, 1, GSS_C_QOP_DEFAULT, &conf, iov, n);
 		if (GSS_ERROR(maj) || !conf || iov[0].buffer.length != sig_len) {
@@ -226,7 +196,8 @@ static int gss_unprotect(struct rpcc_gss *g, int level, uint8_t *pdu, size_t pdu
 		if (sig_len > sizeof(tok))
 			return WD_ESIG;
 		memcpy(tok, sig, sig_len); /* the unwrap rewrites its header buffer */
-		n = gss_setup_iov(iov, pdu, pdu_len, body_off, body_len, g->hdr_sign, tok, sig_len);
+		n = wd_gss_pdu_iov(iov, pdu, pdu_len, body_off, body_len, g->hdr_sign, tok,
+		                   sig_len);
 		maj = gss_unwrap_iov(&min, g->ctx, &conf, &qop, iov, n);
 	} else {
 		gss_buffer_desc m = {g->hdr_sign ? pdu_len : body_len,

@@ -14,7 +14,7 @@
 #include <gssapi/gssapi_krb5.h>
 
 #include "witness/err.h"
-#include "witness/gss_sizes.h"
+#include "witness/gss_dcerpc.h"
 #include "witness/log.h"
 #include "auth_int.h"
 
@@ -406,16 +406,16 @@ int krb5_check(struct krb5_acceptor *a, const uint8_t *pdu, size_t pdu_len, size
 	return krb5_verify_mic(a, pdu + body_off, body_len, sig, sig_len);
 }
 
-/* [HEADER][SIGN_ONLY H|B][DATA S|P][SIGN_ONLY T] or [HEADER][DATA S|P] */
-static int setup_iov(gss_iov_buffer_desc *iov, uint8_t *pdu, size_t pdu_len, size_t body_off,
-                     size_t body_len, bool hdr_sign, uint8_t *hdr, size_t hdr_len)
+/* [MS-RPCE] 3.3.1.5.2.2: the layout of include/witness/gss_dcerpc.h */
+int wd_gss_pdu_iov(gss_iov_buffer_desc iov[4], uint8_t *pdu, size_t pdu_len, size_t body_off,
+                   size_t body_len, bool hdr_sign, uint8_t *tok, size_t tok_len)
 {
 	int n = 0;
 
 	memset(iov, 0, 4 * sizeof(*iov));
 	iov[n].type = GSS_IOV_BUFFER_TYPE_HEADER;
-	iov[n].buffer.value = hdr;
-	iov[n].buffer.length = hdr_len;
+	iov[n].buffer.value = tok;
+	iov[n].buffer.length = tok_len;
 	n++;
 	if (hdr_sign) {
 		iov[n].type = GSS_IOV_BUFFER_TYPE_SIGN_ONLY;
@@ -445,7 +445,7 @@ int krb5_seal(struct krb5_acceptor *a, uint8_t *pdu, size_t pdu_len, size_t body
 
 	if (sig_len != a->wrap_size)
 		return WD_EINVAL;
-	n = setup_iov(iov, pdu, pdu_len, body_off, body_len, hdr_sign, sig, sig_len);
+	n = wd_gss_pdu_iov(iov, pdu, pdu_len, body_off, body_len, hdr_sign, sig, sig_len);
 	maj = gss_wrap_iov(&min, a->ctx, 1, GSS_C_QOP_DEFAULT, &conf, iov, n);
 	if (GSS_ERROR(maj) || !conf) {
 		log_gss("auth.krb5.wrap", maj, min);
@@ -471,7 +471,7 @@ int krb5_unseal(struct krb5_acceptor *a, uint8_t *pdu, size_t pdu_len, size_t bo
 	if (!hdr)
 		return WD_ENOMEM;
 	memcpy(hdr, sig, sig_len);
-	n = setup_iov(iov, pdu, pdu_len, body_off, body_len, hdr_sign, hdr, sig_len);
+	n = wd_gss_pdu_iov(iov, pdu, pdu_len, body_off, body_len, hdr_sign, hdr, sig_len);
 	maj = gss_unwrap_iov(&min, a->ctx, &conf, &qop, iov, n);
 	free(hdr);
 	if (GSS_ERROR(maj) || !conf || (maj & (GSS_S_DUPLICATE_TOKEN | GSS_S_OLD_TOKEN))) {
