@@ -254,6 +254,21 @@ def samba_witness(binding, lp=None, creds=None, basis=None):
     return witness.witness(binding, lp, creds)
 
 
+def register_ex_io(net_name, ip, computer, timeout):
+    """A WITNESS_V2 RegisterEx request (no share, no flags) for a raw
+    RawDCERPCTest.do_single_request."""
+    from samba.dcerpc import witness
+    io = witness.RegisterEx()
+    io.in_version = witness.WITNESS_V2
+    io.in_net_name = net_name
+    io.in_share_name = None
+    io.in_ip_address = ip
+    io.in_client_computer_name = computer
+    io.in_flags = 0
+    io.in_timeout = timeout
+    return io
+
+
 def raw_ntlm_witnessd(name, min_auth, users=(("alice", "Secret123"), ("bob", "Bobpass1")),
                       global_opts=None, **kw):
     """A started witnessd whose NTLM password file holds users (domain TESTDOM),

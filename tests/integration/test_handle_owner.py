@@ -27,7 +27,7 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import raw_ntlm_witnessd, samba_creds, stop_raw_witnessd  # noqa: E402
+from harness import raw_ntlm_witnessd, register_ex_io, samba_creds, stop_raw_witnessd  # noqa: E402
 
 import samba.dcerpc.dcerpc as dcerpc  # noqa: E402
 from samba.dcerpc import base, misc, witness  # noqa: E402
@@ -102,14 +102,7 @@ class HandleOwner(RawDCERPCTest):
         self.do_single_request(call_id=19, ctx=ctx, io=io, auth_context=a_con)
         self.assertEqual(io.result[0], WERR_OK)
 
-        io = witness.RegisterEx()
-        io.in_version = witness.WITNESS_V2
-        io.in_net_name = NETNAME
-        io.in_share_name = None
-        io.in_ip_address = IP1
-        io.in_client_computer_name = "CLIENT-alice"
-        io.in_flags = 0
-        io.in_timeout = 10
+        io = register_ex_io(NETNAME, IP1, "CLIENT-alice", 10)
         self.do_single_request(call_id=20, ctx=ctx, io=io, auth_context=a_int)
         self.assertEqual(io.result[0], WERR_OK)
         h = io.out_context_handle

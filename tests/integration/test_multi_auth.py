@@ -21,7 +21,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import raw_ntlm_witnessd, samba_creds, stop_raw_witnessd  # noqa: E402
+from harness import raw_ntlm_witnessd, register_ex_io, samba_creds, stop_raw_witnessd  # noqa: E402
 
 import samba.dcerpc.dcerpc as dcerpc  # noqa: E402
 from samba.dcerpc import base, witness  # noqa: E402
@@ -83,14 +83,7 @@ class MultiAuth(RawDCERPCTest):
         # the identity of each call is its context's
         handles = {}
         for call_id, a, user in ((24, a2, "bob"), (25, a3, "alice")):
-            io = witness.RegisterEx()
-            io.in_version = witness.WITNESS_V2
-            io.in_net_name = NETNAME
-            io.in_share_name = None
-            io.in_ip_address = IP1
-            io.in_client_computer_name = "CLIENT-" + user
-            io.in_flags = 0
-            io.in_timeout = 10
+            io = register_ex_io(NETNAME, IP1, "CLIENT-" + user, 10)
             self.do_single_request(call_id=call_id, ctx=ctx, io=io, auth_context=a)
             self.assertEqual(io.result[0], 0)
             reg = self.registration(io.out_context_handle)

@@ -38,7 +38,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (WITNESSCTL, Witnessd, samba_creds, samba_lp, samba_witness,  # noqa: E402
+from harness import (WITNESSCTL, Witnessd, register_ex_io, samba_creds, samba_lp, samba_witness,  # noqa: E402
                      stop_raw_witnessd)
 
 import samba.dcerpc.dcerpc as dcerpc  # noqa: E402
@@ -146,14 +146,7 @@ class AnonymousAccepted(Base):
                                         context_id=1, epmap=True, auth_context=a)
         self.do_single_request(call_id=2, ctx=ctx, io=witness.GetInterfaceList(),
                                auth_context=a, **DENIED)
-        io = witness.RegisterEx()
-        io.in_version = witness.WITNESS_V2
-        io.in_net_name = NETNAME
-        io.in_share_name = None
-        io.in_ip_address = IP1
-        io.in_client_computer_name = "CLIENTBOX"
-        io.in_flags = 0
-        io.in_timeout = 5
+        io = register_ex_io(NETNAME, IP1, "CLIENTBOX", 5)
         self.do_single_request(call_id=3, ctx=ctx, io=io, auth_context=a, **DENIED)
         self.assertIsConnected()
         self.assertEqual(self.d.ctl_json("list")["registrations"], {})
